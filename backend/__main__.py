@@ -1,0 +1,38 @@
+"""`python -m backend [--config FILE] [--host H] [--port P]`: run the API server."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import uvicorn
+
+from backend.core.config import CONFIG_ENV, load_config
+from backend.core.errors import ConfigError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m backend", description="Run the Mithivoices API server.")
+    parser.add_argument("--config", help=f"config file (default: ${CONFIG_ENV} or ./config.yml)")
+    parser.add_argument("--host", help="bind address (default: server.host)")
+    parser.add_argument("--port", type=int, help="port (default: server.port)")
+    args = parser.parse_args(argv)
+    if args.config:
+        os.environ[CONFIG_ENV] = os.path.abspath(args.config)
+    try:
+        settings = load_config()
+    except ConfigError as exc:
+        sys.stderr.write(f"mithivoices: configuration error: {exc.message}\n")
+        return 2
+    uvicorn.run(
+        "backend.app.main:app",
+        host=args.host or settings.server.host,
+        port=args.port or settings.server.port,
+        log_level=settings.server.log_level,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

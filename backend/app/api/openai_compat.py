@@ -1,0 +1,152 @@
+"""OpenAI-compatible audio API: /v1/audio/speech, /v1/audio/transcriptions, /v1/models.
+
+Point the official `openai` SDK at `base_url=http://host:8000/v1` (any api_key) and it works unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.app.api.stt import stt_language
+from backend.app.deps import SettingsDep, STTDep, TTSDep
+from backend.app.speech import check_speed, check_text, speech_response, transcribe_upload
+from backend.core.audio import output_format
+from backend.core.errors import InvalidRequest
+from backend.core.languages import LANGUAGES
+from backend.voice.base import Segment, STTConfig
+
+router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+
+# OpenAI's voice names map to the default voice of the request's language.
+OPENAI_VOICES = (
+    "alloy",
+    "ash",
+    "ballad",
+    "coral",
+    "echo",
+    "fable",
+    "nova",
+    "onyx",
+    "sage",
+    "shimmer",
+    "verse",
+)
+TTS_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
+_CREATED = 1_700_000_000
+
+
+class SpeechRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # OpenAI adds fields over time; unknown ones are ignored
+
+    model: str
+    input: str
+    voice: str
+    response_format: str = "mp3"
+    speed: float = Field(1.0)
+    instructions: str | None = None
+    language: str | None = None  # extension: pick the default voice of this language
+
+
+@router.post("/audio/speech", response_class=Response)
+async def speech(req: SpeechRequest, tts: TTSDep, settings: SettingsDep) -> Response:
+    allowed_models = (*TTS_MODELS, *tts.providers)
+    if req.model not in allowed_models:
+        raise InvalidRequest(
+            f"model '{req.model}' is not supported; use one of: {', '.join(allowed_models)}",
+            code="unknown_model",
+        )
+    text = check_text(req.input, settings)
+    fmt = output_format(req.response_format)
+    voice_id = None if req.voice.lower() in OPENAI_VOICES else req.voice
+    resolved = tts.resolve(voice_id, req.language, check_speed(req.speed, settings))
+    return await speech_response(tts, text, resolved, fmt, stream=True)
+
+
+def _timestamp(seconds: float, sep: str) -> str:
+    ms = int(round(seconds * 1000))
+    h, rem = divmod(ms, 3_600_000)
+    m, rem = divmod(rem, 60_000)
+    s, ms = divmod(rem, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def to_srt(segments: list[Segment]) -> str:
+    blocks = [
+        f"{i}\n{_timestamp(s.start, ',')} --> {_timestamp(s.end, ',')}\n{s.text}\n"
+        for i, s in enumerate(segments, start=1)
+    ]
+    return "\n".join(blocks)
+
+
+def to_vtt(segments: list[Segment]) -> str:
+    blocks = [f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{s.text}\n" for s in segments]
+    return "WEBVTT\n\n" + "\n".join(blocks)
+
+
+ResponseFormat = Literal["json", "text", "srt", "verbose_json", "vtt"]
+
+
+@router.post("/audio/transcriptions", response_model=None)
+async def transcriptions(
+    stt: STTDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File()],
+    model: Annotated[str, Form()],
+    language: Annotated[str | None, Form()] = None,
+    prompt: Annotated[str | None, Form()] = None,
+    response_format: Annotated[ResponseFormat, Form()] = "json",
+    temperature: Annotated[float | None, Form(ge=0, le=1)] = None,  # accepted; decoding is greedy
+) -> Response | dict:
+    config = STTConfig(
+        language=stt_language(language, settings.languages) if language else settings.stt.language,
+        model=model,
+        beam_size=settings.stt.beam_size,
+        vad=settings.stt.vad,
+        temperature_fallback=settings.stt.temperature_fallback,
+        prompt=prompt or None,
+    )
+    timed = await transcribe_upload(file, stt, settings, config)
+    r = timed.result
+    if response_format == "text":
+        return PlainTextResponse(r.text + "\n")
+    if response_format == "srt":
+        return PlainTextResponse(to_srt(r.segments))
+    if response_format == "vtt":
+        return PlainTextResponse(to_vtt(r.segments), media_type="text/vtt")
+    if response_format == "json":
+        return {"text": r.text}
+    lang = LANGUAGES.get(r.language)
+    return {
+        "task": "transcribe",
+        "language": lang.name.lower() if lang else r.language,
+        "duration": r.duration,
+        "text": r.text,
+        "segments": [
+            {
+                "id": s.id,
+                "seek": 0,
+                "start": s.start,
+                "end": s.end,
+                "text": s.text,
+                "tokens": [],
+                "temperature": 0.0,
+                "avg_logprob": s.avg_logprob,
+                "compression_ratio": s.compression_ratio,
+                "no_speech_prob": s.no_speech_prob,
+            }
+            for s in r.segments
+        ],
+    }
+
+
+@router.get("/models")
+async def models(tts: TTSDep, stt: STTDep) -> dict:
+    ids = ["whisper-1", *stt.capabilities().models, *TTS_MODELS, *tts.providers]
+    return {
+        "object": "list",
+        "data": [{"id": i, "object": "model", "created": _CREATED, "owned_by": "mithivoices"} for i in ids],
+    }

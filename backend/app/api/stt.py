@@ -1,0 +1,77 @@
+"""POST /api/stt/transcribe — multipart audio in any common format → text with segments."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+from pydantic import BaseModel
+
+from backend.app.deps import SettingsDep, STTDep
+from backend.app.speech import transcribe_upload
+from backend.core.errors import InvalidRequest
+from backend.core.languages import normalize_language
+from backend.voice.base import STTConfig
+
+router = APIRouter(prefix="/api/stt", tags=["stt"])
+
+
+class SegmentOut(BaseModel):
+    id: int
+    start: float
+    end: float
+    text: str
+
+
+class TranscriptionOut(BaseModel):
+    text: str
+    language: str
+    language_probability: float
+    duration: float
+    segments: list[SegmentOut]
+    model: str
+    processing_ms: float
+
+
+def stt_language(language: str | None, allowed: list[str]) -> str | None:
+    """'' / 'auto' / None mean detect; anything else must be an enabled language."""
+    if language is None or language.strip().lower() in ("", "auto"):
+        return None
+    code = normalize_language(language)
+    if code not in allowed:
+        raise InvalidRequest(
+            f"language '{language}' is not enabled; use 'auto' or one of: {', '.join(allowed)}",
+            code="unsupported_language",
+        )
+    return code
+
+
+@router.post("/transcribe", response_model=TranscriptionOut)
+async def transcribe(
+    stt: STTDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="Audio: wav, mp3, ogg/opus, webm, m4a, flac, ...")],
+    language: Annotated[str | None, Form(description="Language code, or 'auto' to detect")] = None,
+    model: Annotated[str | None, Form(description="Installed whisper model (default stt.model_size)")] = None,
+    beam_size: Annotated[int | None, Form(ge=1, le=10)] = None,
+    vad: Annotated[bool | None, Form(description="Skip silence with Silero VAD")] = None,
+) -> TranscriptionOut:
+    cfg = settings.stt
+    config = STTConfig(
+        language=stt_language(language, settings.languages) if language is not None else cfg.language,
+        model=model,
+        beam_size=beam_size or cfg.beam_size,
+        vad=cfg.vad if vad is None else vad,
+        temperature_fallback=cfg.temperature_fallback,
+    )
+    timed = await transcribe_upload(file, stt, settings, config)
+    r = timed.result
+    return TranscriptionOut(
+        text=r.text,
+        language=r.language,
+        language_probability=r.language_probability,
+        duration=r.duration,
+        segments=[SegmentOut(id=s.id, start=s.start, end=s.end, text=s.text) for s in r.segments],
+        model=r.model,
+        processing_ms=timed.processing_ms,
+    )

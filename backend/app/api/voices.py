@@ -1,0 +1,66 @@
+"""GET /api/voices and GET /api/languages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from backend.app.deps import SettingsDep, STTDep, TTSDep
+from backend.core.errors import InvalidRequest
+from backend.core.languages import LANGUAGES, normalize_language
+from backend.voice.catalog import Voice
+
+router = APIRouter(prefix="/api", tags=["voices"])
+
+
+class LanguageOut(BaseModel):
+    code: str
+    name: str
+    native_name: str
+    enabled: bool
+    voices_installed: int
+    voices_available: int
+    default_voice: str | None
+    stt_supported: bool
+
+
+@router.get("/voices", response_model=list[Voice])
+async def list_voices(
+    tts: TTSDep,
+    language: str | None = Query(None, description="Filter by language code, e.g. hi"),
+    installed: bool = Query(False, description="Only voices installed on this machine"),
+) -> list[Voice]:
+    code = None
+    if language:
+        code = normalize_language(language)
+        if code not in LANGUAGES:
+            raise InvalidRequest(
+                f"language '{language}' is unknown; known: {', '.join(LANGUAGES)}",
+                code="unsupported_language",
+            )
+    return tts.catalog.list(code, installed_only=installed)
+
+
+@router.get("/languages", response_model=list[LanguageOut])
+async def list_languages(tts: TTSDep, stt: STTDep, settings: SettingsDep) -> list[LanguageOut]:
+    stt_caps = stt.capabilities()
+    multilingual = any(not m.endswith(".en") for m in stt_caps.models)
+    out = []
+    for code, lang in LANGUAGES.items():
+        enabled = code in settings.languages
+        default = None
+        if enabled:
+            default = tts.resolve(None, code).voice.id
+        out.append(
+            LanguageOut(
+                code=code,
+                name=lang.name,
+                native_name=lang.native_name,
+                enabled=enabled,
+                voices_installed=len(tts.catalog.list(code, installed_only=True)),
+                voices_available=len(tts.catalog.available(code)),
+                default_voice=default,
+                stt_supported=bool(stt_caps.models) and (code == "en" or multilingual),
+            )
+        )
+    return out

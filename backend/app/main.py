@@ -1,0 +1,137 @@
+"""The FastAPI application: `python -m uvicorn backend.app.main:app --port 8000`.
+
+`create_app()` reads config.yml (or MITHI_CONFIG), and the lifespan loads every provider once; a
+provider that cannot load stops startup with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import metadata
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from backend.app.api import health, openai_compat, stt, tts, voices
+from backend.core.config import Settings, load_config
+from backend.core.errors import ConfigError, error_body, install_error_handlers
+from backend.voice.factory import build_stt, validate_provider_names
+from backend.voice.tts_service import TTSService
+
+logger = logging.getLogger(__name__)
+
+_BODY_OVERHEAD = 1024 * 1024  # multipart framing and form fields on top of the audio itself
+
+
+def _version() -> str:
+    try:
+        return metadata.version("mithivoices")
+    except metadata.PackageNotFoundError:
+        return "0.1.0"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    start = time.perf_counter()
+    validate_provider_names(settings)
+    tts_service = TTSService(settings)
+    stt_provider = build_stt(settings.stt.provider, settings)
+    try:
+        await tts_service.load()
+        await stt_provider.load()
+    except BaseException:
+        await tts_service.close()
+        await stt_provider.close()
+        raise
+    app.state.tts = tts_service
+    app.state.stt = stt_provider
+    app.state.started = time.monotonic()
+    app.state.startup_ms = round((time.perf_counter() - start) * 1000, 1)
+    logger.info(
+        "ready in %.0f ms: tts=%s (fallback %s), stt=%s/%s",
+        app.state.startup_ms,
+        settings.tts.provider,
+        settings.tts.language_fallback,
+        settings.stt.provider,
+        settings.stt.model_size,
+    )
+    try:
+        yield
+    finally:
+        await tts_service.close()
+        await stt_provider.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; `settings` defaults to the config file (MITHI_CONFIG or ./config.yml)."""
+    settings = settings or load_config()
+    app = FastAPI(
+        title="Mithivoices",
+        version=_version(),
+        description='Self-hosted TTS / STT / voice-agent platform. Errors: {"error": {"code", "message"}}.',
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.version = _version()
+    install_error_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.server.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=[
+            "X-Voice-Id",
+            "X-TTS-Provider",
+            "X-Sample-Rate",
+            "X-Audio-Duration",
+            "X-Processing-Ms",
+        ],
+    )
+
+    max_body = settings.limits.max_upload_bytes + _BODY_OVERHEAD
+
+    @app.middleware("http")
+    async def limit_body_size(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                return JSONResponse(error_body("invalid_request", "invalid Content-Length header"), 400)
+            if int(length) > max_body:
+                return JSONResponse(
+                    error_body(
+                        "payload_too_large",
+                        f"request body is {int(length)} bytes; the limit is "
+                        f"{settings.limits.max_upload_mb:g} MB (limits.max_upload_mb)",
+                    ),
+                    413,
+                )
+        return await call_next(request)
+
+    for module in (health, voices, tts, stt, openai_compat):
+        app.include_router(module.router)
+    return app
+
+
+def _configure_logging() -> None:
+    level = os.environ.get("MITHI_LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _module_app() -> FastAPI:
+    """The app uvicorn imports; a config mistake prints one clear message instead of a traceback."""
+    _configure_logging()
+    try:
+        return create_app()
+    except ConfigError as exc:
+        sys.stderr.write(f"mithivoices: configuration error: {exc.message}\n")
+        raise SystemExit(2) from None
+
+
+app = _module_app()

@@ -1,0 +1,107 @@
+"""The request-level speech operations shared by our REST API and the OpenAI-compatible one:
+validate limits, synthesize (whole or streamed), decode an upload and transcribe it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from fastapi import UploadFile
+from fastapi.responses import Response, StreamingResponse
+
+from backend.core.audio import OutputFormat, StreamEncoder, decode_audio, encode_pcm16
+from backend.core.config import Settings
+from backend.core.errors import InvalidRequest, PayloadTooLarge
+from backend.voice.base import STTConfig, STTProvider, Transcription
+from backend.voice.tts_service import ResolvedVoice, TTSService
+
+
+def check_text(text: str, settings: Settings) -> str:
+    text = text.strip()
+    if not text:
+        raise InvalidRequest(
+            f"text is empty; send 1 to {settings.limits.max_text_chars} characters", code="empty_text"
+        )
+    if len(text) > settings.limits.max_text_chars:
+        raise InvalidRequest(
+            f"text is {len(text)} characters; the limit is {settings.limits.max_text_chars} "
+            "(limits.max_text_chars)",
+            code="text_too_long",
+        )
+    return text
+
+
+def check_speed(speed: float | None, settings: Settings) -> float | None:
+    lim = settings.limits
+    if speed is not None and not lim.min_speed <= speed <= lim.max_speed:
+        raise InvalidRequest(
+            f"speed {speed:g} is out of range; allowed {lim.min_speed:g} to {lim.max_speed:g}",
+            code="invalid_speed",
+        )
+    return speed
+
+
+def _headers(resolved: ResolvedVoice) -> dict[str, str]:
+    return {"X-Voice-Id": resolved.voice.id, "X-TTS-Provider": resolved.provider.name}
+
+
+async def speech_response(
+    tts: TTSService, text: str, resolved: ResolvedVoice, fmt: OutputFormat, *, stream: bool
+) -> Response:
+    """Synthesize `text`. Streaming sends each sentence's audio as soon as it exists.
+
+    The first chunk is produced before the response starts, so a failure is still a proper JSON error.
+    """
+    start = time.perf_counter()
+    chunks = tts.stream(text, resolved)
+    first = await anext(chunks, None)
+    if first is None:
+        raise InvalidRequest("the text produced no audio (nothing speakable in it)", code="no_audio")
+    headers = _headers(resolved) | {"X-Sample-Rate": str(first.sample_rate)}
+    if stream:
+
+        async def body() -> AsyncIterator[bytes]:
+            encoder = StreamEncoder(fmt, first.sample_rate)
+            try:
+                yield encoder.feed(first.pcm)
+                async for chunk in chunks:
+                    data = encoder.feed(chunk.pcm)
+                    if data:
+                        yield data
+                yield encoder.close()
+            finally:
+                await chunks.aclose()
+
+        return StreamingResponse(body(), media_type=fmt.media_type, headers=headers)
+
+    pcm = [first.pcm] + [chunk.pcm async for chunk in chunks]
+    audio = b"".join(pcm)
+    headers |= {
+        "X-Audio-Duration": f"{len(audio) / 2 / first.sample_rate:.3f}",
+        "X-Processing-Ms": f"{(time.perf_counter() - start) * 1000:.1f}",
+    }
+    return Response(encode_pcm16(audio, first.sample_rate, fmt), media_type=fmt.media_type, headers=headers)
+
+
+@dataclass(frozen=True)
+class TimedTranscription:
+    result: Transcription
+    processing_ms: float
+
+
+async def transcribe_upload(
+    upload: UploadFile, stt: STTProvider, settings: Settings, config: STTConfig
+) -> TimedTranscription:
+    limit = settings.limits.max_upload_bytes
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(
+            f"the upload is larger than {settings.limits.max_upload_mb:g} MB (limits.max_upload_mb)",
+            code="upload_too_large",
+        )
+    start = time.perf_counter()
+    audio = await asyncio.to_thread(decode_audio, data, max_seconds=settings.limits.max_audio_seconds)
+    result = await stt.transcribe(audio, config)
+    return TimedTranscription(result, round((time.perf_counter() - start) * 1000, 1))

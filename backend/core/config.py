@@ -1,0 +1,272 @@
+"""config.yml → validated settings.
+
+`${VAR}` and `${VAR:-default}` in any string value are replaced from the environment. The file is
+`MITHI_CONFIG` (or the path given to :func:`load_config`), else `config.yml` in the project root.
+Every mistake becomes a :class:`ConfigError` that names the key path, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from backend.core.errors import ConfigError
+from backend.core.languages import DEFAULT_LANGUAGES, LANGUAGES, normalize_language
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CONFIG_ENV = "MITHI_CONFIG"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _empty_as_none(value: Any) -> Any:
+    return None if isinstance(value, str) and value.strip() == "" else value
+
+
+def _language_code(value: Any) -> Any:
+    value = _empty_as_none(value)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("must be a language code such as 'en' or 'hi'")
+    code = normalize_language(value)
+    if code not in LANGUAGES:
+        raise ValueError(f"'{value}' is not a supported language; known: {', '.join(LANGUAGES)}")
+    return code
+
+
+OptionalStr = Annotated[str | None, BeforeValidator(_empty_as_none)]
+LanguageCode = Annotated[str, BeforeValidator(_language_code)]
+OptionalLanguageCode = Annotated[str | None, BeforeValidator(_language_code)]
+
+
+class Section(BaseModel):
+    """A config section: unknown keys are errors, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class TTSSettings(Section):
+    provider: str = "piper"
+    voice_id: OptionalStr = None
+    language: LanguageCode = "en"
+    speed: float = Field(1.0, gt=0)
+    language_fallback: OptionalStr = "espeak"
+
+
+class STTSettings(Section):
+    provider: str = "whisper_local"
+    model_size: str = "tiny.en"
+    language: OptionalLanguageCode = None
+    beam_size: int = Field(1, ge=1, le=10)
+    vad: bool = False
+    temperature_fallback: bool = False
+
+
+class LLMSettings(Section):
+    provider: str = "llama_cpp"
+    model: str = "gemma-3-270m-q4_k_m.gguf"
+    max_tokens: int = Field(96, ge=1, le=4096)
+    temperature: float = Field(0.0, ge=0, le=2)
+
+
+class RedisSettings(Section):
+    url: str = ""
+
+
+class LimitsSettings(Section):
+    max_text_chars: int = Field(5000, ge=1)
+    max_upload_mb: float = Field(25, gt=0)
+    max_audio_seconds: float = Field(600, gt=0)
+    min_speed: float = Field(0.5, gt=0)
+    max_speed: float = Field(2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _speed_range(self) -> LimitsSettings:
+        if self.min_speed > self.max_speed:
+            raise ValueError(f"min_speed ({self.min_speed}) is greater than max_speed ({self.max_speed})")
+        return self
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    cors_origins: list[str] = ["http://localhost:5173", "http://127.0.0.1:5173"]
+    log_level: str = "info"
+
+
+class PathSettings(Section):
+    models_dir: str = "models"
+    data_dir: str = "data"
+    voices_manifest: str = "voice_assets/voices.manifest.json"
+
+    def resolve(self, value: str) -> Path:
+        """Relative paths are relative to the project root, not the working directory."""
+        path = Path(os.path.expanduser(value))
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+class PiperSettings(Section):
+    default_voice: str = "en_US-joe-medium"
+    noise_scale: float | None = None
+    noise_w_scale: float | None = None
+
+
+class EspeakSettings(Section):
+    default_voice: OptionalStr = None
+    pitch: int = Field(50, ge=0, le=99)
+    words_per_minute: int = Field(175, ge=80, le=450)
+
+
+class WhisperLocalSettings(Section):
+    device: str = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = Field(0, ge=0)
+    preload: list[str] = []
+    short_window_seconds: float = Field(10.0, ge=0, le=30)
+
+
+class CloudSettings(Section):
+    """Keys and endpoints of a hosted provider; the providers themselves come in a later release."""
+
+    model_config = ConfigDict(extra="allow")
+    api_key: str = ""
+    base_url: str = ""
+
+
+class Settings(Section):
+    """The whole config.yml."""
+
+    tts: TTSSettings = TTSSettings()
+    stt: STTSettings = STTSettings()
+    llm: LLMSettings = LLMSettings()
+    redis: RedisSettings = RedisSettings()
+    limits: LimitsSettings = LimitsSettings()
+    server: ServerSettings = ServerSettings()
+    paths: PathSettings = PathSettings()
+    piper: PiperSettings = PiperSettings()
+    espeak: EspeakSettings = EspeakSettings()
+    whisper_local: WhisperLocalSettings = WhisperLocalSettings()
+    elevenlabs: CloudSettings = CloudSettings(base_url="https://api.elevenlabs.io")
+    openai: CloudSettings = CloudSettings(base_url="https://api.openai.com/v1")
+    deepgram: CloudSettings = CloudSettings(base_url="https://api.deepgram.com")
+    groq: CloudSettings = CloudSettings(base_url="https://api.groq.com/openai/v1")
+    languages: list[LanguageCode] = list(DEFAULT_LANGUAGES)
+
+    @model_validator(mode="after")
+    def _languages_consistent(self) -> Settings:
+        if not self.languages:
+            raise ValueError("languages: at least one language is required")
+        if self.tts.language not in self.languages:
+            raise ValueError(
+                f"tts.language: '{self.tts.language}' is not in languages ({', '.join(self.languages)})"
+            )
+        if self.stt.language is not None and self.stt.language not in self.languages:
+            raise ValueError(
+                f"stt.language: '{self.stt.language}' is not in languages ({', '.join(self.languages)})"
+            )
+        return self
+
+    @property
+    def models_dir(self) -> Path:
+        return self.paths.resolve(os.environ.get("MITHI_MODELS_DIR") or self.paths.models_dir)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.paths.resolve(self.paths.data_dir)
+
+    @property
+    def voices_manifest(self) -> Path:
+        return self.paths.resolve(self.paths.voices_manifest)
+
+    def public_view(self) -> dict[str, Any]:
+        """The config in effect with secrets masked, for /health and the status page."""
+        data = self.model_dump()
+        for section in data.values():
+            if isinstance(section, dict):
+                for key in list(section):
+                    if ("key" in key or "token" in key or "secret" in key) and section[key]:
+                        section[key] = "***"
+        return data
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def interpolate(value: Any, path: str = "") -> Any:
+    """Replace ${VAR} / ${VAR:-default} in every string of a parsed YAML tree."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def _sub(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"{path}: environment variable {name} is not set; set it or write ${{{name}:-default}}"
+        )
+
+    return _VAR.sub(_sub, value)
+
+
+def _format_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{loc}: unknown key")
+            continue
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "value_error" and not loc:
+            lines.append(msg)
+        elif err["type"] in ("missing",):
+            lines.append(f"{loc}: {msg}")
+        else:
+            lines.append(f"{loc}: {err['input']!r} is invalid: {msg}")
+    return "\n  ".join(lines)
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else PROJECT_ROOT / "config.yml"
+
+
+def parse_config(data: Any, source: str = "config") -> Settings:
+    """Validate an already-parsed YAML tree (interpolation included)."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of sections, got {type(data).__name__}")
+    data = interpolate(data)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration in {source}:\n  {_format_validation_error(exc)}") from None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read, interpolate and validate the config file."""
+    file = config_path(path)
+    if not file.is_file():
+        raise ConfigError(f"config file not found: {file} (set {CONFIG_ENV} or pass --config)")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file} is not valid YAML: {exc}") from None
+    return parse_config(data, str(file))

@@ -1,0 +1,141 @@
+"""Provider interfaces for speech: every TTS/STT engine, local or hosted, implements these.
+
+Streaming is the primitive: `TTSProvider.stream` yields PCM16 chunks (one per sentence or finer) and
+`synthesize` is built on it. `STTProvider.transcribe` takes 16 kHz mono float32 samples (see
+`backend.core.audio.decode_audio`) and returns a `Transcription`.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from backend.core.audio import pcm16_to_wav
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """A piece of synthesized speech: PCM16 little-endian mono at `sample_rate`."""
+
+    pcm: bytes
+    sample_rate: int
+    text: str = ""
+
+    @property
+    def duration(self) -> float:
+        return len(self.pcm) / 2 / self.sample_rate
+
+
+@dataclass(frozen=True)
+class TTSConfig:
+    """What one synthesis request asks for. `voice_id` is already resolved to an installed voice."""
+
+    voice_id: str
+    language: str
+    speed: float = 1.0
+
+
+@dataclass(frozen=True)
+class STTConfig:
+    """What one transcription request asks for."""
+
+    language: str | None = None  # None = detect
+    model: str | None = None  # None = the provider's configured model
+    beam_size: int = 1
+    vad: bool = False
+    temperature_fallback: bool = False
+    word_timestamps: bool = False
+    prompt: str | None = None  # vocabulary/context hint for the decoder
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: int
+    start: float
+    end: float
+    text: str
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+    compression_ratio: float = 0.0
+
+
+@dataclass(frozen=True)
+class Transcription:
+    text: str
+    language: str
+    language_probability: float
+    duration: float
+    segments: list[Segment] = field(default_factory=list)
+    model: str = ""
+
+
+@dataclass(frozen=True)
+class TTSCapabilities:
+    streaming: bool
+    sample_rate: int
+    languages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class STTCapabilities:
+    streaming: bool
+    languages: tuple[str, ...]  # empty = any language the model knows
+    models: tuple[str, ...]
+
+
+class Provider(abc.ABC):  # noqa: B024 - the ABCs below add the abstract methods
+    """Common lifecycle: constructed from settings, `load()` once at startup, `close()` at shutdown."""
+
+    name: str = ""
+
+    async def load(self) -> None:  # noqa: B027 - optional hook
+        """Load models or open clients. Called once, in the app lifespan."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what `load` acquired."""
+
+    def status(self) -> dict[str, object]:
+        """Health details for /health."""
+        return {}
+
+
+class TTSProvider(Provider):
+    """Text in, PCM16 out."""
+
+    @abc.abstractmethod
+    def capabilities(self) -> TTSCapabilities: ...
+
+    @abc.abstractmethod
+    def voice_ids(self) -> list[str]:
+        """The voices this provider can speak with right now (installed or built in)."""
+
+    @abc.abstractmethod
+    def stream(self, text: str, config: TTSConfig) -> AsyncIterator[AudioChunk]:
+        """Yield audio as it is produced; the first chunk must not wait for the whole text."""
+
+    async def synthesize_pcm(self, text: str, config: TTSConfig) -> AudioChunk:
+        chunks = [chunk async for chunk in self.stream(text, config)]
+        rate = chunks[0].sample_rate if chunks else self.capabilities().sample_rate
+        return AudioChunk(b"".join(c.pcm for c in chunks), rate, text)
+
+    async def synthesize(self, text: str, config: TTSConfig) -> bytes:
+        """The whole text as one WAV file."""
+        audio = await self.synthesize_pcm(text, config)
+        return pcm16_to_wav(audio.pcm, audio.sample_rate)
+
+
+class STTProvider(Provider):
+    """Audio in, text out."""
+
+    @abc.abstractmethod
+    def capabilities(self) -> STTCapabilities: ...
+
+    @abc.abstractmethod
+    async def transcribe(self, audio: np.ndarray, config: STTConfig) -> Transcription:
+        """Transcribe 16 kHz mono float32 samples."""

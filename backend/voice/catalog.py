@@ -1,0 +1,81 @@
+"""The voice catalogue: voice_assets/voices.manifest.json plus any voice found installed on disk.
+
+`installed` means the engine and the voice's files are present on this machine; `available` means the
+current configuration can speak with it (its engine is `tts.provider` or `tts.language_fallback`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from backend.core.errors import ConfigError
+from backend.voice.factory import TTS_PROVIDERS, tts_class
+
+if TYPE_CHECKING:
+    from backend.core.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class Voice(BaseModel):
+    id: str
+    name: str
+    language: str
+    locale: str
+    gender: str | None = None
+    engine: str
+    quality: str
+    sample_rate: int
+    license: str
+    source: str
+    installed: bool = False
+    available: bool = False
+
+
+class VoiceCatalog:
+    """Read-only view of all known voices; `refresh()` re-scans the disk (after a download)."""
+
+    def __init__(self, settings: Settings, active_engines: list[str]) -> None:
+        self.settings = settings
+        self.active_engines = active_engines
+        self._voices: dict[str, Voice] = {}
+        self.refresh()
+
+    def _manifest(self) -> list[dict]:
+        path = self.settings.voices_manifest
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))["voices"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigError(f"paths.voices_manifest: cannot read {path}: {exc}") from None
+
+    def refresh(self) -> None:
+        voices = {entry["id"]: Voice(**entry) for entry in self._manifest()}
+        for engine in TTS_PROVIDERS:
+            cls = tts_class(engine)
+            installed = set(cls.installed_voice_ids(self.settings))
+            for voice_id in installed - voices.keys():
+                described = getattr(cls, "describe_voice", lambda *_: None)(self.settings, voice_id)
+                if described:
+                    voices[voice_id] = Voice(**described)
+            for voice in voices.values():
+                if voice.engine == engine:
+                    voice.installed = voice.id in installed
+                    voice.available = voice.installed and engine in self.active_engines
+        self._voices = voices
+
+    def get(self, voice_id: str) -> Voice | None:
+        return self._voices.get(voice_id)
+
+    def list(self, language: str | None = None, installed_only: bool = False) -> list[Voice]:
+        return [
+            v
+            for v in self._voices.values()
+            if (language is None or v.language == language) and (not installed_only or v.installed)
+        ]
+
+    def available(self, language: str | None = None) -> list[Voice]:
+        return [v for v in self.list(language) if v.available]

@@ -1,0 +1,199 @@
+"""faster-whisper (CTranslate2, int8 on CPU), in-process, models loaded once and shared.
+
+Models are directories `models/whisper/<size>/` (model.bin, config.json, tokenizer.json, vocabulary.txt).
+
+Short-window encoding: `transcribe()` always pads the log-Mel input to a 30 s window, and the encoder
+cost dominates short clips. For audio shorter than `whisper_local.short_window_seconds` minus a margin,
+the padded features are cut to that window before the encoder (CTranslate2 accepts shorter input). It
+roughly triples speed on short utterances with the same accuracy (see docs/BENCHMARKS.md); set the
+option to 0 to always use the full 30 s window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from backend.core.audio import STT_SAMPLE_RATE
+from backend.core.errors import ConfigError, InvalidRequest
+from backend.voice.base import Segment, STTCapabilities, STTConfig, STTProvider, Transcription
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+    from backend.core.config import Settings
+
+logger = logging.getLogger(__name__)
+
+_FRAMES_PER_SECOND = 100  # Whisper log-Mel frames (hop 160 at 16 kHz)
+_WINDOW_MARGIN_S = 1.0
+_FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def whisper_dir(settings: Settings) -> Path:
+    return settings.models_dir / "whisper"
+
+
+def _windowed_model_class() -> type[WhisperModel]:
+    from faster_whisper import WhisperModel
+
+    class WindowedWhisperModel(WhisperModel):
+        """WhisperModel whose encoder input can be cut to a shorter window, per calling thread."""
+
+        _window = threading.local()
+
+        def encode(self, features: np.ndarray):  # type: ignore[no-untyped-def]
+            frames = getattr(self._window, "frames", None)
+            if frames and features.shape[-1] > frames:
+                features = np.ascontiguousarray(features[..., :frames])
+            return super().encode(features)
+
+        def set_window(self, frames: int | None) -> None:
+            self._window.frames = frames
+
+    return WindowedWhisperModel
+
+
+class WhisperLocalSTT(STTProvider):
+    name = "whisper_local"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.cfg = settings.whisper_local
+        self.default_model = settings.stt.model_size
+        self.dir = whisper_dir(settings)
+        self._models: dict[str, WhisperModel] = {}
+        self._lock = threading.Lock()
+        self.load_ms: dict[str, float] = {}
+
+    @classmethod
+    def installed_models(cls, settings: Settings) -> list[str]:
+        folder = whisper_dir(settings)
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if (p / "model.bin").is_file())
+
+    def models(self) -> list[str]:
+        return self.installed_models(self.settings)
+
+    def capabilities(self) -> STTCapabilities:
+        return STTCapabilities(streaming=False, languages=(), models=tuple(self.models()))
+
+    async def load(self) -> None:
+        for name in dict.fromkeys([self.default_model, *self.cfg.preload]):
+            if name not in self.models():
+                raise ConfigError(
+                    f"stt.model_size: whisper model '{name}' is not installed in {self.dir}; run "
+                    "`python download_models.py` (tiny.en, base) or "
+                    f"`python download_models.py --whisper {name}`"
+                )
+            await asyncio.to_thread(self._get_model, name)
+
+    def status(self) -> dict[str, object]:
+        return {
+            "models_loaded": sorted(self._models),
+            "default_model": self.default_model,
+            "load_ms": self.load_ms,
+        }
+
+    def _get_model(self, name: str) -> WhisperModel:
+        model = self._models.get(name)
+        if model is not None:
+            return model
+        with self._lock:
+            model = self._models.get(name)
+            if model is None:
+                if name not in self.models():
+                    installed = ", ".join(self.models()) or "none"
+                    raise InvalidRequest(
+                        f"whisper model '{name}' is not installed; installed: {installed}",
+                        code="unknown_model",
+                    )
+                start = time.perf_counter()
+                model = _windowed_model_class()(
+                    str(self.dir / name),
+                    device=self.cfg.device,
+                    compute_type=self.cfg.compute_type,
+                    cpu_threads=self.cfg.cpu_threads,
+                )
+                self.load_ms[name] = round((time.perf_counter() - start) * 1000, 1)
+                logger.info("loaded whisper %s in %.0f ms", name, self.load_ms[name])
+                self._models[name] = model
+        return model
+
+    def resolve_model(self, requested: str | None) -> str:
+        """Map a request's model name ('whisper-1', 'base', None) to an installed model."""
+        if requested is None or requested in ("whisper-1", "default", ""):
+            return self.default_model
+        name = requested.removeprefix("faster-whisper-").removeprefix("Systran/faster-whisper-")
+        if name not in self.models():
+            installed = ", ".join(self.models()) or "none"
+            raise InvalidRequest(
+                f"model '{requested}' is not installed; installed whisper models: {installed} "
+                "(or 'whisper-1' for the default)",
+                code="unknown_model",
+            )
+        return name
+
+    def _window_frames(self, duration: float) -> int | None:
+        window = self.cfg.short_window_seconds
+        if window <= 0 or duration + _WINDOW_MARGIN_S > 30:
+            return None
+        seconds = max(window, math.ceil(duration + _WINDOW_MARGIN_S))
+        return None if seconds >= 30 else int(seconds * _FRAMES_PER_SECOND)
+
+    def _transcribe_sync(self, audio: np.ndarray, config: STTConfig, model_name: str) -> Transcription:
+        model = self._get_model(model_name)
+        duration = len(audio) / STT_SAMPLE_RATE
+        model.set_window(self._window_frames(duration))  # type: ignore[attr-defined]
+        try:
+            segments_iter, info = model.transcribe(
+                audio,
+                language=config.language,
+                beam_size=config.beam_size,
+                vad_filter=config.vad,
+                temperature=list(_FALLBACK_TEMPERATURES) if config.temperature_fallback else 0.0,
+                condition_on_previous_text=False,
+                word_timestamps=config.word_timestamps,
+                initial_prompt=config.prompt,
+            )
+            segments = [
+                Segment(
+                    id=i,
+                    start=round(min(s.start, duration), 3),
+                    end=round(min(s.end, duration), 3),
+                    text=s.text.strip(),
+                    avg_logprob=round(s.avg_logprob, 4),
+                    no_speech_prob=round(s.no_speech_prob, 4),
+                    compression_ratio=round(s.compression_ratio, 4),
+                )
+                for i, s in enumerate(segments_iter)
+            ]
+        finally:
+            model.set_window(None)  # type: ignore[attr-defined]
+        return Transcription(
+            text=" ".join(s.text for s in segments if s.text).strip(),
+            language=info.language,
+            language_probability=round(float(info.language_probability), 4),
+            duration=round(duration, 3),
+            segments=segments,
+            model=model_name,
+        )
+
+    async def transcribe(self, audio: np.ndarray, config: STTConfig) -> Transcription:
+        model_name = self.resolve_model(config.model)
+        if model_name.endswith(".en") and config.language not in (None, "en"):
+            multilingual = [m for m in self.models() if not m.endswith(".en")]
+            raise InvalidRequest(
+                f"model '{model_name}' is English-only and cannot transcribe '{config.language}'; "
+                f"use a multilingual model ({', '.join(multilingual) or 'download one: --whisper base'})",
+                code="unsupported_language",
+            )
+        return await asyncio.to_thread(self._transcribe_sync, audio, config, model_name)

@@ -1,0 +1,142 @@
+"""Picks the provider and voice for a TTS request, and runs it.
+
+`tts.provider` is the primary engine; `tts.language_fallback` (espeak by default) speaks languages for
+which the primary engine has no installed voice, so every configured language works out of the box.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from backend.core.config import Settings
+from backend.core.errors import ConfigError, InvalidRequest
+from backend.core.languages import normalize_language
+from backend.voice.base import AudioChunk, TTSConfig, TTSProvider
+from backend.voice.catalog import Voice, VoiceCatalog
+from backend.voice.factory import build_tts
+
+logger = logging.getLogger(__name__)
+
+_MAX_LISTED = 25
+
+
+@dataclass(frozen=True)
+class ResolvedVoice:
+    provider: TTSProvider
+    voice: Voice
+    config: TTSConfig
+
+
+def _listing(voices: list[Voice]) -> str:
+    ids = [v.id for v in voices]
+    more = f" (+{len(ids) - _MAX_LISTED} more, see GET /api/voices)" if len(ids) > _MAX_LISTED else ""
+    return ", ".join(ids[:_MAX_LISTED]) + more if ids else "none"
+
+
+class TTSService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.providers: dict[str, TTSProvider] = {}
+        self.providers[settings.tts.provider] = build_tts(settings.tts.provider, settings)
+        fallback = settings.tts.language_fallback
+        if fallback and fallback not in self.providers:
+            self.providers[fallback] = build_tts(fallback, settings, "tts.language_fallback")
+        self.catalog = VoiceCatalog(settings, list(self.providers))
+
+    @property
+    def primary(self) -> TTSProvider:
+        return self.providers[self.settings.tts.provider]
+
+    async def load(self) -> None:
+        for provider in self.providers.values():
+            await provider.load()
+        self.catalog.refresh()
+        tts = self.settings.tts
+        if tts.voice_id:
+            voice = self.catalog.get(tts.voice_id)
+            if voice is None or voice.engine != tts.provider:
+                engine_voices = [v for v in self.catalog.list() if v.engine == tts.provider and v.installed]
+                raise ConfigError(
+                    f"tts.voice_id: '{tts.voice_id}' is not an installed {tts.provider} voice; "
+                    f"use one of: {_listing(engine_voices)} (or leave it empty for the provider default)"
+                )
+        for language in self.settings.languages:
+            self.resolve(None, language)  # every configured language must have a voice, now, not later
+
+    async def close(self) -> None:
+        for provider in self.providers.values():
+            await provider.close()
+
+    # ------------------------------------------------------------------ resolution
+    def _default_voice(self, engine: str, language: str) -> Voice | None:
+        preferred: list[str | None] = []
+        if engine == self.settings.tts.provider:
+            preferred.append(self.settings.tts.voice_id)
+        preferred.append(
+            getattr(self.settings, engine).default_voice if hasattr(self.settings, engine) else None
+        )
+        preferred.append(f"{engine}-{language}")
+        for voice_id in preferred:
+            voice = self.catalog.get(voice_id) if voice_id else None
+            if voice and voice.available and voice.engine == engine and voice.language == language:
+                return voice
+        for voice in self.catalog.available(language):
+            if voice.engine == engine:
+                return voice
+        return None
+
+    def resolve(
+        self, voice_id: str | None, language: str | None, speed: float | None = None
+    ) -> ResolvedVoice:
+        """Choose provider + voice for a request, or raise a 422 that lists what is allowed."""
+        lang = normalize_language(language) if language else None
+        if lang is not None and lang not in self.settings.languages:
+            raise InvalidRequest(
+                f"language '{language}' is not enabled; enabled: {', '.join(self.settings.languages)}",
+                code="unsupported_language",
+            )
+        if voice_id:
+            voice = self.catalog.get(voice_id)
+            if voice is None or not voice.available:
+                if voice is not None and voice.installed:
+                    reason = f"voice '{voice_id}' needs the {voice.engine} engine, which is not enabled"
+                elif voice is not None:
+                    reason = (
+                        f"voice '{voice_id}' is not installed (python download_models.py --voices {voice_id})"
+                    )
+                else:
+                    reason = f"voice '{voice_id}' is unknown"
+                choices = self.catalog.available(lang)
+                raise InvalidRequest(f"{reason}; available voices: {_listing(choices)}", code="unknown_voice")
+            if lang is not None and voice.language != lang:
+                raise InvalidRequest(
+                    f"voice '{voice_id}' speaks '{voice.language}', not '{lang}'; voices for '{lang}': "
+                    f"{_listing(self.catalog.available(lang))}",
+                    code="voice_language_mismatch",
+                )
+        else:
+            lang = lang or self.settings.tts.language
+            voice = None
+            for engine in self.providers:
+                voice = self._default_voice(engine, lang)
+                if voice:
+                    break
+            if voice is None:
+                raise InvalidRequest(
+                    f"no installed voice speaks '{lang}'; download one "
+                    "(python download_models.py --voices ...) "
+                    "or enable tts.language_fallback: espeak",
+                    code="no_voice_for_language",
+                )
+        return ResolvedVoice(
+            provider=self.providers[voice.engine],
+            voice=voice,
+            config=TTSConfig(
+                voice_id=voice.id, language=voice.language, speed=speed or self.settings.tts.speed
+            ),
+        )
+
+    def stream(self, text: str, resolved: ResolvedVoice) -> AsyncIterator[AudioChunk]:
+        return resolved.provider.stream(text, resolved.config)

@@ -1,0 +1,106 @@
+"""Shared fixtures: real models (assembled by download_models.py), real HTTP servers on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+import yaml
+
+from backend.core.config import PROJECT_ROOT, Settings, load_config, parse_config
+
+REQUIRED_MODELS = (
+    "piper/en_US-joe-medium.onnx",
+    "piper/en_US-joe-medium.onnx.json",
+    "whisper/tiny.en/model.bin",
+    "whisper/base/model.bin",
+)
+
+
+def models_dir() -> Path:
+    return Path(os.environ.get("MITHI_MODELS_DIR") or PROJECT_ROOT / "models")
+
+
+@pytest.fixture(scope="session")
+def assembled_models() -> Path:
+    """The bundled models, assembled into models/ if a previous `make` has not done it yet."""
+    folder = models_dir()
+    if not all((folder / m).is_file() for m in REQUIRED_MODELS):
+        import download_models
+
+        assert download_models.main(["--models-dir", str(folder)]) == 0, "model assembly failed"
+    missing = [m for m in REQUIRED_MODELS if not (folder / m).is_file()]
+    assert not missing, f"models missing after assembly: {missing}"
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_settings(overrides: dict[str, Any] | None = None, models: Path | None = None) -> Settings:
+    """config.yml from the repo with `overrides` merged in (section by section)."""
+    data = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())
+    for section, values in (overrides or {}).items():
+        if isinstance(values, dict):
+            data.setdefault(section, {}).update(values)
+        else:
+            data[section] = values
+    if models is not None:
+        data.setdefault("paths", {})["models_dir"] = str(models)
+    return parse_config(data, "test config")
+
+
+class LiveServer:
+    """uvicorn serving create_app(settings) in a thread, on a free loopback port."""
+
+    def __init__(self, settings: Settings) -> None:
+        from backend.app.main import create_app
+
+        self.app = create_app(settings)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 120
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("server failed to start (see log)")
+            if time.monotonic() > deadline:
+                raise TimeoutError("server did not start in 120 s")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def server(assembled_models: Path) -> Iterator[LiveServer]:
+    """The app as `make run` configures it (piper + espeak fallback, whisper tiny.en + base)."""
+    with LiveServer(make_settings(models=assembled_models)) as live:
+        yield live
+
+
+@pytest.fixture(scope="session")
+def base_url(server: LiveServer) -> str:
+    return server.url
+
+
+def default_settings() -> Settings:
+    return load_config(PROJECT_ROOT / "config.yml")
