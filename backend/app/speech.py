@@ -55,7 +55,7 @@ async def speech_response(
     The first chunk is produced before the response starts, so a failure is still a proper JSON error.
     """
     start = time.perf_counter()
-    chunks = tts.stream(text, resolved)
+    chunks = tts.stream(text, resolved, eager_first=stream)
     first = await anext(chunks, None)
     if first is None:
         raise InvalidRequest("the text produced no audio (nothing speakable in it)", code="no_audio")

@@ -30,3 +30,39 @@ def split_sentences(text: str, max_chars: int = _MAX_CHUNK) -> list[str]:
             if sentence:
                 pieces.append(sentence)
     return pieces
+
+
+_CLAUSE_MARKS = ",;:—–،"
+# English words that usually open a new prosodic phrase: a pause before them sounds natural.
+_EN_PHRASE_STARTS = frozenset(
+    "for at in on to with and but because so from about after before when which that if or "
+    "until while where since".split()
+)
+
+
+def split_first_phrase(sentence: str, language: str, max_words: int = 6, min_words: int = 2) -> list[str]:
+    """Cut a short leading phrase off a long first sentence, so streaming can start speaking sooner.
+
+    The cut is made only at a natural pause: after clause punctuation within the first `max_words` words,
+    or (English) before a preposition/conjunction after at least `min_words + 1` words. Otherwise the
+    sentence is returned whole.
+    """
+    words = sentence.split()
+    if len(words) <= max_words:
+        return [sentence]
+    for i, word in enumerate(words[:max_words], start=1):
+        if word[-1] in _CLAUSE_MARKS:
+            return [" ".join(words[:i]), " ".join(words[i:])]
+    if language == "en":
+        for i in range(min_words + 1, max_words + 1):
+            if words[i].lower() in _EN_PHRASE_STARTS:
+                return [" ".join(words[:i]), " ".join(words[i:])]
+    return [sentence]
+
+
+def speech_pieces(text: str, language: str, eager_first: bool) -> list[str]:
+    """Sentences to synthesize one by one; with `eager_first` the first one may be cut at a phrase."""
+    pieces = split_sentences(text)
+    if eager_first and pieces:
+        pieces[:1] = split_first_phrase(pieces[0], language)
+    return pieces

@@ -8,13 +8,16 @@ Streaming is the primitive: `TTSProvider.stream` yields PCM16 chunks (one per se
 from __future__ import annotations
 
 import abc
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from backend.core.audio import pcm16_to_wav
+from backend.core.text import speech_pieces
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +42,7 @@ class TTSConfig:
     voice_id: str
     language: str
     speed: float = 1.0
+    eager_first: bool = False  # cut a short first phrase off for lower first-audio latency (streaming)
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,27 @@ class TTSProvider(Provider):
         """The whole text as one WAV file."""
         audio = await self.synthesize_pcm(text, config)
         return pcm16_to_wav(audio.pcm, audio.sample_rate)
+
+
+class SentenceTTSProvider(TTSProvider):
+    """For engines that synthesize a whole sentence at once (Piper, eSpeak NG): `stream` yields one
+    chunk per sentence, each synthesized in a worker thread, so the event loop never blocks and the
+    first sentence is heard while the rest are still being made."""
+
+    async def prepare(self, config: TTSConfig) -> Any:
+        """Per-request setup (e.g. load the voice); the result is passed to `synthesize_piece`."""
+        return None
+
+    @abc.abstractmethod
+    def synthesize_piece(self, handle: Any, text: str, config: TTSConfig) -> AudioChunk:
+        """Blocking synthesis of one sentence or phrase; runs in a thread."""
+
+    async def stream(self, text: str, config: TTSConfig) -> AsyncIterator[AudioChunk]:
+        handle = await self.prepare(config)
+        for piece in speech_pieces(text, config.language, config.eager_first):
+            chunk = await asyncio.to_thread(self.synthesize_piece, handle, piece, config)
+            if chunk.pcm:
+                yield chunk
 
 
 class STTProvider(Provider):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from backend.core.config import Settings
 from backend.core.errors import ConfigError, InvalidRequest
@@ -138,5 +138,8 @@ class TTSService:
             ),
         )
 
-    def stream(self, text: str, resolved: ResolvedVoice) -> AsyncIterator[AudioChunk]:
-        return resolved.provider.stream(text, resolved.config)
+    def stream(
+        self, text: str, resolved: ResolvedVoice, eager_first: bool = False
+    ) -> AsyncIterator[AudioChunk]:
+        config = replace(resolved.config, eager_first=eager_first)
+        return resolved.provider.stream(text, config)

@@ -23,3 +23,45 @@ def test_long_sentence_is_cut_at_a_comma_or_space() -> None:
     pieces = split_sentences(text, max_chars=50)
     assert all(len(p) <= 50 for p in pieces)
     assert " ".join(pieces).replace("  ", " ") == text.strip()
+
+
+def test_first_phrase_cut_at_clause_punctuation() -> None:
+    from backend.core.text import split_first_phrase
+
+    assert split_first_phrase("Sure, I can help you with that today.", "en") == [
+        "Sure,",
+        "I can help you with that today.",
+    ]
+    assert split_first_phrase("Okay then, I can help you with that today.", "en") == [
+        "Okay then,",
+        "I can help you with that today.",
+    ]
+
+
+def test_first_phrase_cut_before_english_phrase_word() -> None:
+    from backend.core.text import split_first_phrase
+
+    assert split_first_phrase("Your appointment is booked for Tuesday at three in the afternoon.", "en") == [
+        "Your appointment is booked",
+        "for Tuesday at three in the afternoon.",
+    ]
+    # no word rule for other languages, short sentences stay whole
+    assert split_first_phrase("यह एक लंबा वाक्य है जिसमें कोई विराम चिह्न नहीं है", "hi") == [
+        "यह एक लंबा वाक्य है जिसमें कोई विराम चिह्न नहीं है"
+    ]
+    assert split_first_phrase("Hello there friend.", "en") == ["Hello there friend."]
+
+
+def test_speech_pieces_only_cuts_the_first_sentence() -> None:
+    from backend.core.text import speech_pieces
+
+    text = "Your appointment is booked for Tuesday morning. It is booked for the morning at nine."
+    assert speech_pieces(text, "en", eager_first=True) == [
+        "Your appointment is booked",
+        "for Tuesday morning.",
+        "It is booked for the morning at nine.",
+    ]
+    assert speech_pieces(text, "en", eager_first=False) == [
+        "Your appointment is booked for Tuesday morning.",
+        "It is booked for the morning at nine.",
+    ]

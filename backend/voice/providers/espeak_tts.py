@@ -11,15 +11,13 @@ import ctypes
 import ctypes.util
 import logging
 import threading
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from backend.core.errors import InvalidRequest, ProviderError
 from backend.core.languages import LANGUAGES
-from backend.core.text import split_sentences
-from backend.voice.base import AudioChunk, TTSCapabilities, TTSConfig, TTSProvider
+from backend.voice.base import AudioChunk, SentenceTTSProvider, TTSCapabilities, TTSConfig
 
 if TYPE_CHECKING:
     from backend.core.config import Settings
@@ -108,7 +106,7 @@ def espeak_available() -> bool:
     return True
 
 
-class EspeakTTS(TTSProvider):
+class EspeakTTS(SentenceTTSProvider):
     """Voice ids are `espeak-<language>` (espeak-en, espeak-hi, ...)."""
 
     name = "espeak"
@@ -137,14 +135,12 @@ class EspeakTTS(TTSProvider):
     def status(self) -> dict[str, object]:
         return {"sample_rate": engine().sample_rate}
 
-    async def stream(self, text: str, config: TTSConfig) -> AsyncIterator[AudioChunk]:
-        code = config.voice_id.removeprefix(VOICE_PREFIX)
-        lang = LANGUAGES.get(code)
-        if lang is None:
+    async def prepare(self, config: TTSConfig) -> _Engine:
+        if config.voice_id.removeprefix(VOICE_PREFIX) not in LANGUAGES:
             raise InvalidRequest(f"unknown eSpeak voice '{config.voice_id}'", code="unknown_voice")
-        eng = engine()
+        return await asyncio.to_thread(engine)
+
+    def synthesize_piece(self, handle: _Engine, text: str, config: TTSConfig) -> AudioChunk:
+        voice = LANGUAGES[config.voice_id.removeprefix(VOICE_PREFIX)].espeak_voice
         rate = max(80, min(450, round(self.cfg.words_per_minute * config.speed)))
-        for sentence in split_sentences(text):
-            pcm = await asyncio.to_thread(eng.synthesize, sentence, lang.espeak_voice, rate, self.cfg.pitch)
-            if pcm:
-                yield AudioChunk(pcm, eng.sample_rate, sentence)
+        return AudioChunk(handle.synthesize(text, voice, rate, self.cfg.pitch), handle.sample_rate, text)

@@ -7,13 +7,11 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backend.core.errors import ConfigError, InvalidRequest
-from backend.core.text import split_sentences
-from backend.voice.base import AudioChunk, TTSCapabilities, TTSConfig, TTSProvider
+from backend.voice.base import AudioChunk, SentenceTTSProvider, TTSCapabilities, TTSConfig
 
 if TYPE_CHECKING:
     from piper import PiperVoice
@@ -27,7 +25,7 @@ def piper_dir(settings: Settings) -> Path:
     return settings.models_dir / "piper"
 
 
-class PiperTTS(TTSProvider):
+class PiperTTS(SentenceTTSProvider):
     """Voices are `models/piper/<voice_id>.onnx` + `.onnx.json`; speed maps to length_scale."""
 
     name = "piper"
@@ -123,21 +121,17 @@ class PiperTTS(TTSProvider):
         return voice
 
     # ------------------------------------------------------------------ synthesis
-    def _synthesize_sentence(self, voice: PiperVoice, text: str, speed: float) -> bytes:
+    async def prepare(self, config: TTSConfig) -> PiperVoice:
+        return await asyncio.to_thread(self._get_voice, config.voice_id)
+
+    def synthesize_piece(self, handle: PiperVoice, text: str, config: TTSConfig) -> AudioChunk:
         from piper import SynthesisConfig
 
         syn = SynthesisConfig(
-            length_scale=voice.config.length_scale / speed,
+            length_scale=handle.config.length_scale / config.speed,
             noise_scale=self.cfg.noise_scale,
             noise_w_scale=self.cfg.noise_w_scale,
         )
         with self._synth_lock:
-            return b"".join(chunk.audio_int16_bytes for chunk in voice.synthesize(text, syn))
-
-    async def stream(self, text: str, config: TTSConfig) -> AsyncIterator[AudioChunk]:
-        voice = await asyncio.to_thread(self._get_voice, config.voice_id)
-        rate = voice.config.sample_rate
-        for sentence in split_sentences(text):
-            pcm = await asyncio.to_thread(self._synthesize_sentence, voice, sentence, config.speed)
-            if pcm:
-                yield AudioChunk(pcm, rate, sentence)
+            pcm = b"".join(chunk.audio_int16_bytes for chunk in handle.synthesize(text, syn))
+        return AudioChunk(pcm, handle.config.sample_rate, text)

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages Mithivoices needs, only when something is missing (fast no-op otherwise).
+#   python3-venv  - to create .venv (Debian's python3 ships without ensurepip)
+#   espeak-ng     - the eSpeak NG library + voices: TTS for all 8 languages (libespeak-ng1, espeak-ng-data)
+set -euo pipefail
+
+PYTHON="${PYTHON:-python3}"
+need=()
+if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
+  need+=(python3-venv)
+fi
+if ! { ldconfig -p 2>/dev/null | grep -q "libespeak-ng.so.1"; }; then
+  need+=(espeak-ng libespeak-ng1)
+fi
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "Missing system packages: ${need[*]}. Install them with your package manager (this script knows apt only)." >&2
+  exit 1
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+echo "Installing system packages: ${need[*]}"
+$SUDO apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
