@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 import yaml
 
+from backend.app.server import BackgroundServer as LiveServer
+from backend.app.server import free_port
 from backend.core.config import PROJECT_ROOT, Settings, load_config, parse_config
 
 REQUIRED_MODELS = (
@@ -41,12 +39,6 @@ def assembled_models() -> Path:
     return folder
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def make_settings(overrides: dict[str, Any] | None = None, models: Path | None = None) -> Settings:
     """config.yml from the repo with `overrides` merged in (section by section)."""
     data = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())
@@ -58,36 +50,6 @@ def make_settings(overrides: dict[str, Any] | None = None, models: Path | None =
     if models is not None:
         data.setdefault("paths", {})["models_dir"] = str(models)
     return parse_config(data, "test config")
-
-
-class LiveServer:
-    """uvicorn serving create_app(settings) in a thread, on a free loopback port."""
-
-    def __init__(self, settings: Settings) -> None:
-        from backend.app.main import create_app
-
-        self.app = create_app(settings)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 120
-        while not self.server.started:
-            if not self.thread.is_alive():
-                raise RuntimeError("server failed to start (see log)")
-            if time.monotonic() > deadline:
-                raise TimeoutError("server did not start in 120 s")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -104,3 +66,6 @@ def base_url(server: LiveServer) -> str:
 
 def default_settings() -> Settings:
     return load_config(PROJECT_ROOT / "config.yml")
+
+
+__all__ = ["LiveServer", "free_port", "make_settings", "default_settings"]

@@ -33,19 +33,22 @@ def split_sentences(text: str, max_chars: int = _MAX_CHUNK) -> list[str]:
 
 
 _CLAUSE_MARKS = ",;:—–،"
-# English words that usually open a new prosodic phrase: a pause before them sounds natural.
+# English words that usually open a new prosodic phrase (prepositions, conjunctions, and the auxiliary
+# that starts a predicate): a short pause before them sounds natural.
 _EN_PHRASE_STARTS = frozenset(
-    "for at in on to with and but because so from about after before when which that if or "
-    "until while where since".split()
+    "for at in on to with and but because so from about after before when which that if or until while "
+    "where since is are was were will would can could should has have had do does did".split()
 )
 
 
-def split_first_phrase(sentence: str, language: str, max_words: int = 6, min_words: int = 2) -> list[str]:
-    """Cut a short leading phrase off a long first sentence, so streaming can start speaking sooner.
+def split_first_phrase(sentence: str, language: str, max_words: int = 4, min_words: int = 2) -> list[str]:
+    """Cut a short leading phrase off the first sentence, so streaming can start speaking sooner.
 
-    The cut is made only at a natural pause: after clause punctuation within the first `max_words` words,
-    or (English) before a preposition/conjunction after at least `min_words + 1` words. Otherwise the
-    sentence is returned whole.
+    Piper's cost is proportional to the audio it makes (~45 ms per second of speech here), so the first
+    audio can only be early if the first piece is short. The cut is made only at a natural pause: after
+    clause punctuation within the first `max_words` words, or (English) before a preposition,
+    conjunction or auxiliary verb after `min_words` to `max_words` words. Otherwise the sentence is
+    returned whole.
     """
     words = sentence.split()
     if len(words) <= max_words:
@@ -54,7 +57,7 @@ def split_first_phrase(sentence: str, language: str, max_words: int = 6, min_wor
         if word[-1] in _CLAUSE_MARKS:
             return [" ".join(words[:i]), " ".join(words[i:])]
     if language == "en":
-        for i in range(min_words + 1, max_words + 1):
+        for i in range(min_words, max_words + 1):
             if words[i].lower() in _EN_PHRASE_STARTS:
                 return [" ".join(words[:i]), " ".join(words[i:])]
     return [sentence]

@@ -36,14 +36,21 @@ def test_first_phrase_cut_at_clause_punctuation() -> None:
         "Okay then,",
         "I can help you with that today.",
     ]
+    assert split_first_phrase("Take the second road right after the bridge.", "en") == [
+        "Take the second road right after the bridge."
+    ]  # no natural pause in the first words: left whole
 
 
 def test_first_phrase_cut_before_english_phrase_word() -> None:
     from backend.core.text import split_first_phrase
 
     assert split_first_phrase("Your appointment is booked for Tuesday at three in the afternoon.", "en") == [
-        "Your appointment is booked",
-        "for Tuesday at three in the afternoon.",
+        "Your appointment",
+        "is booked for Tuesday at three in the afternoon.",
+    ]
+    assert split_first_phrase("The nearest pharmacy is open until nine tonight.", "en") == [
+        "The nearest pharmacy",
+        "is open until nine tonight.",
     ]
     # no word rule for other languages, short sentences stay whole
     assert split_first_phrase("यह एक लंबा वाक्य है जिसमें कोई विराम चिह्न नहीं है", "hi") == [
@@ -57,8 +64,8 @@ def test_speech_pieces_only_cuts_the_first_sentence() -> None:
 
     text = "Your appointment is booked for Tuesday morning. It is booked for the morning at nine."
     assert speech_pieces(text, "en", eager_first=True) == [
-        "Your appointment is booked",
-        "for Tuesday morning.",
+        "Your appointment",
+        "is booked for Tuesday morning.",
         "It is booked for the morning at nine.",
     ]
     assert speech_pieces(text, "en", eager_first=False) == [

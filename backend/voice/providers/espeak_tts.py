@@ -10,6 +10,7 @@ import asyncio
 import ctypes
 import ctypes.util
 import logging
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -36,15 +37,29 @@ INSTALL_HINT = (
 _SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
+def _library_candidates() -> list[str]:
+    """MITHI_ESPEAK_LIB, then what the system linker knows, then the usual install locations."""
+    names = [os.environ.get("MITHI_ESPEAK_LIB", "")]
+    names += [ctypes.util.find_library(n) or "" for n in ("espeak-ng", "libespeak-ng")]
+    names += ["libespeak-ng.so.1", "libespeak-ng.dylib", r"C:\Program Files\eSpeak NG\libespeak-ng.dll"]
+    return [n for n in names if n]
+
+
+def _open_library() -> ctypes.CDLL:
+    errors = []
+    for name in _library_candidates():
+        try:
+            return ctypes.CDLL(name)
+        except OSError as exc:
+            errors.append(f"{name}: {exc}")
+    raise ProviderError(f"eSpeak NG library not found ({'; '.join(errors)}); {INSTALL_HINT}")
+
+
 class _Engine:
     """The process-wide libespeak-ng handle."""
 
     def __init__(self) -> None:
-        name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
-        try:
-            self.lib = ctypes.CDLL(name)
-        except OSError as exc:
-            raise ProviderError(f"eSpeak NG library not found ({exc}); {INSTALL_HINT}") from None
+        self.lib = _open_library()
         self.lib.espeak_Synth.argtypes = [
             ctypes.c_char_p,
             ctypes.c_size_t,
@@ -56,7 +71,10 @@ class _Engine:
             ctypes.c_void_p,
         ]
         self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        self.sample_rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, None, 0)
+        data_path = os.environ.get("ESPEAK_DATA_PATH")
+        self.sample_rate = self.lib.espeak_Initialize(
+            _AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path.encode() if data_path else None, 0
+        )
         if self.sample_rate <= 0:
             raise ProviderError(f"eSpeak NG failed to initialise; {INSTALL_HINT}")
         self.lock = threading.Lock()

@@ -1,0 +1,48 @@
+"""Run the app in a background thread on a loopback port: used by the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import uvicorn
+
+from backend.core.config import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class BackgroundServer:
+    """uvicorn serving create_app(settings) in a thread: `with BackgroundServer(s) as srv: srv.url`."""
+
+    def __init__(self, settings: Settings, start_timeout: float = 120) -> None:
+        from backend.app.main import create_app
+
+        self.app = create_app(settings)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.start_timeout = start_timeout
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> BackgroundServer:
+        self.thread.start()
+        deadline = time.monotonic() + self.start_timeout
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("server failed to start (see log)")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"server did not start in {self.start_timeout:g} s")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
