@@ -117,9 +117,8 @@ async def stt_latency(settings: Settings, runs: int) -> dict[str, dict]:
                     result = await stt.transcribe(audio, config)
                     times.append((time.perf_counter() - start) * 1000)
                     wers.append(word_error_rate(UTTERANCE, result.text))
-                label = (
-                    f"{model} window={'%gs' % window if window else '30s (off)'} lang={language or 'auto'}"
-                )
+                shown = f"{window:g}s" if window else "30s (off)"
+                label = f"{model} window={shown} lang={language or 'auto'}"
                 results[label] = stats(times) | {"wer": round(float(np.mean(wers)), 3), "text": result.text}
     return results
 
@@ -150,7 +149,8 @@ def main() -> int:
     for label, s in results["stt_latency_ms"].items():  # type: ignore[union-attr]
         if "median" in s:
             print(
-                f"  {label:45s} median {s['median']:7.1f}  p95 {s['p95']:7.1f}  WER {s['wer']:.3f}  {s['text']!r}"
+                f"  {label:45s} median {s['median']:7.1f}  p95 {s['p95']:7.1f}  "
+                f"WER {s['wer']:.3f}  {s['text']!r}"
             )
         else:
             print(f"  {label}: {s['value']}")
