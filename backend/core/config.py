@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -69,9 +69,50 @@ class STTSettings(Section):
 
 class LLMSettings(Section):
     provider: str = "llama_cpp"
-    model: str = "gemma-3-270m-q4_k_m.gguf"
+    model: OptionalStr = None  # None = the provider block's model (llama_cpp.model, openai.llm_model, ...)
     max_tokens: int = Field(96, ge=1, le=4096)
     temperature: float = Field(0.0, ge=0, le=2)
+
+
+class LlamaCppSettings(Section):
+    model: str = "gemma-3-270m-q4_k_m.gguf"  # a file in models/llm/ or a path to any GGUF
+    context_tokens: int = Field(2048, ge=256, le=131072)
+    threads: int = Field(0, ge=0)  # 0 = all cores
+    prompt_style: Literal["completion", "chat"] = "completion"
+
+
+class OpenAICompatSettings(Section):
+    """An OpenAI-compatible endpoint: OpenAI itself, or Ollama / vLLM / LM Studio / llama.cpp server."""
+
+    api_key: str = ""
+    base_url: str = "https://api.openai.com/v1"
+    llm_model: str = "gpt-4o-mini"
+    timeout_seconds: float = Field(30.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+
+
+class GroqSettings(OpenAICompatSettings):
+    base_url: str = "https://api.groq.com/openai/v1"
+    llm_model: str = "llama-3.1-8b-instant"
+
+
+class AgentSettings(Section):
+    assistant_name: str = "Mithi"
+    timezone: str = "UTC"
+    history_tokens: int = Field(768, ge=64)  # prompt budget for past turns; older turns are summarised
+    max_reply_sentences: int = Field(3, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _known_timezone(self) -> AgentSettings:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"agent.timezone: '{self.timezone}' is not an IANA time zone (e.g. Asia/Kolkata)"
+            ) from None
+        return self
 
 
 class RedisSettings(Section):
@@ -156,9 +197,11 @@ class Settings(Section):
     espeak: EspeakSettings = EspeakSettings()
     whisper_local: WhisperLocalSettings = WhisperLocalSettings()
     elevenlabs: CloudSettings = CloudSettings(base_url="https://api.elevenlabs.io")
-    openai: CloudSettings = CloudSettings(base_url="https://api.openai.com/v1")
+    openai: OpenAICompatSettings = OpenAICompatSettings()
     deepgram: CloudSettings = CloudSettings(base_url="https://api.deepgram.com")
-    groq: CloudSettings = CloudSettings(base_url="https://api.groq.com/openai/v1")
+    groq: GroqSettings = GroqSettings()
+    llama_cpp: LlamaCppSettings = LlamaCppSettings()
+    agent: AgentSettings = AgentSettings()
     languages: list[LanguageCode] = list(DEFAULT_LANGUAGES)
 
     @model_validator(mode="after")

@@ -69,3 +69,35 @@ def speech_pieces(text: str, language: str, eager_first: bool) -> list[str]:
     if eager_first and pieces:
         pieces[:1] = split_first_phrase(pieces[0], language)
     return pieces
+
+
+_MARKDOWN = [
+    (re.compile(r"```.*?```", re.S), " "),
+    (re.compile(r"`([^`]*)`"), r"\1"),
+    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), " "),
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"https?://\S+"), " "),
+    (re.compile(r"(\*\*|__|\*|_|~~)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"^\s{0,3}#{1,6}\s*", re.M), ""),
+    (re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+", re.M), ""),
+    (re.compile(r"^\s*>\s?", re.M), ""),
+    (re.compile(r"[*#_|]{1,}"), " "),
+]
+
+
+def for_speech(text: str, max_sentences: int = 3) -> str:
+    """Make model output speakable: no markdown, lists or links, at most `max_sentences` sentences,
+    and no trailing half sentence (a reply cut by the token limit ends at its last full stop)."""
+    for pattern, repl in _MARKDOWN:
+        text = pattern.sub(repl, text)
+    text = text.replace("&", " and ")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    text = " ".join(line if line[-1] in ".!?…।:;," else line + "." for line in lines) if len(lines) > 1 else text
+    text = re.sub(r"\s+", " ", text).strip()
+    sentences = split_sentences(text, max_chars=10_000)
+    if not sentences:
+        return ""
+    if len(sentences) > 1 and sentences[-1][-1] not in ".!?…।॥":
+        sentences = sentences[:-1]  # drop a fragment cut off by max_tokens
+    text = " ".join(sentences[:max_sentences])
+    return text if text[-1] in ".!?…।॥\"'”" else text + "."

@@ -6,10 +6,9 @@ Modules are imported lazily, so an optional SDK is only needed when its provider
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
-from backend.core.errors import ConfigError
+from backend.core.registry import load_registered
 
 if TYPE_CHECKING:
     from backend.core.config import Settings
@@ -25,20 +24,12 @@ STT_PROVIDERS: dict[str, str] = {
 }
 
 
-def _load_class(registry: dict[str, str], name: str, key: str) -> type:
-    target = registry.get(name)
-    if target is None:
-        raise ConfigError(f"{key}: '{name}' is unknown; known: {', '.join(registry)}")
-    module_name, _, class_name = target.partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
-
-
 def tts_class(name: str, key: str = "tts.provider") -> type[TTSProvider]:
-    return _load_class(TTS_PROVIDERS, name, key)
+    return load_registered(TTS_PROVIDERS, name, key)
 
 
 def stt_class(name: str, key: str = "stt.provider") -> type[STTProvider]:
-    return _load_class(STT_PROVIDERS, name, key)
+    return load_registered(STT_PROVIDERS, name, key)
 
 
 def build_tts(name: str, settings: Settings, key: str = "tts.provider") -> TTSProvider:

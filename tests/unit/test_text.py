@@ -72,3 +72,14 @@ def test_speech_pieces_only_cuts_the_first_sentence() -> None:
         "Your appointment is booked for Tuesday morning.",
         "It is booked for the morning at nine.",
     ]
+
+
+def test_for_speech_strips_markdown_and_limits_sentences() -> None:
+    from backend.core.text import for_speech
+
+    md = "**Sure!** Here are the steps:\n\n1. Open the `app`.\n2. Tap [Book](http://x.y/z).\n- Done & dusted"
+    assert for_speech(md, max_sentences=10) == "Sure! Here are the steps: Open the app. Tap Book. Done and dusted."
+    assert for_speech("One. Two. Three. Four.", max_sentences=2) == "One. Two."
+    assert for_speech("It is sunny today. And tomorrow it will be", max_sentences=3) == "It is sunny today."
+    assert for_speech("Just a fragment") == "Just a fragment."
+    assert for_speech("  ") == ""

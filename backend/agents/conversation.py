@@ -1,0 +1,381 @@
+"""The conversation agent: a LangGraph `StateGraph` — understand → respond | act → respond — whose state
+(messages, facts the user told, a pending question) is checkpointed in Redis by `AsyncRedisSaver`,
+with `thread_id` = the session id. Memory therefore survives reconnects and server restarts.
+
+understand: tool-calling LLMs (OpenAI-compatible, Groq) get the tools and decide themselves; small
+    local models get a deterministic intent parser (keywords + date/time parsing, `intents.py`).
+act: runs the chosen tools (`tools.py`); their results re-enter the conversation.
+respond: the reply, streamed as text deltas (LangGraph custom stream), cleaned for speech, stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+import weakref
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, TypedDict
+from zoneinfo import ZoneInfo
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.redis.aio import AsyncRedisSaver
+from langgraph.config import get_stream_writer
+from langgraph.graph import END, START, StateGraph
+
+from backend.agents.appointments import AppointmentStore
+from backend.agents.intents import extract_facts, parse_intent, parse_when
+from backend.agents.tools import DEFAULT_TOOLS, ToolContext, ToolRegistry
+from backend.core.config import Settings
+from backend.core.languages import LANGUAGES
+from backend.core.redis import RedisService
+from backend.core.text import for_speech
+from backend.llm.base import ChatMessage, LLMOptions, LLMProvider, ToolCall
+
+logger = logging.getLogger(__name__)
+
+MAX_STORED_MESSAGES = 400
+FALLBACK_REPLY = "Sorry, I didn't catch that. Could you say it again?"
+_SUMMARY_TOKENS = 96
+_RECALL = (
+    (
+        re.compile(r"\b(what'?s my name|what is my name|do you (know|remember) my name|who am i)\b", re.I),
+        "name",
+    ),
+    (
+        re.compile(r"\b(where do i live|which city do i live in|where am i from|what is my city)\b", re.I),
+        "city",
+    ),
+)
+
+
+def _append_capped(left: list[dict[str, Any]], right: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return (list(left or []) + list(right or []))[-MAX_STORED_MESSAGES:]
+
+
+def _merge(left: dict[str, str] | None, right: dict[str, str] | None) -> dict[str, str]:
+    return {**(left or {}), **(right or {})}
+
+
+class ConversationState(TypedDict, total=False):
+    messages: Annotated[list[dict[str, Any]], _append_capped]  # {"role", "content", "ts", "action"?}
+    facts: Annotated[dict[str, str], _merge]  # durable things the user told ("name": "Priya")
+    language: str | None
+    pending: dict[str, Any] | None  # a tool call waiting for one missing argument (e.g. the time)
+    # scratch for the current turn
+    tool_calls: list[dict[str, Any]]
+    tool_results: list[dict[str, Any]]
+    draft: str | None
+    action: dict[str, Any] | None
+    timings: dict[str, float]
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    session_id: str
+    reply: str
+    action: dict[str, Any] | None
+    latency_ms: dict[str, float]
+
+
+@dataclass(frozen=True)
+class AgentEvent:
+    """`delta`: a piece of reply text as it is generated; `done`: the turn's final result."""
+
+    type: str
+    text: str = ""
+    result: TurnResult | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex
+
+
+class ConversationAgent:
+    def __init__(
+        self, settings: Settings, llm: LLMProvider, redis: RedisService, tools: ToolRegistry = DEFAULT_TOOLS
+    ) -> None:
+        self.settings = settings
+        self.cfg = settings.agent
+        self.llm = llm
+        self.redis = redis
+        self.tools = tools
+        self.tz = ZoneInfo(self.cfg.timezone)
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def start(self) -> None:
+        assert self.redis.client is not None, "start Redis first"
+        self.saver = AsyncRedisSaver(redis_client=self.redis.client)
+        await self.saver.asetup()
+        self.store = AppointmentStore(self.redis.client)
+        graph = StateGraph(ConversationState)
+        graph.add_node("understand", self._understand)
+        graph.add_node("act", self._act)
+        graph.add_node("respond", self._respond)
+        graph.add_edge(START, "understand")
+        graph.add_conditional_edges("understand", self._route, {"act": "act", "respond": "respond"})
+        graph.add_edge("act", "respond")
+        graph.add_edge("respond", END)
+        self.graph = graph.compile(checkpointer=self.saver)
+
+    @property
+    def tool_calling(self) -> bool:
+        return self.llm.capabilities().tool_calling
+
+    def now(self) -> datetime:
+        return datetime.now(self.tz)
+
+    # ------------------------------------------------------------------ public API
+    async def stream_turn(
+        self, session_id: str, text: str, language: str | None = None
+    ) -> AsyncIterator[AgentEvent]:
+        """Run one user turn; yields `delta` events as the reply is generated, then one `done`."""
+        lock = self._locks.setdefault(session_id, asyncio.Lock())
+        async with lock:  # one turn at a time per session; other sessions run concurrently
+            start = time.perf_counter()
+            first_delta: float | None = None
+            turn: dict[str, Any] = {"messages": [{"role": "user", "content": text, "ts": time.time()}]}
+            if language:
+                turn["language"] = language
+            config: RunnableConfig = {"configurable": {"thread_id": session_id}}
+            final: dict[str, Any] = {}
+            async for mode, chunk in self.graph.astream(turn, config, stream_mode=["custom", "values"]):
+                if mode == "custom":
+                    if first_delta is None:
+                        first_delta = time.perf_counter() - start
+                    yield AgentEvent("delta", text=chunk.get("text", ""))
+                else:
+                    final = chunk
+            total = (time.perf_counter() - start) * 1000
+            latency = {"total": round(total, 1), **(final.get("timings") or {})}
+            if first_delta is not None:
+                latency["first_text"] = round(first_delta * 1000, 1)
+            reply = final["messages"][-1]["content"] if final.get("messages") else FALLBACK_REPLY
+            yield AgentEvent("done", result=TurnResult(session_id, reply, final.get("action"), latency))
+
+    async def run_turn(self, session_id: str, text: str, language: str | None = None) -> TurnResult:
+        result = None
+        async for event in self.stream_turn(session_id, text, language):
+            result = event.result or result
+        assert result is not None
+        return result
+
+    async def history(self, session_id: str) -> dict[str, Any] | None:
+        state = await self.graph.aget_state({"configurable": {"thread_id": session_id}})
+        if not state.values:
+            return None
+        values = state.values
+        return {
+            "messages": values.get("messages", []),
+            "facts": values.get("facts", {}),
+            "language": values.get("language"),
+        }
+
+    async def forget(self, session_id: str) -> bool:
+        existed = await self.history(session_id) is not None
+        await self.saver.adelete_thread(session_id)
+        removed = await self.store.delete_session(session_id)
+        return existed or removed > 0
+
+    # ------------------------------------------------------------------ graph nodes
+    @staticmethod
+    def _route(state: ConversationState) -> str:
+        return "act" if state.get("tool_calls") else "respond"
+
+    async def _understand(self, state: ConversationState, config: RunnableConfig) -> dict[str, Any]:
+        text = state["messages"][-1]["content"]
+        update: dict[str, Any] = {
+            "facts": extract_facts(text),
+            "tool_calls": [],
+            "tool_results": [],
+            "draft": None,
+            "action": None,
+            "pending": None,
+            "timings": {},
+        }
+        if self.tool_calling:
+            facts = _merge(state.get("facts"), update["facts"])
+            messages = self._prompt(state, facts)
+            reply, calls, timings = await self._generate(messages, tools=True)
+            update["timings"] = timings
+            if calls:
+                update["tool_calls"] = [{"id": c.id, "name": c.name, "args": c.arguments} for c in calls]
+            else:
+                update["draft"] = reply
+            return update
+        update["tool_calls"] = self._parse_calls(text, state)
+        return update
+
+    def _parse_calls(self, text: str, state: ConversationState) -> list[dict[str, Any]]:
+        """The deterministic router for models without tool calling."""
+        for pattern, fact in _RECALL:
+            if pattern.search(text):
+                return [{"name": "recall_user_fact", "args": {"fact": fact}}]
+        now = self.now()
+        pending = state.get("pending")
+        if pending and pending.get("needs") == "time":
+            when, has_date, has_time = parse_when(text, now)
+            if when is not None and has_time:
+                args = {**pending["args"], "time": when.strftime("%H:%M")}
+                if has_date:
+                    args["date"] = when.date().isoformat()
+                return [{"name": pending["name"], "args": args}]
+        intent = parse_intent(text, now)
+        when_args: dict[str, str] = {}
+        if intent.when is not None and intent.has_date:
+            when_args["date"] = intent.when.date().isoformat()
+        if intent.when is not None and intent.has_time:
+            when_args["time"] = intent.when.strftime("%H:%M")
+            when_args.setdefault("date", intent.when.date().isoformat())
+        if intent.kind == "book":
+            args = {**when_args, "purpose": intent.purpose or "", "name": intent.name or ""}
+            return [{"name": "book_appointment", "args": args}]
+        if intent.kind == "list":
+            return [{"name": "list_appointments", "args": {}}]
+        if intent.kind == "cancel":
+            return [{"name": "cancel_appointment", "args": when_args}]
+        if intent.kind in ("time", "date"):
+            return [{"name": "get_current_datetime", "args": {}}]
+        return []
+
+    async def _act(self, state: ConversationState, config: RunnableConfig) -> dict[str, Any]:
+        session_id = config["configurable"]["thread_id"]
+        facts = state.get("facts") or {}
+        ctx = ToolContext(session_id=session_id, now=self.now(), store=self.store, facts=facts)
+        results, pending, action = [], None, None
+        for call in state.get("tool_calls") or []:
+            result = await self.tools.run(call["name"], call.get("args") or {}, ctx)
+            results.append(
+                {
+                    "id": call.get("id"),
+                    "name": call["name"],
+                    "ok": result.ok,
+                    "spoken": result.spoken,
+                    "data": result.data,
+                }
+            )
+            action = {"tool": call["name"], "ok": result.ok, **result.data}
+            if result.needs:
+                pending = {
+                    "name": call["name"],
+                    "args": {**(call.get("args") or {}), **result.data},
+                    "needs": result.needs,
+                }
+        return {"tool_results": results, "pending": pending, "action": action}
+
+    async def _respond(self, state: ConversationState, config: RunnableConfig) -> dict[str, Any]:
+        writer = get_stream_writer()
+        results = state.get("tool_results") or []
+        timings = dict(state.get("timings") or {})
+        if state.get("draft") is not None and not results:
+            reply = state["draft"] or ""
+        elif results and not self.tool_calling:
+            reply = " ".join(r["spoken"] for r in results)
+            writer({"text": reply})
+        else:
+            messages = self._prompt(state, state.get("facts") or {})
+            if results:
+                calls = tuple(
+                    ToolCall(c.get("id") or c["name"], c["name"], c.get("args") or {})
+                    for c in state.get("tool_calls") or []
+                )
+                messages.append(ChatMessage("assistant", "", tool_calls=calls))
+                for r in results:
+                    messages.append(
+                        ChatMessage(
+                            "tool", r["spoken"], tool_call_id=r.get("id") or r["name"], name=r["name"]
+                        )
+                    )
+            reply, _, llm_timings = await self._generate(messages, tools=False)
+            timings |= llm_timings
+        spoken = for_speech(reply, self.cfg.max_reply_sentences) or FALLBACK_REPLY
+        message = {"role": "assistant", "content": spoken, "ts": time.time()}
+        if state.get("action"):
+            message["action"] = state["action"]
+        return {"messages": [message], "draft": None, "tool_calls": [], "timings": timings}
+
+    # ------------------------------------------------------------------ LLM plumbing
+    async def _generate(
+        self, messages: list[ChatMessage], tools: bool
+    ) -> tuple[str, tuple[ToolCall, ...], dict[str, float]]:
+        writer = get_stream_writer()
+        options = LLMOptions(
+            max_tokens=self.settings.llm.max_tokens,
+            temperature=self.settings.llm.temperature,
+            tools=self.tools.specs() if tools else (),
+        )
+        start = time.perf_counter()
+        first: float | None = None
+        parts: list[str] = []
+        calls: tuple[ToolCall, ...] = ()
+        async for event in self.llm.stream(messages, options):
+            if event.text:
+                if first is None:
+                    first = time.perf_counter() - start
+                    # a base model's completion starts with the space after "Assistant:"
+                    text = event.text.lstrip()
+                else:
+                    text = event.text
+                parts.append(text)
+                if text:
+                    writer({"text": text})
+            calls = event.tool_calls or calls
+        timings = {"llm_total": round((time.perf_counter() - start) * 1000, 1)}
+        if first is not None:
+            timings["llm_first_token"] = round(first * 1000, 1)
+        return "".join(parts), calls, timings
+
+    def _system_prompt(self, facts: dict[str, str], language: str | None, summary: str) -> str:
+        now = self.now()
+        name = self.cfg.assistant_name
+        lines = [
+            f"{name} is a friendly voice assistant on a phone line. {name} answers in one or two short "
+            "spoken sentences, without lists or markdown.",
+            f"Today is {now.strftime('%A')}, {now.day} {now.strftime('%B %Y')}, "
+            f"and the time is {now.strftime('%H:%M')}.",
+        ]
+        if facts:
+            lines.append("About the user: " + "; ".join(f"{k}: {v}" for k, v in facts.items()) + ".")
+        if summary:
+            lines.append("Earlier in this conversation the user said: " + summary)
+        if language and language != "en" and language in LANGUAGES:
+            lines.append(f"Always reply in {LANGUAGES[language].name}.")
+        return "\n".join(lines)
+
+    def _prompt(self, state: ConversationState, facts: dict[str, str]) -> list[ChatMessage]:
+        """System text + as many recent turns as fit `agent.history_tokens`; older ones are summarised."""
+        history = [m for m in state.get("messages", []) if m["role"] in ("user", "assistant")]
+        budget = self.cfg.history_tokens
+        kept: list[dict[str, Any]] = []
+        for message in reversed(history):
+            cost = self.llm.count_tokens(message["content"]) + 4
+            if kept and cost > budget:
+                break
+            kept.append(message)
+            budget -= cost
+        kept.reverse()
+        older = history[: len(history) - len(kept)]
+        summary = self._summary(older)
+        system = self._system_prompt(facts, state.get("language"), summary)
+        return [ChatMessage("system", system)] + [ChatMessage(m["role"], m["content"]) for m in kept]
+
+    def _summary(self, older: list[dict[str, Any]]) -> str:
+        """A bounded, deterministic digest of trimmed turns (the user's side, most recent last)."""
+        if not older:
+            return ""
+        pieces: list[str] = []
+        budget = _SUMMARY_TOKENS
+        for message in reversed([m for m in older if m["role"] == "user"]):
+            words = message["content"].split()
+            piece = " ".join(words[:14]) + ("…" if len(words) > 14 else "")
+            cost = self.llm.count_tokens(piece) + 2
+            if cost > budget:
+                break
+            pieces.append(piece)
+            budget -= cost
+        return "; ".join(reversed(pieces))

@@ -1,0 +1,145 @@
+"""Local GGUF models through llama-cpp-python, in-process: loaded once, generation in a worker thread,
+tokens streamed back to the event loop as they are produced.
+
+The bundled Gemma 3 270M is a *base* model with no chat template, so the default `prompt_style:
+completion` frames the dialogue as plain text ("User: …\\nAssistant:") and stops at the next "User:".
+`prompt_style: chat` uses the GGUF's own chat template for instruction-tuned models.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from backend.core.errors import ConfigError, ProviderError
+from backend.llm.base import ChatMessage, LLMCapabilities, LLMEvent, LLMOptions, LLMProvider
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+    from backend.core.config import Settings
+
+logger = logging.getLogger(__name__)
+
+_ROLE_LABEL = {"user": "User", "assistant": "Assistant", "tool": "Tool result"}
+COMPLETION_STOPS = ("\nUser:", "\nAssistant:", "\nTool result:", "\n\n\n")
+
+
+def completion_prompt(messages: list[ChatMessage]) -> str:
+    """System text first, then 'User: … / Assistant: …' turns, ending with an open 'Assistant:'."""
+    system = "\n".join(m.content for m in messages if m.role == "system").strip()
+    turns = [f"{_ROLE_LABEL[m.role]}: {m.content.strip()}" for m in messages if m.role != "system"]
+    return (system + "\n\n" if system else "") + "\n".join(turns) + "\nAssistant:"
+
+
+class LlamaCppLLM(LLMProvider):
+    name = "llama_cpp"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.cfg = settings.llama_cpp
+        model = settings.llm.model or self.cfg.model
+        path = Path(model).expanduser()
+        self.model_path = path if path.is_absolute() else settings.models_dir / "llm" / model
+        self.llm: Llama | None = None
+        self._lock = threading.Lock()  # a Llama context serves one generation at a time
+        self.load_ms = 0.0
+
+    def capabilities(self) -> LLMCapabilities:
+        return LLMCapabilities(
+            streaming=True,
+            tool_calling=False,
+            context_tokens=self.cfg.context_tokens,
+            model=self.model_path.name,
+        )
+
+    async def load(self) -> None:
+        if not self.model_path.is_file():
+            raise ConfigError(
+                f"llm: model file {self.model_path} not found; run `python download_models.py` (bundled "
+                "Gemma 3 270M) or set llama_cpp.model to a GGUF file"
+            )
+        try:
+            import llama_cpp
+        except ImportError:
+            raise ConfigError("llm.provider llama_cpp needs `pip install llama-cpp-python`") from None
+        start = time.perf_counter()
+        try:
+            self.llm = await asyncio.to_thread(
+                llama_cpp.Llama,
+                model_path=str(self.model_path),
+                n_ctx=self.cfg.context_tokens,
+                n_threads=self.cfg.threads or None,
+                n_threads_batch=self.cfg.threads or None,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ConfigError(f"llm: cannot load {self.model_path}: {exc}") from None
+        self.load_ms = round((time.perf_counter() - start) * 1000, 1)
+        logger.info("loaded %s in %.0f ms", self.model_path.name, self.load_ms)
+
+    async def close(self) -> None:
+        if self.llm is not None:
+            self.llm.close()
+            self.llm = None
+
+    def status(self) -> dict[str, object]:
+        return {"model": self.model_path.name, "load_ms": self.load_ms, "prompt_style": self.cfg.prompt_style}
+
+    def count_tokens(self, text: str) -> int:
+        if self.llm is None:
+            return super().count_tokens(text)
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False))
+
+    def _generate(self, messages: list[ChatMessage], options: LLMOptions) -> Iterator[tuple[str, str | None]]:
+        assert self.llm is not None
+        common: dict[str, Any] = {
+            "max_tokens": options.max_tokens,
+            "temperature": options.temperature,
+            "stream": True,
+        }
+        if self.cfg.prompt_style == "chat":
+            chat = [{"role": m.role if m.role != "tool" else "user", "content": m.content} for m in messages]
+            for chunk in self.llm.create_chat_completion(chat, stop=list(options.stop) or None, **common):
+                choice = chunk["choices"][0]
+                yield choice["delta"].get("content") or "", choice.get("finish_reason")
+            return
+        stops = list(dict.fromkeys([*COMPLETION_STOPS, *options.stop]))
+        for chunk in self.llm.create_completion(completion_prompt(messages), stop=stops, **common):
+            choice = chunk["choices"][0]
+            yield choice.get("text") or "", choice.get("finish_reason")
+
+    async def stream(self, messages: list[ChatMessage], options: LLMOptions) -> AsyncIterator[LLMEvent]:
+        if self.llm is None:
+            raise ProviderError("llama_cpp: the model is not loaded")
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, str | None] | BaseException | None] = asyncio.Queue()
+        cancelled = threading.Event()
+
+        def worker() -> None:
+            try:
+                with self._lock:
+                    for item in self._generate(messages, options):
+                        if cancelled.is_set():
+                            break
+                        loop.call_soon_threadsafe(queue.put_nowait, item)
+            except Exception as exc:  # noqa: BLE001 - handed to the consumer
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        task = asyncio.create_task(asyncio.to_thread(worker))
+        try:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise ProviderError(f"llama_cpp: generation failed: {item}")
+                text, finish = item
+                yield LLMEvent(text=text, finish_reason=finish)
+        finally:
+            cancelled.set()  # consumer stopped early (barge-in, client gone): stop generating
+            await task
