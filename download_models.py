@@ -228,7 +228,10 @@ class InstalledModels:
 def default_models_dir() -> Path:
     """Models dir from ``MITHI_MODELS_DIR`` or ``<repo>/models``."""
     env = os.environ.get("MITHI_MODELS_DIR")
-    return Path(env).expanduser() if env else REPO_ROOT / "models"
+    if not env:
+        return REPO_ROOT / "models"
+    path = Path(env).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path  # as the server resolves it
 
 
 def hub_url_from_env() -> str:

@@ -17,6 +17,7 @@ from importlib import metadata
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.app.api import health, openai_compat, stt, tts, voices
 from backend.core.config import Settings, load_config
@@ -36,8 +37,43 @@ def _version() -> str:
         return "0.1.0"
 
 
+class CleanStartupErrors:
+    """ASGI middleware: a ConfigError during startup is reported as one line, not a traceback.
+
+    Starlette reports a failing lifespan to the server with the formatted traceback; this replaces that
+    message with the error's own text when the failure is a configuration problem (uvicorn then logs it
+    and exits with status 3).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_clean(message: Message) -> None:
+            error = getattr(scope["app"].state, "startup_error", None)
+            if message["type"] == "lifespan.startup.failed" and isinstance(error, ConfigError):
+                message = {**message, "message": f"mithivoices: configuration error: {error.message}"}
+            await send(message)
+
+        await self.app(scope, receive, send_clean)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    try:
+        async with _startup(app):
+            yield
+    except ConfigError as exc:
+        app.state.startup_error = exc
+        raise
+
+
+@asynccontextmanager
+async def _startup(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     start = time.perf_counter()
     validate_provider_names(settings)
@@ -100,15 +136,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.middleware("http")
     async def limit_body_size(request: Request, call_next):  # type: ignore[no-untyped-def]
         length = request.headers.get("content-length")
-        if length is not None:
-            if not length.isdigit():
-                return JSONResponse(error_body("invalid_request", "invalid Content-Length header"), 400)
+        if length is not None and length.isdigit():
             if int(length) > max_body:
                 return JSONResponse(
                     error_body(
                         "payload_too_large",
                         f"request body is {int(length)} bytes; the limit is "
-                        f"{settings.limits.max_upload_mb:g} MB (limits.max_upload_mb)",
+                        f"{settings.limits.max_upload_mb:g} MiB (limits.max_upload_mb)",
                     ),
                     413,
                 )
@@ -116,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (health, voices, tts, stt, openai_compat):
         app.include_router(module.router)
+    app.add_middleware(CleanStartupErrors)
     return app
 
 
@@ -134,4 +169,11 @@ def _module_app() -> FastAPI:
         raise SystemExit(2) from None
 
 
-app = _module_app()
+def __getattr__(name: str) -> FastAPI:
+    """`backend.app.main:app` is built on first access (by uvicorn), not on import, so importing
+    `create_app` never reads the default config file."""
+    if name == "app":
+        global app
+        app = _module_app()
+        return app
+    raise AttributeError(name)

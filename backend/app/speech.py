@@ -59,7 +59,7 @@ async def speech_response(
     first = await anext(chunks, None)
     if first is None:
         raise InvalidRequest("the text produced no audio (nothing speakable in it)", code="no_audio")
-    headers = _headers(resolved) | {"X-Sample-Rate": str(first.sample_rate)}
+    headers = _headers(resolved) | {"X-Sample-Rate": str(fmt.sample_rate or first.sample_rate)}
     if stream:
 
         async def body() -> AsyncIterator[bytes]:
@@ -98,7 +98,7 @@ async def transcribe_upload(
     data = await upload.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLarge(
-            f"the upload is larger than {settings.limits.max_upload_mb:g} MB (limits.max_upload_mb)",
+            f"the upload is larger than {settings.limits.max_upload_mb:g} MiB (limits.max_upload_mb)",
             code="upload_too_large",
         )
     start = time.perf_counter()

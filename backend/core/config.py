@@ -141,7 +141,7 @@ class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     cors_origins: list[str] = ["http://localhost:5173", "http://127.0.0.1:5173"]
-    log_level: str = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
 
 
 class PathSettings(Section):
@@ -162,7 +162,6 @@ class PiperSettings(Section):
 
 
 class EspeakSettings(Section):
-    default_voice: OptionalStr = None
     pitch: int = Field(50, ge=0, le=99)
     words_per_minute: int = Field(175, ge=80, le=450)
 
@@ -211,6 +210,11 @@ class Settings(Section):
         if self.tts.language not in self.languages:
             raise ValueError(
                 f"tts.language: '{self.tts.language}' is not in languages ({', '.join(self.languages)})"
+            )
+        if not self.limits.min_speed <= self.tts.speed <= self.limits.max_speed:
+            raise ValueError(
+                f"tts.speed: {self.tts.speed:g} is outside limits.min_speed..limits.max_speed "
+                f"({self.limits.min_speed:g}..{self.limits.max_speed:g})"
             )
         if self.stt.language is not None and self.stt.language not in self.languages:
             raise ValueError(

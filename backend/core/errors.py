@@ -73,6 +73,9 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 
 
 def _describe_validation_error(err: dict[str, Any]) -> str:
+    if err.get("type") == "json_invalid":
+        reason = (err.get("ctx") or {}).get("error", "")
+        return f"the body is not valid JSON ({reason})" if reason else "the body is not valid JSON"
     loc = ".".join(str(part) for part in err.get("loc", ()) if part not in ("body",))
     msg = err.get("msg", "invalid value")
     if "input" in err and err.get("type") not in ("missing",):

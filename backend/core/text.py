@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 # Sentence ends: . ! ? … and the Devanagari/Bengali danda (। ॥), followed by space or end of text.
-_SENTENCE_END = re.compile(r"(?<=[.!?…।॥])[\"'”’)\]]*\s+")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?…।॥])|(?<=[.!?…।॥][\"'”’)\]]))\s+")
 _MAX_CHUNK = 300
 
 
@@ -92,7 +92,9 @@ def for_speech(text: str, max_sentences: int = 3) -> str:
         text = pattern.sub(repl, text)
     text = text.replace("&", " and ")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    text = " ".join(line if line[-1] in ".!?…।:;," else line + "." for line in lines) if len(lines) > 1 else text
+    text = (
+        " ".join(line if line[-1] in ".!?…।:;," else line + "." for line in lines) if len(lines) > 1 else text
+    )
     text = re.sub(r"\s+", " ", text).strip()
     sentences = split_sentences(text, max_chars=10_000)
     if not sentences:

@@ -119,6 +119,16 @@ class TTSProvider(Provider):
     def voice_ids(self) -> list[str]:
         """The voices this provider can speak with right now (installed or built in)."""
 
+    @classmethod
+    def installed_voice_ids(cls, settings: Any) -> list[str]:
+        """Voices present on this machine, checked without loading anything (for the catalogue)."""
+        return []
+
+    @classmethod
+    def describe_voice(cls, settings: Any, voice_id: str) -> dict[str, Any] | None:
+        """Catalogue fields for an installed voice that is not in voices.manifest.json."""
+        return None
+
     @abc.abstractmethod
     def stream(self, text: str, config: TTSConfig) -> AsyncIterator[AudioChunk]:
         """Yield audio as it is produced; the first chunk must not wait for the whole text."""

@@ -54,11 +54,13 @@ class VoiceCatalog:
 
     def refresh(self) -> None:
         voices = {entry["id"]: Voice(**entry) for entry in self._manifest()}
-        for engine in TTS_PROVIDERS:
+        # Only engines the manifest lists or the config enables are imported and asked.
+        engines = dict.fromkeys([*(v.engine for v in voices.values()), *self.active_engines])
+        for engine in (e for e in engines if e in TTS_PROVIDERS):
             cls = tts_class(engine)
             installed = set(cls.installed_voice_ids(self.settings))
             for voice_id in installed - voices.keys():
-                described = getattr(cls, "describe_voice", lambda *_: None)(self.settings, voice_id)
+                described = cls.describe_voice(self.settings, voice_id)
                 if described:
                     voices[voice_id] = Voice(**described)
             for voice in voices.values():

@@ -56,7 +56,7 @@ class TTSService:
         tts = self.settings.tts
         if tts.voice_id:
             voice = self.catalog.get(tts.voice_id)
-            if voice is None or voice.engine != tts.provider:
+            if voice is None or voice.engine != tts.provider or not voice.installed:
                 engine_voices = [v for v in self.catalog.list() if v.engine == tts.provider and v.installed]
                 raise ConfigError(
                     f"tts.voice_id: '{tts.voice_id}' is not an installed {tts.provider} voice; "
@@ -74,9 +74,7 @@ class TTSService:
         preferred: list[str | None] = []
         if engine == self.settings.tts.provider:
             preferred.append(self.settings.tts.voice_id)
-        preferred.append(
-            getattr(self.settings, engine).default_voice if hasattr(self.settings, engine) else None
-        )
+        preferred.append(getattr(getattr(self.settings, engine, None), "default_voice", None))
         preferred.append(f"{engine}-{language}")
         for voice_id in preferred:
             voice = self.catalog.get(voice_id) if voice_id else None
@@ -88,9 +86,16 @@ class TTSService:
         return None
 
     def resolve(
-        self, voice_id: str | None, language: str | None, speed: float | None = None
+        self,
+        voice_id: str | None,
+        language: str | None,
+        speed: float | None = None,
+        engine: str | None = None,
     ) -> ResolvedVoice:
-        """Choose provider + voice for a request, or raise a 422 that lists what is allowed."""
+        """Choose provider + voice for a request, or raise a 422 that lists what is allowed.
+
+        `engine` (one of the enabled providers) restricts the choice to that engine's voices.
+        """
         lang = normalize_language(language) if language else None
         if lang is not None and lang not in self.settings.languages:
             raise InvalidRequest(
@@ -108,19 +113,25 @@ class TTSService:
                     )
                 else:
                     reason = f"voice '{voice_id}' is unknown"
-                choices = self.catalog.available(lang)
-                raise InvalidRequest(f"{reason}; available voices: {_listing(choices)}", code="unknown_voice")
+                raise InvalidRequest(
+                    f"{reason}; available voices: {_listing(self._choices(lang))}", code="unknown_voice"
+                )
+            if engine is not None and voice.engine != engine:
+                raise InvalidRequest(
+                    f"voice '{voice_id}' belongs to {voice.engine}, not {engine}",
+                    code="voice_engine_mismatch",
+                )
             if lang is not None and voice.language != lang:
                 raise InvalidRequest(
                     f"voice '{voice_id}' speaks '{voice.language}', not '{lang}'; voices for '{lang}': "
-                    f"{_listing(self.catalog.available(lang))}",
+                    f"{_listing(self._choices(lang))}",
                     code="voice_language_mismatch",
                 )
         else:
             lang = lang or self.settings.tts.language
             voice = None
-            for engine in self.providers:
-                voice = self._default_voice(engine, lang)
+            for name in [engine] if engine else self.providers:
+                voice = self._default_voice(name, lang)
                 if voice:
                     break
             if voice is None:
@@ -137,6 +148,10 @@ class TTSService:
                 voice_id=voice.id, language=voice.language, speed=speed or self.settings.tts.speed
             ),
         )
+
+    def _choices(self, language: str | None) -> list[Voice]:
+        """Voices a request may name: available, and of an enabled language."""
+        return [v for v in self.catalog.available(language) if v.language in self.settings.languages]
 
     def stream(
         self, text: str, resolved: ResolvedVoice, eager_first: bool = False

@@ -54,10 +54,15 @@ _ERRORS: dict[int, tuple[str, str, str | None]] = {
     400: ("Invalid request.", "invalid_request_error", None),
     401: ("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"),
     403: ("You are not allowed to use this model.", "invalid_request_error", "model_not_allowed"),
-    404: ("The model does not exist or you do not have access to it.", "invalid_request_error", "model_not_found"),
+    404: (
+        "The model does not exist or you do not have access to it.",
+        "invalid_request_error",
+        "model_not_found",
+    ),
     422: ("Unprocessable request.", "invalid_request_error", None),
     429: (
-        "Rate limit reached for requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s.",
+        "Rate limit reached for requests per min (RPM): Limit 3, Used 3, Requested 1. "
+        "Please try again in 20s.",
         "requests",
         "rate_limit_exceeded",
     ),
@@ -150,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     # ------------------------------------------------------------------ plumbing
@@ -173,11 +178,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     # ------------------------------------------------------------------ requests
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         self._record(None)
         self._send_json(404, error_body(f"Invalid URL (GET {self.path})"))
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         fake = self.server.fake
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -282,11 +287,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
 
     def _drop(self, chunked: bool) -> None:
-        """Close the connection now: mid-chunked-body ("abort") or at a clean end of a close-delimited body."""
+        """Close the connection now: mid chunked body ("abort"), or a clean end of a close-delimited body."""
         self.close_connection = True
         self.wfile.flush()
-        if chunked:  # a reset, like a proxy or the vendor cutting the stream
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self.connection.shutdown(socket.SHUT_RDWR)
 
 
 # --------------------------------------------------------------------------- wire objects
@@ -362,7 +366,12 @@ def completion_object(reply: FakeReply, model: str, cid: str) -> dict[str, Any]:
         "model": model,
         "system_fingerprint": "fp_fake",
         "choices": [
-            {"index": 0, "message": message, "logprobs": None, "finish_reason": reply.resolved_finish_reason()}
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": reply.resolved_finish_reason(),
+            }
         ],
         "usage": _usage(reply),
     }
@@ -374,7 +383,9 @@ def completion_object(reply: FakeReply, model: str, cid: str) -> dict[str, Any]:
 class FakeChatServer:
     """The fake API. ``api_key=None`` accepts any (or no) key."""
 
-    def __init__(self, api_key: str | None = "sk-test-key", default_text: str = "Hello from the fake.") -> None:
+    def __init__(
+        self, api_key: str | None = "sk-test-key", default_text: str = "Hello from the fake."
+    ) -> None:
         self.api_key = api_key
         self.default_text = default_text
         self.chunk_interval = 0.0
@@ -408,7 +419,9 @@ class FakeChatServer:
         return self.url
 
     def start(self) -> FakeChatServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-openai-chat", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fake-openai-chat", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -55,7 +55,7 @@ def test_speed_range_from_config(small: str) -> None:
 def test_upload_size_limit(small: str) -> None:
     big = tone(2.0, 16000)  # 64 KB > 0.05 MB
     resp = httpx.post(f"{small}/api/stt/transcribe", files={"file": ("a.wav", big)})
-    assert_error(resp, 413, "upload_too_large", "0.05 MB")
+    assert_error(resp, 413, "upload_too_large", "0.05 MiB")
 
 
 def test_audio_duration_limit(small: str) -> None:

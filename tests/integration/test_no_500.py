@@ -105,4 +105,4 @@ def test_huge_declared_body_is_refused_before_it_is_read(base_url: str) -> None:
         )
         head = sock.recv(4096).decode("latin-1")
     assert head.startswith("HTTP/1.1 413"), head
-    assert "payload_too_large" in head and "25 MB" in head
+    assert "payload_too_large" in head and "25 MiB" in head

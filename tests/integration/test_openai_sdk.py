@@ -38,6 +38,19 @@ def test_speech_streaming_response(client: OpenAI) -> None:
     assert len(decode_audio(data)) / 16000 > 1.0
 
 
+def test_model_name_picks_the_engine(client: OpenAI) -> None:
+    raw = client.audio.speech.with_raw_response.create(
+        model="espeak", voice="alloy", input="Engine by model.", response_format="opus"
+    )
+    assert raw.headers["x-tts-provider"] == "espeak"
+    assert raw.headers["x-sample-rate"] == "48000"  # opus is encoded at 48 kHz
+    raw = client.audio.speech.with_raw_response.create(model="tts-1", voice="alloy", input="Default engine.")
+    assert raw.headers["x-tts-provider"] == "piper"
+    with pytest.raises(openai.UnprocessableEntityError) as err:
+        client.audio.speech.create(model="espeak", voice="en_US-joe-medium", input="mismatch")
+    assert err.value.body["code"] == "voice_engine_mismatch"
+
+
 def test_transcription_json(client: OpenAI, speech_wav: bytes) -> None:
     result = client.audio.transcriptions.create(model="whisper-1", file=("speech.wav", speech_wav))
     assert word_error_rate(TEXT, result.text) <= 0.1

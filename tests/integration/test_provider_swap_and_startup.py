@@ -89,7 +89,22 @@ def test_missing_models_say_what_to_run(tmp_path: Path) -> None:
     config.write_text(yaml.safe_dump({"paths": {"models_dir": str(tmp_path / "empty")}}))
     proc = run_server(config)
     assert proc.returncode != 0
+    assert "mithivoices: configuration error: piper.default_voice" in proc.stderr
     assert "download_models.py" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_configured_voice_must_be_installed(tmp_path: Path, assembled_models: Path) -> None:
+    config = tmp_path / "config.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {"tts": {"voice_id": "hi_IN-pratham-medium"}, "paths": {"models_dir": str(assembled_models)}}
+        )
+    )
+    proc = run_server(config)
+    assert proc.returncode != 0
+    assert "tts.voice_id: 'hi_IN-pratham-medium' is not an installed piper voice" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_cli_reports_config_errors(tmp_path: Path) -> None:

@@ -93,6 +93,16 @@ def test_missing_and_invalid_files(tmp_path: Path) -> None:
         load_config(scalar)
 
 
+def test_default_speed_must_be_within_limits() -> None:
+    with pytest.raises(ConfigError, match="tts.speed: 3 is outside"):
+        parse_config({"tts": {"speed": 3}})
+
+
+def test_log_level_is_checked() -> None:
+    with pytest.raises(ConfigError, match="server.log_level: 'loud' is invalid"):
+        parse_config({"server": {"log_level": "loud"}})
+
+
 def test_speed_limits_must_be_ordered() -> None:
     with pytest.raises(ConfigError, match="min_speed"):
         parse_config({"limits": {"min_speed": 3, "max_speed": 2}})

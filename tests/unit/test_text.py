@@ -13,6 +13,10 @@ def test_splits_on_danda_and_newlines() -> None:
     assert split_sentences("नमस्ते। आप कैसे हैं?\nठीक") == ["नमस्ते।", "आप कैसे हैं?", "ठीक"]
 
 
+def test_closing_quotes_and_brackets_stay_with_their_sentence() -> None:
+    assert split_sentences('He said "Yes." (Okay.) Then left.') == ['He said "Yes."', "(Okay.)", "Then left."]
+
+
 def test_does_not_split_decimals_or_empty() -> None:
     assert split_sentences("It costs 3.50 dollars.") == ["It costs 3.50 dollars."]
     assert split_sentences("   \n  ") == []
@@ -78,7 +82,10 @@ def test_for_speech_strips_markdown_and_limits_sentences() -> None:
     from backend.core.text import for_speech
 
     md = "**Sure!** Here are the steps:\n\n1. Open the `app`.\n2. Tap [Book](http://x.y/z).\n- Done & dusted"
-    assert for_speech(md, max_sentences=10) == "Sure! Here are the steps: Open the app. Tap Book. Done and dusted."
+    assert (
+        for_speech(md, max_sentences=10)
+        == "Sure! Here are the steps: Open the app. Tap Book. Done and dusted."
+    )
     assert for_speech("One. Two. Three. Four.", max_sentences=2) == "One. Two."
     assert for_speech("It is sunny today. And tomorrow it will be", max_sentences=3) == "It is sunny today."
     assert for_speech("Just a fragment") == "Just a fragment."

@@ -46,4 +46,5 @@ async def health(request: Request) -> dict:
         "providers": providers,
         "versions": _versions(),
         "languages": state.settings.languages,
+        "config": state.settings.public_view(),
     }

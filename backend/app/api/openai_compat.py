@@ -46,7 +46,7 @@ class SpeechRequest(BaseModel):
     input: str
     voice: str
     response_format: str = "mp3"
-    speed: float = Field(1.0)
+    speed: float | None = Field(None, description="default: tts.speed")
     instructions: str | None = None
     language: str | None = None  # extension: pick the default voice of this language
 
@@ -62,7 +62,8 @@ async def speech(req: SpeechRequest, tts: TTSDep, settings: SettingsDep) -> Resp
     text = check_text(req.input, settings)
     fmt = output_format(req.response_format)
     voice_id = None if req.voice.lower() in OPENAI_VOICES else req.voice
-    resolved = tts.resolve(voice_id, req.language, check_speed(req.speed, settings))
+    engine = req.model if req.model in tts.providers else None  # "piper" / "espeak" pick the engine
+    resolved = tts.resolve(voice_id, req.language, check_speed(req.speed, settings), engine=engine)
     return await speech_response(tts, text, resolved, fmt, stream=True)
 
 

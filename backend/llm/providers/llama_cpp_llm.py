@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -74,8 +75,8 @@ class LlamaCppLLM(LLMProvider):
                 llama_cpp.Llama,
                 model_path=str(self.model_path),
                 n_ctx=self.cfg.context_tokens,
-                n_threads=self.cfg.threads or None,
-                n_threads_batch=self.cfg.threads or None,
+                n_threads=self.cfg.threads or os.cpu_count() or 1,
+                n_threads_batch=self.cfg.threads or os.cpu_count() or 1,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:

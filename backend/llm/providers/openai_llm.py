@@ -62,7 +62,11 @@ class _PartialToolCall:
 
 
 def _vendor_message(exc: BaseException) -> str:
-    """The vendor's own error message from an SDK exception (OpenAI error body shape)."""
+    """The vendor's own error message from an SDK exception (OpenAI error body shape), sans final '.'."""
+    return _raw_vendor_message(exc).rstrip(".")
+
+
+def _raw_vendor_message(exc: BaseException) -> str:
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
         err = body.get("error", body)
@@ -315,8 +319,7 @@ class ChatCompletionsLLM(LLMProvider):
         if streaming and (isinstance(exc, sdk.APITimeoutError) or isinstance(exc, timeouts)):
             return ProviderError(
                 f"{name}: {self.base_url} stopped sending the reply for more than "
-                f"{self.cfg.timeout_seconds:g} s mid-stream (timed out)",
-                code="provider_timeout",
+                f"{self.cfg.timeout_seconds:g} s mid-stream (timed out)"
             )
         if streaming and isinstance(exc, (sdk.APIConnectionError, *transport)):
             cause = exc.__cause__ if isinstance(exc, sdk.APIConnectionError) and exc.__cause__ else exc
@@ -328,8 +331,7 @@ class ChatCompletionsLLM(LLMProvider):
             status, vendor = exc.status_code, _vendor_message(exc)
             if isinstance(exc, sdk.AuthenticationError):
                 return ProviderError(
-                    f"{name}: authentication failed ({status}): {vendor}; check {self.env_var}",
-                    code="provider_auth_failed",
+                    f"{name}: authentication failed ({status}): {vendor}; check {self.env_var}"
                 )
             if isinstance(exc, sdk.PermissionDeniedError):
                 return ProviderError(
@@ -337,10 +339,7 @@ class ChatCompletionsLLM(LLMProvider):
                     f"{self.env_var} may use model '{self.model}'"
                 )
             if isinstance(exc, sdk.RateLimitError):
-                return ProviderError(
-                    f"{name}: rate limited ({status}) after {retries} retries: {vendor}",
-                    code="provider_rate_limited",
-                )
+                return ProviderError(f"{name}: rate limited ({status}) after {retries} retries: {vendor}")
             if isinstance(exc, sdk.NotFoundError):
                 return ProviderError(
                     f"{name}: not found ({status}): {vendor}; check the model ('{self.model}', "
@@ -352,8 +351,7 @@ class ChatCompletionsLLM(LLMProvider):
         if isinstance(exc, sdk.APITimeoutError) or isinstance(exc, timeouts):
             return ProviderError(
                 f"{name}: no response from {self.base_url} within {self.cfg.timeout_seconds:g} s "
-                f"(timed out; {retries} retries)",
-                code="provider_timeout",
+                f"(timed out; {retries} retries)"
             )
         if isinstance(exc, (sdk.APIConnectionError, *transport)):
             cause = exc.__cause__ if isinstance(exc, sdk.APIConnectionError) and exc.__cause__ else exc

@@ -140,9 +140,6 @@ class EspeakTTS(SentenceTTSProvider):
     def voice_ids(self) -> list[str]:
         return self.installed_voice_ids(self.settings)
 
-    def default_voice_for(self, language: str) -> str:
-        return f"{VOICE_PREFIX}{language}"
-
     def capabilities(self) -> TTSCapabilities:
         return TTSCapabilities(streaming=True, sample_rate=22050, languages=tuple(LANGUAGES))
 
