@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ REQUIRED_MODELS = (
     "piper/en_US-joe-medium.onnx.json",
     "whisper/tiny.en/model.bin",
     "whisper/base/model.bin",
+    "llm/gemma-3-270m-q4_k_m.gguf",
 )
 
 
@@ -39,8 +41,13 @@ def assembled_models() -> Path:
     return folder
 
 
-def make_settings(overrides: dict[str, Any] | None = None, models: Path | None = None) -> Settings:
-    """config.yml from the repo with `overrides` merged in (section by section)."""
+def make_settings(
+    overrides: dict[str, Any] | None = None, models: Path | None = None, data_dir: Path | None = None
+) -> Settings:
+    """config.yml from the repo with `overrides` merged in (section by section).
+
+    Each call gets its own data dir (so its own embedded Redis) unless `data_dir` is given.
+    """
     data = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())
     for section, values in (overrides or {}).items():
         if isinstance(values, dict):
@@ -49,6 +56,7 @@ def make_settings(overrides: dict[str, Any] | None = None, models: Path | None =
             data[section] = values
     if models is not None:
         data.setdefault("paths", {})["models_dir"] = str(models)
+    data.setdefault("paths", {})["data_dir"] = str(data_dir or tempfile.mkdtemp(prefix="mithi-data-"))
     return parse_config(data, "test config")
 
 

@@ -122,6 +122,7 @@ class ConversationAgent:
         graph.add_edge("act", "respond")
         graph.add_edge("respond", END)
         self.graph = graph.compile(checkpointer=self.saver)
+        await self.llm.warm_up(self._prompt({"messages": []}, {}))
 
     @property
     def tool_calling(self) -> bool:
@@ -331,13 +332,14 @@ class ConversationAgent:
         return "".join(parts), calls, timings
 
     def _system_prompt(self, facts: dict[str, str], language: str | None, summary: str) -> str:
+        # Stable text first: the local model reuses its cache for an unchanged prompt prefix, so nothing
+        # that changes every turn (like the clock) goes here; the time has its own tool.
         now = self.now()
         name = self.cfg.assistant_name
         lines = [
-            f"{name} is a friendly voice assistant on a phone line. {name} answers in one or two short "
-            "spoken sentences, without lists or markdown.",
-            f"Today is {now.strftime('%A')}, {now.day} {now.strftime('%B %Y')}, "
-            f"and the time is {now.strftime('%H:%M')}.",
+            f"The following is a conversation between a user and {name}, a friendly and knowledgeable voice "
+            f"assistant. {name} answers in one or two short, helpful sentences, without lists or markdown.",
+            f"Today is {now.strftime('%A')}, {now.day} {now.strftime('%B %Y')}.",
         ]
         if facts:
             lines.append("About the user: " + "; ".join(f"{k}: {v}" for k, v in facts.items()) + ".")

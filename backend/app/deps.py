@@ -6,9 +6,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from backend.agents.conversation import ConversationAgent
 from backend.core.config import Settings
 from backend.voice.base import STTProvider
 from backend.voice.tts_service import TTSService
+
+
+def get_agent(request: Request) -> ConversationAgent:
+    return request.app.state.agent
 
 
 def get_settings(request: Request) -> Settings:
@@ -26,3 +31,4 @@ def get_stt(request: Request) -> STTProvider:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TTSDep = Annotated[TTSService, Depends(get_tts)]
 STTDep = Annotated[STTProvider, Depends(get_stt)]
+AgentDep = Annotated[ConversationAgent, Depends(get_agent)]

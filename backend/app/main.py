@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from importlib import metadata
 
 from fastapi import FastAPI, Request
@@ -19,9 +19,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.app.api import health, openai_compat, stt, tts, voices
+from backend.agents.conversation import ConversationAgent
+from backend.app.api import chat, health, openai_compat, stt, tts, voices
 from backend.core.config import Settings, load_config
 from backend.core.errors import ConfigError, error_body, install_error_handlers
+from backend.core.redis import RedisService
+from backend.llm.factory import build_llm, llm_class
 from backend.voice.factory import build_stt, validate_provider_names
 from backend.voice.tts_service import TTSService
 
@@ -74,35 +77,42 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def _startup(app: FastAPI) -> AsyncIterator[None]:
+    """Load everything once, in dependency order; whatever started is stopped again, in reverse."""
     settings: Settings = app.state.settings
     start = time.perf_counter()
     validate_provider_names(settings)
-    tts_service = TTSService(settings)
-    stt_provider = build_stt(settings.stt.provider, settings)
-    try:
+    llm_class(settings.llm.provider)
+    async with AsyncExitStack() as stack:
+        tts_service = TTSService(settings)
+        stack.push_async_callback(tts_service.close)
         await tts_service.load()
+        stt_provider = build_stt(settings.stt.provider, settings)
+        stack.push_async_callback(stt_provider.close)
         await stt_provider.load()
-    except BaseException:
-        await tts_service.close()
-        await stt_provider.close()
-        raise
-    app.state.tts = tts_service
-    app.state.stt = stt_provider
-    app.state.started = time.monotonic()
-    app.state.startup_ms = round((time.perf_counter() - start) * 1000, 1)
-    logger.info(
-        "ready in %.0f ms: tts=%s (fallback %s), stt=%s/%s",
-        app.state.startup_ms,
-        settings.tts.provider,
-        settings.tts.language_fallback,
-        settings.stt.provider,
-        settings.stt.model_size,
-    )
-    try:
+        redis_service = RedisService(settings)
+        stack.push_async_callback(redis_service.stop)
+        await redis_service.start()
+        llm = build_llm(settings)
+        stack.push_async_callback(llm.close)
+        await llm.load()
+        agent = ConversationAgent(settings, llm, redis_service)
+        await agent.start()
+        app.state.tts, app.state.stt, app.state.redis, app.state.llm, app.state.agent = (
+            tts_service, stt_provider, redis_service, llm, agent,
+        )  # fmt: skip
+        app.state.started = time.monotonic()
+        app.state.startup_ms = round((time.perf_counter() - start) * 1000, 1)
+        logger.info(
+            "ready in %.0f ms: tts=%s (fallback %s), stt=%s/%s, llm=%s, redis=%s",
+            app.state.startup_ms,
+            settings.tts.provider,
+            settings.tts.language_fallback,
+            settings.stt.provider,
+            settings.stt.model_size,
+            settings.llm.provider,
+            redis_service.status()["url"],
+        )
         yield
-    finally:
-        await tts_service.close()
-        await stt_provider.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -148,7 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
         return await call_next(request)
 
-    for module in (health, voices, tts, stt, openai_compat):
+    for module in (health, voices, tts, stt, openai_compat, chat):
         app.include_router(module.router)
     app.add_middleware(CleanStartupErrors)
     return app

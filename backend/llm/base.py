@@ -87,6 +87,9 @@ class LLMProvider(abc.ABC):
     def stream(self, messages: list[ChatMessage], options: LLMOptions) -> AsyncIterator[LLMEvent]:
         """Stream the assistant's reply to `messages`."""
 
+    async def warm_up(self, messages: list[ChatMessage]) -> None:  # noqa: B027 - optional hook
+        """Prepare for prompts that start like `messages` (local models pre-fill their prompt cache)."""
+
     def count_tokens(self, text: str) -> int:
         """Rough token count for context budgeting (providers with a tokenizer override this)."""
         return max(1, len(text) // 4)

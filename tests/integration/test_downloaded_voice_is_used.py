@@ -19,9 +19,13 @@ VOICE = "hi_IN-pratham-medium"
 def test_downloaded_piper_voice_serves_its_language(tmp_path: Path, assembled_models: Path) -> None:
     models = tmp_path / "models"
     shutil.copytree(assembled_models / "whisper" / "tiny.en", models / "whisper" / "tiny.en")
-    (models / "piper").mkdir(parents=True)
-    for name in ("en_US-joe-medium.onnx", "en_US-joe-medium.onnx.json"):
-        (models / "piper" / name).hardlink_to(assembled_models / "piper" / name)
+    for rel in (
+        "piper/en_US-joe-medium.onnx",
+        "piper/en_US-joe-medium.onnx.json",
+        "llm/gemma-3-270m-q4_k_m.gguf",
+    ):
+        (models / rel).parent.mkdir(parents=True, exist_ok=True)
+        (models / rel).hardlink_to(assembled_models / rel)
 
     # The hub serves a real Piper model under the Hindi voice's name, with a Hindi config.
     onnx = (assembled_models / "piper" / "en_US-joe-medium.onnx").read_bytes()

@@ -396,3 +396,40 @@ async def test_connection_refused(kind: str) -> None:
         with pytest.raises(ProviderError) as info:
             await collect(llm, HELLO, limit=10)
     assert "cannot connect" in info.value.message and str(port) in info.value.message
+
+
+async def test_fake_answers_non_streaming_requests(kind: str, fake: FakeChatServer) -> None:
+    """The fake itself: a request without ``stream`` gets a whole chat.completion the SDK can parse."""
+    fake.reply_tool_calls([FakeToolCall("get_weather", {"city": "Pune"}, id="call_1")], text="Checking.")
+    if kind == "openai":
+        from openai import AsyncOpenAI
+
+        client: Any = AsyncOpenAI(api_key=KEY, base_url=fake.openai_base_url, max_retries=0)
+    else:
+        from groq import AsyncGroq
+
+        client = AsyncGroq(api_key=KEY, base_url=fake.groq_base_url, max_retries=0)
+    try:
+        completion = await client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "weather?"}]
+        )
+    finally:
+        await client.close()
+    choice = completion.choices[0]
+    assert completion.object == "chat.completion" and choice.finish_reason == "tool_calls"
+    assert choice.message.content == "Checking."
+    assert choice.message.tool_calls[0].function.arguments == '{"city": "Pune"}'
+    assert "stream" not in fake.last.body and fake.last.path == PATH[kind]
+
+
+async def test_consumer_may_stop_early(kind: str, fake: FakeChatServer) -> None:
+    """Breaking out of the stream closes the response; the client stays usable."""
+    fake.reply_text("one two three four five six")
+    fake.reply_text("again")
+    async with loaded(kind, fake) as llm:
+        stream = llm.stream(HELLO, LLMOptions())
+        async for event in stream:
+            if event.text:
+                break
+        await stream.aclose()  # type: ignore[attr-defined]
+        assert text_of(await collect(llm, HELLO)) == "again"

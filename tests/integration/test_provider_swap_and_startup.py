@@ -27,6 +27,8 @@ def write_config(path: Path, models: Path, tts_provider: str) -> None:
             line = f"  provider: {tts_provider}"
         if line.startswith("  models_dir:"):
             line = f"  models_dir: {models}"
+        if line.startswith("  data_dir:"):
+            line = f"  data_dir: {path.parent / 'data'}"
         out.append(line)
     path.write_text("\n".join(out) + "\n")
 

@@ -10,7 +10,10 @@ from fastapi import APIRouter, Request
 
 router = APIRouter(tags=["health"])
 
-_PACKAGES = ("mithivoices", "fastapi", "piper-tts", "faster-whisper", "ctranslate2", "onnxruntime", "av")
+_PACKAGES = (
+    "mithivoices", "fastapi", "piper-tts", "faster-whisper", "ctranslate2", "onnxruntime", "av",
+    "llama-cpp-python", "langgraph", "langgraph-checkpoint-redis", "redis",
+)  # fmt: skip
 
 
 def _versions() -> dict[str, str]:
@@ -37,6 +40,7 @@ async def health(request: Request) -> dict:
             for name, p in tts.providers.items()
         },
         "stt": {stt.name: {"status": "loaded", "role": "primary", **stt.status()}},
+        "llm": {state.llm.name: {"status": "loaded", "role": "primary", **state.llm.status()}},
     }
     return {
         "status": "ok",
@@ -44,6 +48,7 @@ async def health(request: Request) -> dict:
         "uptime_s": round(time.monotonic() - state.started, 1),
         "startup_ms": state.startup_ms,
         "providers": providers,
+        "redis": state.redis.status(),
         "versions": _versions(),
         "languages": state.settings.languages,
         "config": state.settings.public_view(),

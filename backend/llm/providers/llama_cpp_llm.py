@@ -28,14 +28,25 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _ROLE_LABEL = {"user": "User", "assistant": "Assistant", "tool": "Tool result"}
-COMPLETION_STOPS = ("\nUser:", "\nAssistant:", "\nTool result:", "\n\n\n")
+# A base model keeps one line per turn; a newline ends the reply.
+COMPLETION_STOPS = ("\n",)
+# A few example turns anchor who speaks as whom and the short, plain style: with them the 270M base
+# model answers factual questions it otherwise refuses, and stops replying in the user's voice.
+FEW_SHOT = (
+    "User: Hello!\n"
+    "Assistant: Hello! How can I help you today?\n"
+    "User: What is the largest planet?\n"
+    "Assistant: Jupiter is the largest planet in our solar system.\n"
+    "User: Thanks a lot.\n"
+    "Assistant: You're welcome!\n"
+)
 
 
 def completion_prompt(messages: list[ChatMessage]) -> str:
-    """System text first, then 'User: … / Assistant: …' turns, ending with an open 'Assistant:'."""
+    """System text, example turns, then the 'User: … / Assistant: …' turns, ending with 'Assistant:'."""
     system = "\n".join(m.content for m in messages if m.role == "system").strip()
-    turns = [f"{_ROLE_LABEL[m.role]}: {m.content.strip()}" for m in messages if m.role != "system"]
-    return (system + "\n\n" if system else "") + "\n".join(turns) + "\nAssistant:"
+    turns = [f"{_ROLE_LABEL[m.role]}: {' '.join(m.content.split())}" for m in messages if m.role != "system"]
+    return (system + "\n\n" if system else "") + FEW_SHOT + "\n".join(turns) + "\nAssistant:"
 
 
 class LlamaCppLLM(LLMProvider):
@@ -91,6 +102,11 @@ class LlamaCppLLM(LLMProvider):
 
     def status(self) -> dict[str, object]:
         return {"model": self.model_path.name, "load_ms": self.load_ms, "prompt_style": self.cfg.prompt_style}
+
+    async def warm_up(self, messages: list[ChatMessage]) -> None:
+        """Evaluate the fixed start of every prompt once, so the first turn reuses it from the cache."""
+        async for _ in self.stream(messages, LLMOptions(max_tokens=1)):
+            pass
 
     def count_tokens(self, text: str) -> int:
         if self.llm is None:

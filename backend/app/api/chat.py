@@ -1,0 +1,128 @@
+"""The conversation API: POST /api/chat (JSON or SSE stream), sessions, appointments."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.agents.conversation import new_session_id
+from backend.app.deps import AgentDep, SettingsDep
+from backend.core.config import Settings
+from backend.core.errors import InvalidRequest, MithiError, NotFound
+from backend.core.languages import normalize_language
+
+router = APIRouter(prefix="/api", tags=["conversation"])
+
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+_SESSION_ID = re.compile(SESSION_ID_PATTERN)
+SessionId = Annotated[str, Path(pattern=SESSION_ID_PATTERN, description="letters, digits, _ and -, 1-64")]
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description="What the user said or typed")
+    session_id: str | None = Field(None, description="Continue this conversation; omit to start a new one")
+    language: str | None = Field(None, description="The user's language (replies follow it when known)")
+
+
+class ChatResponse(BaseModel):
+    session_id: str
+    reply: str
+    action: dict[str, Any] | None = None
+    latency_ms: dict[str, float]
+
+
+def _validated(req: ChatRequest, settings: Settings) -> tuple[str, str, str | None]:
+    text = req.text.strip()
+    if not text:
+        raise InvalidRequest("text is empty", code="empty_text")
+    limit = settings.limits.max_text_chars
+    if len(text) > limit:
+        raise InvalidRequest(f"text is {len(text)} characters; the limit is {limit}", code="text_too_long")
+    session_id = req.session_id or new_session_id()
+    if not _SESSION_ID.match(session_id):
+        raise InvalidRequest(
+            "session_id may only contain letters, digits, '_' and '-' (1 to 64 characters)",
+            code="invalid_session_id",
+        )
+    language = None
+    if req.language:
+        language = normalize_language(req.language)
+        if language not in settings.languages:
+            raise InvalidRequest(
+                f"language '{req.language}' is not enabled; enabled: {', '.join(settings.languages)}",
+                code="unsupported_language",
+            )
+    return session_id, text, language
+
+
+def _sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+@router.post("/chat", response_model=ChatResponse, responses={200: {"content": {"text/event-stream": {}}}})
+async def chat(
+    req: ChatRequest,
+    agent: AgentDep,
+    settings: SettingsDep,
+    stream: bool = Query(False, description="Server-sent events: `delta` {text} …, then `done` {…}"),
+) -> Response | ChatResponse:
+    session_id, text, language = _validated(req, settings)
+    if not stream:
+        result = await agent.run_turn(session_id, text, language)
+        return ChatResponse(
+            session_id=session_id, reply=result.reply, action=result.action, latency_ms=result.latency_ms
+        )
+
+    async def events() -> AsyncIterator[bytes]:
+        yield _sse("session", {"session_id": session_id})
+        try:
+            async for event in agent.stream_turn(session_id, text, language):
+                if event.type == "delta":
+                    yield _sse("delta", {"text": event.text})
+                elif event.result is not None:
+                    r = event.result
+                    done = {
+                        "session_id": session_id,
+                        "reply": r.reply,
+                        "action": r.action,
+                        "latency_ms": r.latency_ms,
+                    }
+                    yield _sse("done", done)
+        except MithiError as exc:  # headers are sent already: report in-band
+            yield _sse("error", exc.to_dict()["error"])
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/sessions/{session_id}")
+async def get_session(session_id: SessionId, agent: AgentDep) -> dict[str, Any]:
+    history = await agent.history(session_id)
+    if history is None:
+        raise NotFound(f"session '{session_id}' does not exist (or was deleted)", code="unknown_session")
+    return {"session_id": session_id, **history}
+
+
+@router.delete("/sessions/{session_id}")
+async def delete_session(session_id: SessionId, agent: AgentDep) -> dict[str, Any]:
+    existed = await agent.forget(session_id)
+    if not existed:
+        raise NotFound(f"session '{session_id}' does not exist", code="unknown_session")
+    return {"session_id": session_id, "deleted": True}
+
+
+@router.get("/appointments")
+async def appointments(
+    agent: AgentDep,
+    session_id: str = Query(pattern=SESSION_ID_PATTERN, description="The session that booked them"),
+    upcoming: bool = Query(False, description="Only appointments that have not started yet"),
+) -> dict[str, Any]:
+    items = await agent.store.list(session_id, after=agent.now() if upcoming else None)
+    return {"session_id": session_id, "appointments": [a.model_dump(mode="json") for a in items]}
