@@ -24,14 +24,23 @@ class BackgroundServer:
         self.server = uvicorn.Server(
             uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.exit_code: int | str | None = None
+
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except SystemExit as exc:  # uvicorn exits with 3 when the app's startup fails
+            self.exit_code = exc.code
 
     def __enter__(self) -> BackgroundServer:
         self.thread.start()
         deadline = time.monotonic() + self.start_timeout
         while not self.server.started:
             if not self.thread.is_alive():
-                raise RuntimeError("server failed to start (see log)")
+                error = getattr(self.app.state, "startup_error", None)
+                reason = getattr(error, "message", None) or f"exit code {self.exit_code}; see the log"
+                raise RuntimeError(f"server failed to start: {reason}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"server did not start in {self.start_timeout:g} s")
             time.sleep(0.05)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from backend.core.errors import ConfigError, ProviderError
 from backend.core.net import free_port
@@ -34,7 +34,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-REQUIRED_COMMANDS = {"JSON.SET": "JSON (RedisJSON)", "FT.CREATE": "Search (RediSearch)"}
+# A harmless command of each required module: "unknown command" means the module is missing.
+MODULE_PROBES = {
+    "JSON (RedisJSON)": ("JSON.TYPE", "mithi:module-probe"),
+    "Search (RediSearch)": ("FT._LIST",),
+}
 _START_TIMEOUT_S = 20
 _STOP_TIMEOUT_S = 10
 
@@ -186,10 +190,14 @@ class RedisService:
     async def _check_modules(self) -> None:
         assert self.client is not None
         info = await self.client.info("server")
-        reply = await self.client.execute_command("COMMAND", "INFO", *REQUIRED_COMMANDS)
-        missing = [
-            desc for (cmd, desc), entry in zip(REQUIRED_COMMANDS.items(), reply, strict=True) if not entry
-        ]
+        missing = []
+        for description, probe in MODULE_PROBES.items():
+            try:
+                await self.client.execute_command(*probe)
+            except ResponseError as exc:
+                if "unknown command" not in str(exc).lower():
+                    raise
+                missing.append(description)
         self.info = {
             "version": info.get("redis_version"),
             "mode": "embedded" if self.embedded else "external",
