@@ -23,11 +23,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend.agents.conversation import ConversationAgent  # noqa: E402
+from backend.agents.conversation import ConversationAgent, running_agent  # noqa: E402
 from backend.core.config import PROJECT_ROOT, load_config  # noqa: E402
-from backend.core.redis import RedisService  # noqa: E402
-from backend.llm.base import ChatMessage, LLMOptions  # noqa: E402
-from backend.llm.factory import build_llm  # noqa: E402
+from backend.llm.base import LLMOptions  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.speech import stats  # noqa: E402
 
@@ -130,23 +128,13 @@ async def tool_turns(agent: ConversationAgent, runs: int) -> dict[str, Any]:
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     settings = load_config(PROJECT_ROOT / "config.yml")
     settings.paths.data_dir = tempfile.mkdtemp(prefix="mithi-bench-")
-    redis = RedisService(settings)
-    await redis.start()
-    llm = build_llm(settings)
-    await llm.load()
-    try:
-        agent = ConversationAgent(settings, llm, redis)
-        await agent.start()
+    async with running_agent(settings) as agent:
         sink: dict[str, list[float]] = defaultdict(list)
         results: dict[str, Any] = {"llm": await llm_numbers(agent, args.runs)}
         timed_saver(agent, sink)
         results["conversation"] = await agent_turns(agent, args.turns, sink)
         results["tools"] = await tool_turns(agent, args.runs)
-        await llm.complete([ChatMessage("user", "warm")], LLMOptions(max_tokens=1))
         return results
-    finally:
-        await llm.close()
-        await redis.stop()
 
 
 def main() -> int:

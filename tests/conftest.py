@@ -72,8 +72,25 @@ def base_url(server: LiveServer) -> str:
     return server.url
 
 
+def write_config(path: Path, models: Path, replace: dict[str, str]) -> Path:
+    """The repo's config.yml with some lines changed (`replace`: line prefix → new line), pointing at
+    `models` and at a data dir beside `path`: what a user does when they edit one line."""
+    lines = []
+    for line in (PROJECT_ROOT / "config.yml").read_text().splitlines():
+        for prefix, new in {
+            **replace,
+            "  models_dir:": f"  models_dir: {models}",
+            "  data_dir:": f"  data_dir: {path.with_suffix('.data')}",
+        }.items():
+            if line.startswith(prefix):
+                line = new
+        lines.append(line)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def default_settings() -> Settings:
     return load_config(PROJECT_ROOT / "config.yml")
 
 
-__all__ = ["LiveServer", "free_port", "make_settings", "default_settings"]
+__all__ = ["LiveServer", "free_port", "make_settings", "default_settings", "write_config"]

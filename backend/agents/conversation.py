@@ -17,6 +17,7 @@ import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypedDict
@@ -35,6 +36,7 @@ from backend.core.languages import LANGUAGES
 from backend.core.redis import RedisService
 from backend.core.text import for_speech
 from backend.llm.base import ChatMessage, LLMOptions, LLMProvider, ToolCall
+from backend.llm.factory import build_llm
 
 logger = logging.getLogger(__name__)
 
@@ -381,3 +383,18 @@ class ConversationAgent:
             pieces.append(piece)
             budget -= cost
         return "; ".join(reversed(pieces))
+
+
+@asynccontextmanager
+async def running_agent(settings: Settings) -> AsyncIterator[ConversationAgent]:
+    """Redis, the LLM and the agent, started in that order and stopped in reverse (also on failure)."""
+    async with AsyncExitStack() as stack:
+        redis = RedisService(settings)
+        stack.push_async_callback(redis.stop)
+        await redis.start()
+        llm = build_llm(settings)
+        stack.push_async_callback(llm.close)
+        await llm.load()
+        agent = ConversationAgent(settings, llm, redis)
+        await agent.start()
+        yield agent

@@ -19,12 +19,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.agents.conversation import ConversationAgent
+from backend.agents.conversation import running_agent
 from backend.app.api import chat, health, openai_compat, stt, tts, voices
 from backend.core.config import Settings, load_config
 from backend.core.errors import ConfigError, error_body, install_error_handlers
-from backend.core.redis import RedisService
-from backend.llm.factory import build_llm, llm_class
+from backend.llm.factory import llm_class
 from backend.voice.factory import build_stt, validate_provider_names
 from backend.voice.tts_service import TTSService
 
@@ -89,17 +88,9 @@ async def _startup(app: FastAPI) -> AsyncIterator[None]:
         stt_provider = build_stt(settings.stt.provider, settings)
         stack.push_async_callback(stt_provider.close)
         await stt_provider.load()
-        redis_service = RedisService(settings)
-        stack.push_async_callback(redis_service.stop)
-        await redis_service.start()
-        llm = build_llm(settings)
-        stack.push_async_callback(llm.close)
-        await llm.load()
-        agent = ConversationAgent(settings, llm, redis_service)
-        await agent.start()
-        app.state.tts, app.state.stt, app.state.redis, app.state.llm, app.state.agent = (
-            tts_service, stt_provider, redis_service, llm, agent,
-        )  # fmt: skip
+        agent = await stack.enter_async_context(running_agent(settings))
+        app.state.tts, app.state.stt, app.state.agent = tts_service, stt_provider, agent
+        app.state.redis, app.state.llm = agent.redis, agent.llm
         app.state.started = time.monotonic()
         app.state.startup_ms = round((time.perf_counter() - start) * 1000, 1)
         logger.info(
@@ -110,7 +101,7 @@ async def _startup(app: FastAPI) -> AsyncIterator[None]:
             settings.stt.provider,
             settings.stt.model_size,
             settings.llm.provider,
-            redis_service.status()["url"],
+            agent.redis.status()["url"],
         )
         yield
 

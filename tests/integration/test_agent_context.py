@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from backend.agents.conversation import ConversationAgent
-from backend.core.redis import RedisService
-from backend.llm.factory import build_llm
+from backend.agents.conversation import running_agent
 from tests.conftest import make_settings
 
 
@@ -15,13 +13,8 @@ async def test_long_conversation_keeps_prompt_bounded_and_facts(
     assembled_models: Path, tmp_path: Path
 ) -> None:
     settings = make_settings({"agent": {"history_tokens": 160}}, models=assembled_models, data_dir=tmp_path)
-    redis = RedisService(settings)
-    await redis.start()
-    llm = build_llm(settings)
-    await llm.load()
-    try:
-        agent = ConversationAgent(settings, llm, redis)
-        await agent.start()
+    async with running_agent(settings) as agent:
+        llm = agent.llm
         session = "long-conversation"
         await agent.run_turn(session, "Hello, my name is Meera and I live in Kochi.")
         topics = ["the sea", "mangoes", "trains", "monsoon rain", "elephants", "tea", "cricket", "the moon"]
@@ -41,6 +34,3 @@ async def test_long_conversation_keeps_prompt_bounded_and_facts(
 
         assert "Meera" in (await agent.run_turn(session, "What is my name?")).reply
         assert "Kochi" in (await agent.run_turn(session, "Where do I live?")).reply
-    finally:
-        await llm.close()
-        await redis.stop()

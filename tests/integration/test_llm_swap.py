@@ -9,28 +9,22 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.core.config import PROJECT_ROOT, load_config
-from tests.conftest import LiveServer
+from backend.core.config import load_config
+from tests.conftest import LiveServer, write_config
 from tests.fakes.openai_chat import FakeChatServer, FakeToolCall
 
 KEY = "sk-test-key"
 
 
 def config_with_provider(tmp_path: Path, models: Path, provider: str) -> Path:
-    lines = []
-    for line in (PROJECT_ROOT / "config.yml").read_text().splitlines():
-        if line.startswith("  provider: ${MITHI_LLM_PROVIDER:-llama_cpp}"):
-            line = f"  provider: {provider}"
-        elif line.startswith("  models_dir:"):
-            line = f"  models_dir: {models}"
-        elif line.startswith("  data_dir:"):
-            line = f"  data_dir: {tmp_path / ('data-' + provider)}"
-        elif line.startswith("  preload: [base]"):
-            line = "  preload: []"
-        lines.append(line)
-    path = tmp_path / f"config-{provider}.yml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_config(
+        tmp_path / f"config-{provider}.yml",
+        models,
+        {
+            "  provider: ${MITHI_LLM_PROVIDER:-llama_cpp}": f"  provider: {provider}",
+            "  preload: [base]": "  preload: []",
+        },
+    )
 
 
 @pytest.fixture

@@ -11,26 +11,11 @@ import httpx
 import yaml
 
 from backend.core.config import PROJECT_ROOT, load_config
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer, free_port, write_config
 from tests.integration.speech_utils import word_error_rate
 from tests.integration.test_stt_api import transcribe
 
 TEXT = "Good morning. The train leaves at ten."
-
-
-def write_config(path: Path, models: Path, tts_provider: str) -> None:
-    """The repo's config.yml with only the tts.provider line changed."""
-    lines = (PROJECT_ROOT / "config.yml").read_text().splitlines()
-    out = []
-    for line in lines:
-        if line.startswith("  provider: ${MITHI_TTS_PROVIDER:-piper}"):
-            line = f"  provider: {tts_provider}"
-        if line.startswith("  models_dir:"):
-            line = f"  models_dir: {models}"
-        if line.startswith("  data_dir:"):
-            line = f"  data_dir: {path.parent / 'data'}"
-        out.append(line)
-    path.write_text("\n".join(out) + "\n")
 
 
 def test_swap_tts_provider_by_editing_config_only(
@@ -39,7 +24,9 @@ def test_swap_tts_provider_by_editing_config_only(
     config = tmp_path / "config.yml"
     served = {}
     for provider in ("piper", "espeak"):
-        write_config(config, assembled_models, provider)
+        write_config(
+            config, assembled_models, {"  provider: ${MITHI_TTS_PROVIDER:-piper}": f"  provider: {provider}"}
+        )
         with LiveServer(load_config(config)) as live:
             resp = httpx.post(f"{live.url}/api/tts/generate", json={"text": TEXT}, timeout=60)
             assert resp.status_code == 200, resp.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,27 +53,27 @@ async def test_one_embedded_redis_per_data_dir(tmp_path: Path) -> None:
         await owner.stop()
 
 
+@contextmanager
+def redis_server(data_dir: Path, modules: list[Path]) -> Iterator[str]:
+    """A separate redis-server process standing in for an 'external' Redis."""
+    port = free_port()
+    args = [str(embedded_server_binary()), "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    args += ["--dir", str(data_dir)]
+    for module in modules:
+        args += ["--loadmodule", str(module)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 @pytest.fixture
 def plain_redis(tmp_path: Path) -> Iterator[str]:
-    """A Redis 8 server *without* the JSON/Search modules, as an 'external' server."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(embedded_server_binary()),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
+    """Redis 8 *without* the JSON/Search modules."""
+    with redis_server(tmp_path, []) as url:
+        yield url
 
 
 async def test_external_redis_without_modules_is_refused_clearly(tmp_path: Path, plain_redis: str) -> None:
@@ -84,24 +85,8 @@ async def test_external_redis_without_modules_is_refused_clearly(tmp_path: Path,
 
 @pytest.fixture
 def stack_redis(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    args = [
-        str(embedded_server_binary()),
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--dir",
-        str(tmp_path),
-    ]
-    for module in embedded_modules():
-        args += ["--loadmodule", str(module)]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
+    with redis_server(tmp_path, embedded_modules()) as url:
+        yield url
 
 
 async def test_external_redis_with_modules(tmp_path: Path, stack_redis: str) -> None:
