@@ -53,8 +53,9 @@ format: dev-deps ## apply ruff fixes and formatting
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: setup ## speech benchmarks (TTS first audio, RTF, STT latency); see docs/BENCHMARKS.md
+bench: setup ## speech + agent benchmarks; numbers in docs/BENCHMARKS.md
 	$(PY) bench/speech.py
+	$(PY) bench/agent.py
 
 clean: ## remove the virtualenv (models/ is kept; delete it by hand to re-assemble)
 	rm -rf $(VENV)

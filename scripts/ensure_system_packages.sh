@@ -2,12 +2,16 @@
 # Installs the Debian/Ubuntu packages Mithivoices needs, only when something is missing (fast no-op otherwise).
 #   python3-venv  - to create .venv (Debian's python3 ships without ensurepip)
 #   espeak-ng     - the eSpeak NG library + voices: TTS for all 8 languages (libespeak-ng1, espeak-ng-data)
+#   g++ / gcc     - llama-cpp-python has no binary wheel: pip compiles it once (~5 min on 2 cores)
 set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
 need=()
 if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
   need+=(python3-venv)
+fi
+if ! command -v g++ >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1; then
+  need+=(build-essential)
 fi
 if ! { ldconfig -p 2>/dev/null | grep -q "libespeak-ng.so.1"; }; then
   need+=(espeak-ng libespeak-ng1)
