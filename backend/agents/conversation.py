@@ -56,7 +56,16 @@ _RECALL = (
 
 
 def _append_capped(left: list[dict[str, Any]], right: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return (list(left or []) + list(right or []))[-MAX_STORED_MESSAGES:]
+    """Append new messages (keeping the last MAX_STORED_MESSAGES). A message flagged `replaces_last`
+    replaces the previous assistant message instead (barge-in: keep only what was actually spoken)."""
+    messages = list(left or [])
+    for message in right or []:
+        if message.get("replaces_last"):
+            message = {k: v for k, v in message.items() if k != "replaces_last"}
+            if messages and messages[-1]["role"] == "assistant":
+                messages.pop()
+        messages.append(message)
+    return messages[-MAX_STORED_MESSAGES:]
 
 
 def _merge(left: dict[str, str] | None, right: dict[str, str] | None) -> dict[str, str]:
@@ -167,6 +176,20 @@ class ConversationAgent:
             result = event.result or result
         assert result is not None
         return result
+
+    async def record_interruption(self, session_id: str, spoken: str) -> None:
+        """The user barged in: the assistant's last reply in memory becomes only what was spoken."""
+        message = {
+            "role": "assistant",
+            "content": spoken.strip(),
+            "ts": time.time(),
+            "interrupted": True,
+            "replaces_last": True,
+        }
+        lock = self._locks.setdefault(session_id, asyncio.Lock())
+        async with lock:
+            config: RunnableConfig = {"configurable": {"thread_id": session_id}}
+            await self.graph.aupdate_state(config, {"messages": [message]}, as_node="respond")
 
     async def history(self, session_id: str) -> dict[str, Any] | None:
         state = await self.graph.aget_state({"configurable": {"thread_id": session_id}})

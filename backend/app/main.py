@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.agents.conversation import running_agent
-from backend.app.api import chat, health, openai_compat, stt, tts, voices
+from backend.app.api import chat, health, openai_compat, stt, tts, voice_ws, voices
 from backend.core.config import Settings, load_config
 from backend.core.errors import ConfigError, error_body, install_error_handlers
 from backend.llm.factory import llm_class
@@ -149,7 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
         return await call_next(request)
 
-    for module in (health, voices, tts, stt, openai_compat, chat):
+    for module in (health, voices, tts, stt, openai_compat, chat, voice_ws):
         app.include_router(module.router)
     app.add_middleware(CleanStartupErrors)
     return app

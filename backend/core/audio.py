@@ -191,3 +191,27 @@ def encode_pcm16(pcm: bytes, sample_rate: int, fmt: OutputFormat) -> bytes:
         return pcm
     encoder = StreamEncoder(fmt, sample_rate)
     return encoder.feed(pcm) + encoder.close()
+
+
+class StreamResampler:
+    """Resample a continuous PCM16 mono stream chunk by chunk (keeps filter state between chunks)."""
+
+    def __init__(self, from_rate: int, to_rate: int) -> None:
+        self.from_rate = from_rate
+        self.to_rate = to_rate
+        self._resampler = (
+            av.AudioResampler(format="s16", layout="mono", rate=to_rate) if from_rate != to_rate else None
+        )
+
+    def process(self, pcm: bytes) -> bytes:
+        if self._resampler is None or not pcm:
+            return pcm
+        frame = av.AudioFrame.from_ndarray(
+            np.frombuffer(pcm, dtype="<i2").reshape(1, -1), format="s16", layout="mono"
+        )
+        frame.sample_rate = self.from_rate
+        return b"".join(out.to_ndarray().astype("<i2").tobytes() for out in self._resampler.resample(frame))
+
+
+def pcm16_to_float(pcm: bytes) -> np.ndarray:
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0

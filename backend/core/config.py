@@ -91,6 +91,25 @@ class OpenAICompatSettings(Section):
     max_retries: int = Field(2, ge=0, le=10)
 
 
+class RealtimeSettings(Section):
+    """The /voice engine: turn-taking, partial transcripts, input limits."""
+
+    vad: bool = True  # false = push-to-talk only (input_audio.commit)
+    vad_threshold: float = Field(0.5, gt=0, lt=1)
+    min_speech_ms: float = Field(160, ge=32, le=2000)
+    hangover_ms: float = Field(400, ge=100, le=3000)  # silence that ends the user's turn
+    speculative_ms: float = Field(160, ge=32, le=3000)  # silence after which STT starts early
+    preroll_ms: float = Field(300, ge=0, le=2000)  # audio kept from before speech start
+    partial_transcripts: bool = True
+    partial_interval_ms: float = Field(800, ge=200)
+    max_utterance_seconds: float = Field(30, ge=1, le=600)
+    max_frame_bytes: int = Field(256 * 1024, ge=320)  # one binary PCM message (WAV files may be larger)
+    frame_backlog: int = Field(1500, ge=50)  # frames buffered in Redis before the socket is paused
+    min_input_rate: int = Field(8000, ge=8000)
+    max_input_rate: int = Field(48000, le=192000)
+    output_frame_ms: int = Field(100, ge=10, le=1000)  # size of each binary audio message sent
+
+
 class GroqSettings(OpenAICompatSettings):
     base_url: str = "https://api.groq.com/openai/v1"
     llm_model: str = "llama-3.1-8b-instant"
@@ -201,6 +220,7 @@ class Settings(Section):
     groq: GroqSettings = GroqSettings()
     llama_cpp: LlamaCppSettings = LlamaCppSettings()
     agent: AgentSettings = AgentSettings()
+    realtime: RealtimeSettings = RealtimeSettings()
     languages: list[LanguageCode] = list(DEFAULT_LANGUAGES)
 
     @model_validator(mode="after")

@@ -142,8 +142,17 @@ def test_unknown_model_lists_installed(base_url: str, spoken: dict[str, bytes]) 
 
 def test_english_only_model_refuses_other_languages(base_url: str, spoken: dict[str, bytes]) -> None:
     assert_error(
-        transcribe(base_url, spoken[SENTENCES[0]], language="hi"), 422, "unsupported_language", "English-only"
+        transcribe(base_url, spoken[SENTENCES[0]], language="hi", model="tiny.en"),
+        422,
+        "unsupported_language",
+        "English-only",
     )
+
+
+def test_other_languages_use_a_multilingual_model_by_default(base_url: str, spoken: dict[str, bytes]) -> None:
+    resp = transcribe(base_url, spoken[SENTENCES[0]], language="hi")  # default model is tiny.en
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["model"] == "base" and resp.json()["language"] == "hi"
 
 
 def test_unknown_language(base_url: str, spoken: dict[str, bytes]) -> None:

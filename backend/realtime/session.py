@@ -1,0 +1,510 @@
+"""One /voice connection: socket → Redis frame stream → VAD → STT → agent → TTS → socket.
+
+Tasks per connection (all owned here and cancelled on disconnect):
+- the reader: socket messages → validated → Redis stream (audio, commits) or handled (JSON events);
+- the pipeline: Redis stream → resample to 16 kHz → VAD turn detection → speculative / partial STT;
+- at most one response at a time: STT result → agent (streamed text) → sentences → TTS → audio frames.
+User speech (or `response.cancel`) while a response runs interrupts it (barge-in), and the agent's memory
+keeps only the sentences that were sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from fastapi import WebSocket, WebSocketDisconnect
+
+from backend.agents.conversation import ConversationAgent
+from backend.core.audio import STT_SAMPLE_RATE, StreamResampler, decode_audio, pcm16_to_float
+from backend.core.config import Settings
+from backend.core.errors import MithiError
+from backend.core.languages import normalize_language
+from backend.core.text import split_first_phrase
+from backend.realtime.frames import FrameStream
+from backend.realtime.protocol import (
+    InputAudioCommit,
+    ProtocolError,
+    ResponseCancel,
+    SessionUpdate,
+    TextInput,
+    event,
+    parse_client_event,
+)
+from backend.realtime.vad import TurnDetector, VADConfig
+from backend.voice.base import STTConfig, STTProvider, Transcription
+from backend.voice.tts_service import ResolvedVoice, TTSService
+
+logger = logging.getLogger(__name__)
+
+_SENTENCE_END = re.compile(r"[.!?…।॥][\"'”’)\]]*(\s|$)")
+
+
+class SentenceChunker:
+    """Cuts streamed LLM text into speakable pieces: whole sentences, and a short first phrase."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.buffer = ""
+        self.first = True
+
+    def feed(self, text: str) -> list[str]:
+        self.buffer += text
+        out = []
+        while (match := _SENTENCE_END.search(self.buffer)) is not None:
+            piece, self.buffer = self.buffer[: match.end()].strip(), self.buffer[match.end() :]
+            out.extend(self._pieces(piece))
+        if self.first and not out:
+            head = split_first_phrase(self.buffer.strip(), self.language)
+            if len(head) > 1 and head[0][-1] in ",;:":  # a clause is complete before its sentence is
+                out.append(head[0])
+                self.buffer = self.buffer.strip()[len(head[0]) :]
+                self.first = False
+        return [p for p in out if p]
+
+    def _pieces(self, sentence: str) -> list[str]:
+        if self.first:
+            self.first = False
+            return split_first_phrase(sentence, self.language)
+        return [sentence]
+
+    def flush(self) -> list[str]:
+        rest, self.buffer = self.buffer.strip(), ""
+        return self._pieces(rest) if rest else []
+
+
+@dataclass
+class Turn:
+    """One response in progress, and what it has spoken so far."""
+
+    id: str
+    transcript: str = ""
+    spoken: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    in_memory: bool = False  # the agent has stored the user message: an interruption must be recorded
+    latency: dict[str, float] = field(default_factory=dict)
+    audio_started: bool = False
+
+
+class VoiceSession:
+    def __init__(
+        self,
+        ws: WebSocket,
+        settings: Settings,
+        tts: TTSService,
+        stt: STTProvider,
+        agent: ConversationAgent,
+        session_id: str,
+        input_rate: int,
+        language: str | None,
+    ) -> None:
+        self.ws = ws
+        self.settings = settings
+        self.cfg = settings.realtime
+        self.tts = tts
+        self.stt = stt
+        self.agent = agent
+        self.session_id = session_id
+        self.connection_id = uuid.uuid4().hex[:8]
+        self.input_rate = input_rate
+        self.language = language
+        self.voice_id: str | None = None
+        self.speed: float | None = None
+        self.vad_enabled = self.cfg.vad
+        assert agent.redis.client is not None
+        self.frames = FrameStream(
+            agent.redis.client,
+            f"mithi:voice:{session_id}:{self.connection_id}:in",
+            max_backlog=self.cfg.frame_backlog,
+        )
+        self.resampler = StreamResampler(input_rate, STT_SAMPLE_RATE)
+        self.vad_config = VADConfig(
+            threshold=self.cfg.vad_threshold,
+            min_speech_ms=self.cfg.min_speech_ms,
+            hangover_ms=self.cfg.hangover_ms,
+            speculative_ms=self.cfg.speculative_ms,
+        )
+        self.detector = TurnDetector(self.vad_config)
+        self.buffer: list[np.ndarray] = []  # 16 kHz float32 audio of the current utterance (+ pre-roll)
+        self.buffered = 0
+        self.speech_started_at = 0.0
+        self.response: asyncio.Task[None] | None = None
+        self.turn: Turn | None = None
+        self.speculative: tuple[int, asyncio.Task[Transcription]] | None = None
+        self.partial_task: asyncio.Task[None] | None = None
+        self.partial_at = 0
+        self.background: set[asyncio.Task[Any]] = set()
+        self.output_rate = self._voice().voice.sample_rate
+        self._send_lock = asyncio.Lock()
+        self.closed = False
+
+    # ------------------------------------------------------------------ sending
+    async def send_event(self, kind: str, **fields: Any) -> None:
+        if self.closed:
+            return
+        async with self._send_lock:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+                await self.ws.send_text(event(kind, **fields))
+
+    async def send_audio(self, pcm: bytes) -> None:
+        if self.closed:
+            return
+        async with self._send_lock:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+                await self.ws.send_bytes(pcm)
+
+    async def send_error(self, code: str, message: str, fatal: bool = False) -> None:
+        await self.send_event("error", code=code, message=message, fatal=fatal)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self) -> None:
+        await self.send_event(
+            "session.started",
+            session_id=self.session_id,
+            input_sample_rate=self.input_rate,
+            output_sample_rate=self.output_rate,
+            output_format="pcm16",
+            language=self.language,
+            vad=self.vad_enabled,
+        )
+        pipeline = asyncio.create_task(self._pipeline(), name=f"voice-pipeline-{self.connection_id}")
+        try:
+            await self._read_socket(pipeline)
+        finally:
+            self.closed = True
+            tasks = [pipeline, *self.background]
+            if self.response is not None:
+                tasks.append(self.response)
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            with contextlib.suppress(Exception):
+                await self.frames.delete()
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
+
+    async def _read_socket(self, pipeline: asyncio.Task[None]) -> None:
+        while True:
+            if pipeline.done():  # the pipeline died (e.g. Redis went away): end the connection
+                exc = pipeline.exception()
+                await self.send_error("pipeline_failed", f"the voice pipeline stopped: {exc}", fatal=True)
+                await self.ws.close(code=1011)
+                return
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            try:
+                if message.get("bytes") is not None:
+                    await self._on_binary(message["bytes"])
+                elif message.get("text") is not None:
+                    await self._on_text(message["text"])
+            except ProtocolError as err:
+                await self.send_error(err.code, err.message, err.fatal)
+            except MithiError as err:
+                await self.send_error(err.code, err.message)
+
+    # ------------------------------------------------------------------ inbound
+    async def _on_binary(self, data: bytes) -> None:
+        if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+            limit = self.settings.limits
+            audio = await asyncio.to_thread(decode_audio, data, max_seconds=limit.max_audio_seconds)
+            await self._start_response(audio=audio, ended_at=time.perf_counter())
+            return
+        if len(data) > self.cfg.max_frame_bytes:
+            raise ProtocolError(
+                "frame_too_large",
+                f"binary message of {len(data)} bytes; PCM frames may be up to {self.cfg.max_frame_bytes} "
+                "bytes (send 20-100 ms frames, or one WAV file per utterance)",
+            )
+        if len(data) % 2:
+            raise ProtocolError(
+                "invalid_frame", f"PCM16 frames need an even number of bytes, got {len(data)}; frame dropped"
+            )
+        await self.frames.add_audio(data)
+
+    async def _on_text(self, raw: str) -> None:
+        message = parse_client_event(raw)
+        if isinstance(message, InputAudioCommit):
+            await self.frames.add_commit()
+        elif isinstance(message, TextInput):
+            text = message.text.strip()
+            if not text:
+                raise ProtocolError("empty_text", "text.input needs non-empty text")
+            if len(text) > self.settings.limits.max_text_chars:
+                raise ProtocolError(
+                    "text_too_long",
+                    f"text is {len(text)} characters; the limit is {self.settings.limits.max_text_chars}",
+                )
+            await self._start_response(text=text, ended_at=time.perf_counter())
+        elif isinstance(message, ResponseCancel):
+            await self._interrupt()
+        elif isinstance(message, SessionUpdate):
+            await self._update(message)
+
+    async def _update(self, message: SessionUpdate) -> None:
+        cfg = message.config
+        language = self.language
+        if cfg.language is not None:
+            if cfg.language.strip().lower() in ("", "auto"):
+                language = None
+            else:
+                language = normalize_language(cfg.language)
+                if language not in self.settings.languages:
+                    raise ProtocolError(
+                        "unsupported_language",
+                        f"language '{cfg.language}' is not enabled; "
+                        f"enabled: {', '.join(self.settings.languages)}",
+                    )
+        voice = cfg.voice if cfg.voice is not None else self.voice_id
+        speed = cfg.speed if cfg.speed is not None else self.speed
+        lim = self.settings.limits
+        if speed is not None and not lim.min_speed <= speed <= lim.max_speed:
+            raise ProtocolError("invalid_speed", f"speed must be {lim.min_speed:g} to {lim.max_speed:g}")
+        self.tts.resolve(voice or None, language, speed)  # raises a clear error if invalid
+        self.language, self.voice_id, self.speed = language, voice or None, speed
+        if cfg.vad is not None:
+            self.vad_enabled = cfg.vad
+        if cfg.hangover_ms is not None:
+            self.vad_config.hangover_ms = cfg.hangover_ms
+        await self.send_event(
+            "session.updated",
+            config={
+                "voice": self._voice().voice.id,
+                "language": self.language,
+                "vad": self.vad_enabled,
+                "speed": self.speed,
+                "hangover_ms": self.vad_config.hangover_ms,
+            },
+        )
+
+    def _voice(self) -> ResolvedVoice:
+        return self.tts.resolve(self.voice_id, None if self.voice_id else self.language, self.speed)
+
+    # ------------------------------------------------------------------ pipeline: frames → VAD → turns
+    async def _pipeline(self) -> None:
+        max_samples = int(self.cfg.max_utterance_seconds * STT_SAMPLE_RATE)
+        preroll = int(self.cfg.preroll_ms * STT_SAMPLE_RATE / 1000)
+        while True:
+            for _, fields in await self.frames.next_entries():
+                if b"c" in fields:
+                    await self._end_utterance(reason="commit")
+                    continue
+                audio = pcm16_to_float(self.resampler.process(fields[b"a"]))
+                self.buffer.append(audio)
+                self.buffered += len(audio)
+                if not self.vad_enabled:
+                    continue
+                for vad_event in self.detector.feed(audio):
+                    await self._on_vad(vad_event.kind)
+                if self.detector.speaking:
+                    self._maybe_partial()
+                    if self.buffered >= max_samples:
+                        await self._end_utterance(reason="max_length")
+                elif self.buffered > preroll * 2:  # not in a turn: keep only the pre-roll
+                    self._keep_tail(preroll)
+
+    def _keep_tail(self, samples: int) -> None:
+        audio = np.concatenate(self.buffer)[-samples:] if self.buffer else np.zeros(0, np.float32)
+        self.buffer, self.buffered = [audio], len(audio)
+
+    def _utterance(self) -> np.ndarray:
+        return np.concatenate(self.buffer) if self.buffer else np.zeros(0, np.float32)
+
+    async def _on_vad(self, kind: str) -> None:
+        if kind == "speech_start":
+            self.speech_started_at = time.perf_counter()
+            self.partial_at = self.buffered
+            await self.send_event("speech.started")
+            if self.response is not None and not self.response.done():
+                await self._interrupt()  # barge-in
+        elif kind == "pause":
+            self._cancel_speculative()
+            audio = self._utterance()
+            self.speculative = (self.buffered, self._spawn(self._transcribe(audio)))
+        elif kind == "speech_end":
+            await self._end_utterance(reason="vad")
+
+    def _cancel_speculative(self) -> None:
+        if self.speculative is not None:
+            self.speculative[1].cancel()
+            self.speculative = None
+
+    async def _end_utterance(self, reason: str) -> None:
+        ended_at = time.perf_counter()
+        audio = self._utterance()
+        speculative = self.speculative
+        self.speculative = None
+        self.buffer, self.buffered = [], 0
+        if reason != "max_length":
+            self.detector.reset()
+        if self.partial_task is not None:
+            self.partial_task.cancel()
+        await self.send_event("speech.stopped", reason=reason)
+        if audio.size < STT_SAMPLE_RATE * 0.1:
+            await self.send_error("empty_audio", "the utterance has no audio to transcribe")
+            return
+        # The speculative transcription started at the first pause covers the utterance if no speech came
+        # after it (only trailing silence was added since).
+        use = speculative[1] if speculative is not None and reason == "vad" else None
+        await self._start_response(audio=audio, ended_at=ended_at, transcription=use)
+
+    def _maybe_partial(self) -> None:
+        if not self.cfg.partial_transcripts or (self.partial_task and not self.partial_task.done()):
+            return
+        if self.buffered - self.partial_at < self.cfg.partial_interval_ms * STT_SAMPLE_RATE / 1000:
+            return
+        self.partial_at = self.buffered
+        audio = self._utterance()
+
+        async def partial() -> None:
+            result = await self._transcribe(audio)
+            if result.text and self.detector.speaking:
+                await self.send_event("transcript.partial", text=result.text)
+
+        self.partial_task = self._spawn(partial())
+
+    async def _transcribe(self, audio: np.ndarray) -> Transcription:
+        return await self.stt.transcribe(
+            audio, STTConfig(language=self.language, beam_size=self.settings.stt.beam_size)
+        )
+
+    # ------------------------------------------------------------------ responses
+    async def _start_response(
+        self,
+        *,
+        ended_at: float,
+        audio: np.ndarray | None = None,
+        text: str | None = None,
+        transcription: asyncio.Task[Transcription] | None = None,
+    ) -> None:
+        if self.response is not None and not self.response.done():
+            await self._interrupt()
+        self.turn = Turn(id=uuid.uuid4().hex[:8])
+        self.response = asyncio.create_task(self._respond(self.turn, ended_at, audio, text, transcription))
+
+    async def _interrupt(self) -> None:
+        """Stop the current response; memory keeps only the sentences already sent."""
+        task, turn = self.response, self.turn
+        if task is None or task.done() or turn is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        spoken = " ".join(turn.spoken)
+        await self.send_event("response.interrupted", turn_id=turn.id, spoken=spoken)
+        if turn.in_memory:
+            await self.agent.record_interruption(self.session_id, spoken)
+
+    async def _respond(
+        self,
+        turn: Turn,
+        ended_at: float,
+        audio: np.ndarray | None,
+        text: str | None,
+        transcription: asyncio.Task[Transcription] | None,
+    ) -> None:
+        try:
+            await self._run_turn(turn, ended_at, audio, text, transcription)
+        except asyncio.CancelledError:
+            raise
+        except MithiError as err:
+            await self.send_error(err.code, err.message)
+        except Exception as exc:  # noqa: BLE001 - one failed turn must not end the session
+            logger.exception("voice turn failed")
+            await self.send_error("turn_failed", f"the response failed: {exc}")
+
+    async def _run_turn(
+        self,
+        turn: Turn,
+        ended_at: float,
+        audio: np.ndarray | None,
+        text: str | None,
+        transcription: asyncio.Task[Transcription] | None,
+    ) -> None:
+        language = self.language
+        if audio is not None:
+            result = await transcription if transcription is not None else await self._transcribe(audio)
+            turn.latency["stt"] = _ms(ended_at)
+            text = result.text.strip()
+            language = language or result.language
+            await self.send_event("transcript.final", text=text, language=result.language)
+            if not text:
+                await self.send_event(
+                    "response.done", turn_id=turn.id, transcript="", text="", latency_ms=turn.latency
+                )
+                return
+        assert text is not None
+        turn.transcript = text
+        agent_language = language if language in self.settings.languages else None
+        voice = self.tts.resolve(self.voice_id, None if self.voice_id else agent_language, self.speed)
+        chunker = SentenceChunker(voice.voice.language)
+        sentences: asyncio.Queue[str | None] = asyncio.Queue()
+        speaker = asyncio.create_task(self._speak(turn, voice, sentences, ended_at))
+        llm_start = time.perf_counter()
+        action = None
+        try:
+            turn.in_memory = True
+            async for item in self.agent.stream_turn(self.session_id, text, agent_language):
+                if item.type == "delta" and item.text:
+                    turn.latency.setdefault("llm_first_token", _ms(llm_start))
+                    turn.text.append(item.text)
+                    await self.send_event("response.text.delta", turn_id=turn.id, text=item.text)
+                    for piece in chunker.feed(item.text):
+                        sentences.put_nowait(piece)
+                elif item.result is not None:
+                    action = item.result.action
+            for piece in chunker.flush():
+                sentences.put_nowait(piece)
+            sentences.put_nowait(None)
+            await speaker
+        finally:
+            if not speaker.done():
+                speaker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await speaker
+        turn.latency["total"] = _ms(ended_at)
+        await self.send_event(
+            "response.done",
+            turn_id=turn.id,
+            transcript=turn.transcript,
+            text=" ".join(turn.spoken),
+            action=action,
+            latency_ms=turn.latency,
+        )
+
+    async def _speak(
+        self, turn: Turn, voice: ResolvedVoice, sentences: asyncio.Queue[str | None], ended_at: float
+    ) -> None:
+        resampler = StreamResampler(voice.voice.sample_rate, self.output_rate)
+        frame_bytes = int(self.output_rate * self.cfg.output_frame_ms / 1000) * 2
+        while (sentence := await sentences.get()) is not None:
+            ready = time.perf_counter()
+            async for chunk in self.tts.stream(sentence, voice):
+                pcm = resampler.process(chunk.pcm)
+                if not turn.audio_started:
+                    turn.audio_started = True
+                    turn.latency["tts_first_audio"] = _ms(ready)
+                    turn.latency["first_audio"] = _ms(ended_at)
+                    await self.send_event(
+                        "response.audio.started", turn_id=turn.id, sample_rate=self.output_rate
+                    )
+                for start in range(0, len(pcm), frame_bytes):
+                    await self.send_audio(pcm[start : start + frame_bytes])
+            turn.spoken.append(sentence)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
