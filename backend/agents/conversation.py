@@ -133,7 +133,7 @@ class ConversationAgent:
         graph.add_edge("act", "respond")
         graph.add_edge("respond", END)
         self.graph = graph.compile(checkpointer=self.saver)
-        await self.llm.warm_up(self._prompt({"messages": []}, {}))
+        await self.llm.warm_up([ChatMessage("system", self._system_prompt())])
 
     @property
     def tool_calling(self) -> bool:
@@ -356,16 +356,19 @@ class ConversationAgent:
             timings["llm_first_token"] = round(first * 1000, 1)
         return "".join(parts), calls, timings
 
-    def _system_prompt(self, facts: dict[str, str], language: str | None, summary: str) -> str:
-        # Stable text first: the local model reuses its cache for an unchanged prompt prefix, so nothing
-        # that changes every turn (like the clock) goes here; the time has its own tool.
-        now = self.now()
+    def _system_prompt(self) -> str:
+        """The fixed instructions: identical for every session and turn, so a local model keeps them
+        (and the example turns after them) in its prompt cache."""
         name = self.cfg.assistant_name
-        lines = [
+        return (
             f"The following is a conversation between a user and {name}, a friendly and knowledgeable voice "
-            f"assistant. {name} answers in one or two short, helpful sentences, without lists or markdown.",
-            f"Today is {now.strftime('%A')}, {now.day} {now.strftime('%B %Y')}.",
-        ]
+            f"assistant. {name} answers in one or two short, helpful sentences, without lists or markdown."
+        )
+
+    def _context_prompt(self, facts: dict[str, str], language: str | None, summary: str) -> str:
+        """What this session knows: changes rarely (the date, new facts), never every turn."""
+        now = self.now()
+        lines = [f"Today is {now.strftime('%A')}, {now.day} {now.strftime('%B %Y')}."]
         if facts:
             lines.append("About the user: " + "; ".join(f"{k}: {v}" for k, v in facts.items()) + ".")
         if summary:
@@ -388,8 +391,10 @@ class ConversationAgent:
         kept.reverse()
         older = history[: len(history) - len(kept)]
         summary = self._summary(older)
-        system = self._system_prompt(facts, state.get("language"), summary)
-        return [ChatMessage("system", system)] + [ChatMessage(m["role"], m["content"]) for m in kept]
+        context = self._context_prompt(facts, state.get("language"), summary)
+        return [ChatMessage("system", self._system_prompt()), ChatMessage("system", context)] + [
+            ChatMessage(m["role"], m["content"]) for m in kept
+        ]
 
     def _summary(self, older: list[dict[str, Any]]) -> str:
         """A bounded, deterministic digest of trimmed turns (the user's side, most recent last)."""

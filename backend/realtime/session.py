@@ -82,15 +82,31 @@ class SentenceChunker:
 
 @dataclass
 class Turn:
-    """One response in progress, and what it has spoken so far."""
+    """One response, and what of it the user has heard so far.
+
+    The client plays audio as it arrives; the server sends it faster than real time, so what has been
+    *heard* at a moment is computed from a playback clock: each sentence's audio ends at
+    `playback start + duration of all audio sent up to and including it`.
+    """
 
     id: str
     transcript: str = ""
-    spoken: list[str] = field(default_factory=list)
-    text: list[str] = field(default_factory=list)
+    sentences: list[tuple[str, float]] = field(default_factory=list)  # (text, playback end, perf_counter s)
     in_memory: bool = False  # the agent has stored the user message: an interruption must be recorded
     latency: dict[str, float] = field(default_factory=dict)
-    audio_started: bool = False
+    playback_start: float | None = None
+    audio_seconds: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def playback_until(self) -> float:
+        return (self.playback_start or 0.0) + self.audio_seconds
+
+    def heard(self, at: float) -> str:
+        return " ".join(text for text, end in self.sentences if end <= at)
+
+    def all_text(self) -> str:
+        return " ".join(text for text, _ in self.sentences)
 
 
 class VoiceSession:
@@ -328,8 +344,7 @@ class VoiceSession:
             self.speech_started_at = time.perf_counter()
             self.partial_at = self.buffered
             await self.send_event("speech.started")
-            if self.response is not None and not self.response.done():
-                await self._interrupt()  # barge-in
+            await self._interrupt()  # barge-in, if the bot is speaking or about to
         elif kind == "pause":
             self._cancel_speculative()
             audio = self._utterance()
@@ -390,23 +405,26 @@ class VoiceSession:
         text: str | None = None,
         transcription: asyncio.Task[Transcription] | None = None,
     ) -> None:
-        if self.response is not None and not self.response.done():
-            await self._interrupt()
+        await self._interrupt()
         self.turn = Turn(id=uuid.uuid4().hex[:8])
         self.response = asyncio.create_task(self._respond(self.turn, ended_at, audio, text, transcription))
 
     async def _interrupt(self) -> None:
-        """Stop the current response; memory keeps only the sentences already sent."""
+        """Stop the response that is being generated or heard; memory keeps only what was heard."""
         task, turn = self.response, self.turn
-        if task is None or task.done() or turn is None:
+        now = time.perf_counter()
+        if task is None or turn is None or turn.interrupted:
             return
+        if task.done() and now >= turn.playback_until:
+            return  # finished and fully played: nothing to interrupt
+        turn.interrupted = True
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-        spoken = " ".join(turn.spoken)
-        await self.send_event("response.interrupted", turn_id=turn.id, spoken=spoken)
+        heard = turn.heard(now)
+        await self.send_event("response.interrupted", turn_id=turn.id, spoken=heard)
         if turn.in_memory:
-            await self.agent.record_interruption(self.session_id, spoken)
+            await self.agent.record_interruption(self.session_id, heard)
 
     async def _respond(
         self,
@@ -460,7 +478,6 @@ class VoiceSession:
             async for item in self.agent.stream_turn(self.session_id, text, agent_language):
                 if item.type == "delta" and item.text:
                     turn.latency.setdefault("llm_first_token", _ms(llm_start))
-                    turn.text.append(item.text)
                     await self.send_event("response.text.delta", turn_id=turn.id, text=item.text)
                     for piece in chunker.feed(item.text):
                         sentences.put_nowait(piece)
@@ -480,7 +497,7 @@ class VoiceSession:
             "response.done",
             turn_id=turn.id,
             transcript=turn.transcript,
-            text=" ".join(turn.spoken),
+            text=turn.all_text(),
             action=action,
             latency_ms=turn.latency,
         )
@@ -494,16 +511,20 @@ class VoiceSession:
             ready = time.perf_counter()
             async for chunk in self.tts.stream(sentence, voice):
                 pcm = resampler.process(chunk.pcm)
-                if not turn.audio_started:
-                    turn.audio_started = True
+                now = time.perf_counter()
+                if turn.playback_start is None:
+                    turn.playback_start = now
                     turn.latency["tts_first_audio"] = _ms(ready)
                     turn.latency["first_audio"] = _ms(ended_at)
                     await self.send_event(
                         "response.audio.started", turn_id=turn.id, sample_rate=self.output_rate
                     )
+                elif turn.playback_until < now:  # the client ran dry: playback resumes now
+                    turn.audio_seconds = now - turn.playback_start
+                turn.audio_seconds += len(pcm) / 2 / self.output_rate
                 for start in range(0, len(pcm), frame_bytes):
                     await self.send_audio(pcm[start : start + frame_bytes])
-            turn.spoken.append(sentence)
+            turn.sentences.append((sentence, turn.playback_until))
 
 
 def _ms(since: float) -> float:

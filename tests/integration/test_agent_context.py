@@ -25,12 +25,13 @@ async def test_long_conversation_keeps_prompt_bounded_and_facts(
         assert len(state["messages"]) == 2 * 17
 
         prompt = agent._prompt(state, state["facts"])
-        history = prompt[1:]
+        history = prompt[2:]
+        context = prompt[1].content
         history_tokens = sum(llm.count_tokens(m.content) + 4 for m in history)
         assert history_tokens <= 160 + 40  # the budget (the newest message is always kept)
         assert len(history) < len(state["messages"])  # old turns were trimmed…
-        assert "Earlier in this conversation the user said:" in prompt[0].content  # …and summarised
-        assert "name: Meera" in prompt[0].content and "city: Kochi" in prompt[0].content
+        assert "Earlier in this conversation the user said:" in context  # …and summarised
+        assert "name: Meera" in context and "city: Kochi" in context
 
         assert "Meera" in (await agent.run_turn(session, "What is my name?")).reply
         assert "Kochi" in (await agent.run_turn(session, "Where do I live?")).reply

@@ -43,10 +43,16 @@ FEW_SHOT = (
 
 
 def completion_prompt(messages: list[ChatMessage]) -> str:
-    """System text, example turns, then the 'User: … / Assistant: …' turns, ending with 'Assistant:'."""
-    system = "\n".join(m.content for m in messages if m.role == "system").strip()
+    """The first system message, the example turns, then any further system text (session context) as
+    a note, then the 'User: … / Assistant: …' turns, ending with 'Assistant:'.
+
+    Stable parts come first so llama.cpp can reuse its cache for the longest unchanged prefix.
+    """
+    systems = [m.content.strip() for m in messages if m.role == "system"]
+    head = systems[0] + "\n\n" if systems else ""
+    note = "(" + " ".join(systems[1:]) + ")\n" if len(systems) > 1 else ""
     turns = [f"{_ROLE_LABEL[m.role]}: {' '.join(m.content.split())}" for m in messages if m.role != "system"]
-    return (system + "\n\n" if system else "") + FEW_SHOT + "\n".join(turns) + "\nAssistant:"
+    return head + FEW_SHOT + "\n" + note + "\n".join(turns) + "\nAssistant:"
 
 
 class LlamaCppLLM(LLMProvider):

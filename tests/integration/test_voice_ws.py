@@ -1,0 +1,270 @@
+"""The /voice WebSocket end to end: real WebSocket, real models (Piper, faster-whisper, Gemma), embedded
+Redis. User speech is made by Piper and streamed like a microphone would (20 ms frames, real time)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+import wave
+
+import httpx
+import numpy as np
+import pytest
+import websockets
+
+from backend.core.audio import StreamResampler, decode_audio, pcm16_to_wav
+from backend.realtime.client import VoiceClient
+from tests.integration.speech_utils import word_error_rate
+
+LATENCY_KEYS = {"stt", "llm_first_token", "tts_first_audio", "total"}
+
+
+def ws_url(base_url: str) -> str:
+    return base_url.replace("http://", "ws://") + "/voice"
+
+
+def sid() -> str:
+    return f"voice-{uuid.uuid4().hex[:10]}"
+
+
+def speech_pcm(base_url: str, text: str, rate: int = 16000) -> bytes:
+    """Piper speech as PCM16 mono at `rate` (what a client microphone would send)."""
+    wav = httpx.post(f"{base_url}/api/tts/generate", json={"text": text}, timeout=60).content
+    return (decode_audio(wav, sample_rate=rate) * 32767).astype("<i2").tobytes()
+
+
+SILENCE_1S = bytes(32000)
+
+
+async def test_spoken_question_gets_a_spoken_answer(base_url: str) -> None:
+    question = "What is the capital of France?"
+    pcm = speech_pcm(base_url, question)
+    async with VoiceClient.connect(ws_url(base_url)) as client:
+        started = client.session
+        assert started["input_sample_rate"] == 16000 and started["output_sample_rate"] == 22050
+        assert started["output_format"] == "pcm16" and len(started["session_id"]) >= 16
+        await client.stream_pcm(SILENCE_1S + pcm + pcm[-16000:], trailing_silence_s=1.5)  # ~1 s of talking
+        done = await client.wait_for("response.done")
+    got = client.received
+    kinds = [e["type"] for _, e in got.events]
+    for kind in (
+        "speech.started",
+        "speech.stopped",
+        "transcript.final",
+        "response.text.delta",
+        "response.audio.started",
+    ):
+        assert kind in kinds, kinds
+    assert kinds.index("speech.started") < kinds.index("speech.stopped") < kinds.index("transcript.final")
+    assert (
+        kinds.index("transcript.final") < kinds.index("response.audio.started") < kinds.index("response.done")
+    )
+    assert got.of("transcript.partial"), "partial transcripts while the user speaks"
+    final = got.of("transcript.final")[0]
+    assert word_error_rate(question, final["text"]) <= 0.2 and final["language"] == "en"
+    assert done["transcript"] == final["text"] and done["text"]
+    assert LATENCY_KEYS <= set(done["latency_ms"])
+    # the reply is real speech at the declared rate, and says what the text says
+    audio = got.audio_bytes()
+    assert len(audio) % 2 == 0 and len(audio) / 2 / 22050 > 0.3
+    heard = httpx.post(
+        f"{base_url}/api/stt/transcribe", files={"file": ("r.wav", pcm16_to_wav(audio, 22050))}, timeout=60
+    ).json()["text"]
+    assert word_error_rate(done["text"], heard) <= 0.5, (done["text"], heard)
+
+
+async def test_memory_across_turns_and_reconnect(base_url: str) -> None:
+    session = sid()
+    async with VoiceClient.connect(ws_url(base_url), session_id=session) as client:
+        await client.send_bytes(
+            pcm16_to_wav(speech_pcm(base_url, "Hello, my name is Priya."), 16000)
+        )  # WAV mode
+        await client.wait_for("response.done")
+        await client.send_json(type="text.input", text="What is the capital of France?")
+        await client.wait_for("response.done", count=2)
+    async with VoiceClient.connect(ws_url(base_url), session_id=session) as client:  # reconnect
+        assert client.session["session_id"] == session
+        await client.send_bytes(pcm16_to_wav(speech_pcm(base_url, "What is my name?"), 16000))
+        done = await client.wait_for("response.done")
+    assert "Priya" in done["text"]
+    history = httpx.get(f"{base_url}/api/sessions/{session}").json()["messages"]
+    assert len(history) == 6
+
+
+async def test_push_to_talk_commit(base_url: str) -> None:
+    question = "Tell me one fact about the moon."
+    pcm = speech_pcm(base_url, question)
+    async with VoiceClient.connect(ws_url(base_url)) as client:
+        await client.send_json(type="session.update", config={"vad": False})
+        assert (await client.wait_for("session.updated"))["config"]["vad"] is False
+        await client.stream_pcm(pcm, pace=4.0)
+        await asyncio.sleep(0.3)
+        assert not client.received.of("speech.started")  # VAD is off: nothing happens until commit
+        await client.send_json(type="input_audio.commit")
+        done = await client.wait_for("response.done")
+    assert client.received.of("speech.stopped")[0]["reason"] == "commit"
+    assert word_error_rate(question, done["transcript"]) <= 0.25
+    assert client.received.audio_bytes()
+
+
+async def test_wav_message_is_answered_at_once(base_url: str) -> None:
+    wav = pcm16_to_wav(speech_pcm(base_url, "Book a table for tomorrow at 8 pm", rate=22050), 22050)
+    session = sid()
+    async with VoiceClient.connect(ws_url(base_url), session_id=session) as client:
+        await client.send_bytes(wav)
+        done = await client.wait_for("response.done")
+    assert done["action"]["tool"] == "book_appointment" and done["action"]["ok"]
+    assert done["text"].startswith("Booked for tomorrow at 8 pm")
+    appts = httpx.get(f"{base_url}/api/appointments", params={"session_id": session}).json()["appointments"]
+    assert len(appts) == 1
+
+
+async def test_barge_in_stops_the_reply_and_memory_keeps_what_was_heard(base_url: str) -> None:
+    session = sid()
+    interruption = speech_pcm(base_url, "Stop, stop, wait a moment please.")
+    async with VoiceClient.connect(ws_url(base_url), session_id=session) as client:
+        # a long spoken reply: a list of several appointments (booked over REST, same session)
+        for hour in (9, 10, 11, 14, 15, 16):
+            body = {"session_id": session, "text": f"Book a meeting for next Friday at {hour}"}
+            assert httpx.post(f"{base_url}/api/chat", json=body, timeout=60).json()["action"]["ok"]
+        await client.send_json(type="text.input", text="What appointments do I have?")
+        await client.wait_for("response.audio.started")
+        await asyncio.sleep(1.0)  # the user hears about a second of it…
+        await client.stream_pcm(interruption)  # …and talks over it
+        interrupted = await client.wait_for("response.interrupted")
+        await client.stream_pcm(bytes(3200), trailing_silence_s=1.0)
+    listing = client.received.of("response.text.delta")[0]["text"]
+    assert len(listing.split()) > 30
+    heard = interrupted["spoken"]
+    assert listing.startswith(heard) and len(heard) < len(listing) / 2
+    stored = httpx.get(f"{base_url}/api/sessions/{session}").json()["messages"]
+    reply = [m for m in stored if m["role"] == "assistant" and m.get("interrupted")]
+    assert reply and reply[-1]["content"] == heard
+
+
+async def test_response_cancel(base_url: str) -> None:
+    async with VoiceClient.connect(ws_url(base_url)) as client:
+        await client.send_json(type="text.input", text="Tell me about the history of the ocean.")
+        await client.wait_for("response.audio.started")
+        await client.send_json(type="response.cancel")
+        await client.wait_for("response.interrupted")
+        await client.send_json(type="text.input", text="Hello again")  # the session goes on
+        await client.wait_for("response.done", count=1)
+
+
+async def test_two_sessions_at_once(base_url: str) -> None:
+    questions = {"capital": "What is the capital of France?", "time": "What time is it?"}
+    wavs = {k: pcm16_to_wav(speech_pcm(base_url, q), 16000) for k, q in questions.items()}
+
+    async def ask(key: str) -> dict:
+        async with VoiceClient.connect(ws_url(base_url)) as client:
+            await client.send_bytes(wavs[key])
+            return await client.wait_for("response.done")
+
+    capital, clock = await asyncio.gather(ask("capital"), ask("time"))
+    assert "capital" in capital["transcript"].lower() and "France" in capital["transcript"]
+    assert clock["action"]["tool"] == "get_current_datetime"
+
+
+async def test_other_input_sample_rates_are_resampled(base_url: str) -> None:
+    question = "What is the largest planet?"
+    pcm48 = speech_pcm(base_url, question, rate=48000)
+    async with VoiceClient.connect(ws_url(base_url), sample_rate=48000) as client:
+        await client.stream_pcm(pcm48, sample_rate=48000, trailing_silence_s=1.2, pace=2.0)
+        done = await client.wait_for("response.done")
+    assert word_error_rate(question, done["transcript"]) <= 0.2
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("sample_rate=1000", "invalid_sample_rate"),
+        ("sample_rate=abc", "invalid_sample_rate"),
+        ("sample_rate=96000", "invalid_sample_rate"),
+        ("session_id=../x", "invalid_session_id"),
+        ("language=xx", "unsupported_language"),
+    ],
+)
+async def test_bad_connection_parameters_are_fatal_errors(base_url: str, query: str, code: str) -> None:
+    async with websockets.connect(f"{ws_url(base_url)}?{query}") as ws:
+        message = await ws.recv()
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()
+    assert f'"code": "{code}"' in message and '"fatal": true' in message
+    assert closed.value.rcvd.code == 1008
+
+
+async def test_bad_messages_are_error_events_and_the_session_goes_on(base_url: str) -> None:
+    async with VoiceClient.connect(ws_url(base_url)) as client:
+        await client.send_bytes(b"\x01\x02\x03")  # odd length
+        await client.send_bytes(bytes(400_000))  # too large for one PCM frame
+        await client.ws.send("not json")
+        await client.send_json(type="dance")
+        await client.send_json(hello="no type")
+        await client.send_json(type="text.input")  # missing text
+        await client.send_json(type="text.input", text="   ")
+        await client.send_json(type="text.input", text="x" * 6000)
+        await client.send_json(type="session.update", config={"voice": "nobody"})
+        await client.send_json(type="session.update", config={"language": "xx"})
+        await client.send_json(type="session.update", config={"speed": 9})
+        await client.send_json(type="session.update", config={"colour": "blue"})
+        await client.send_bytes(b"RIFF\x00\x00\x00\x00WAVEgarbage")  # a broken WAV
+        await client.wait_for("error", count=13)
+        errors = client.received.of("error")
+        codes = [e["code"] for e in errors]
+        assert codes[:8] == [
+            "invalid_frame",
+            "frame_too_large",
+            "invalid_json",
+            "unknown_event",
+            "invalid_event",
+            "invalid_event",
+            "empty_text",
+            "text_too_long",
+        ]
+        assert (
+            codes[8] == "unknown_voice"
+            and codes[9] == "unsupported_language"
+            and codes[10] == "invalid_speed"
+        )
+        assert codes[11] == "invalid_event" and codes[12] in ("unsupported_audio", "empty_audio")
+        assert not any(e["fatal"] for e in errors)
+        assert all(e["message"] for e in errors)
+        await client.send_json(type="text.input", text="Are you still there?")
+        assert (await client.wait_for("response.done"))["text"]
+
+
+async def test_noise_and_flood_do_not_break_the_server_or_other_sessions(base_url: str) -> None:
+    rng = np.random.default_rng(1)
+    noise = (rng.standard_normal(16000 * 20) * 300).astype("<i2").tobytes()  # 20 s of low noise
+
+    async def flood() -> list[str]:
+        async with VoiceClient.connect(ws_url(base_url)) as client:
+            for start in range(0, len(noise), 640):
+                await client.send_bytes(noise[start : start + 640])  # as fast as the socket takes it
+            await client.send_json(type="text.input", text="Hello")
+            await client.wait_for("response.done", timeout=120)
+            return [e["type"] for _, e in client.received.events]
+
+    async def polite() -> dict:
+        async with VoiceClient.connect(ws_url(base_url)) as client:
+            await client.send_bytes(
+                pcm16_to_wav(speech_pcm(base_url, "What is the capital of France?"), 16000)
+            )
+            return await client.wait_for("response.done", timeout=120)
+
+    flood_events, answer = await asyncio.gather(flood(), polite())
+    assert "France" in answer["transcript"]
+    assert "response.done" in flood_events and "error" not in flood_events
+    assert httpx.get(f"{base_url}/health").json()["status"] == "ok"
+
+
+def test_stream_resampler_matches_declared_rate() -> None:
+    pcm = (np.sin(np.arange(22050) * 0.1) * 8000).astype("<i2").tobytes()
+    out = StreamResampler(22050, 16000).process(pcm)
+    with wave.open(io.BytesIO(pcm16_to_wav(out, 16000))) as w:
+        assert abs(w.getnframes() - 16000) < 64
