@@ -1,0 +1,187 @@
+"""The headline number: voice-to-voice latency over the real /voice WebSocket with the local defaults.
+
+    python bench/voice_latency.py [--turns 20] [--sessions 1] [--json results.json]
+
+A client streams recorded questions (spoken by Piper, 16 kHz) at real-time pace in 20 ms frames,
+followed by silence, like a microphone. It measures
+- voice-to-voice: the moment the frame holding the end of the user's speech (last frame above an energy
+  threshold, not the end of the file) was sent → the first byte of reply audio received;
+- response latency: push-to-talk, `input_audio.commit` sent → first reply audio byte;
+with the server's per-stage breakdown (response.done latency_ms), p50/p95 over all turns, and
+`--sessions N` clients talking at the same time. It also times the Redis frame hop (XADD → XREAD of a
+20 ms frame) on the embedded Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from backend.app.server import BackgroundServer  # noqa: E402
+from backend.core.audio import decode_audio  # noqa: E402
+from backend.core.config import PROJECT_ROOT, load_config  # noqa: E402
+from backend.core.redis import RedisService  # noqa: E402
+from backend.realtime.client import VoiceClient  # noqa: E402
+from backend.realtime.frames import FrameStream  # noqa: E402
+from bench.machine import describe  # noqa: E402
+from bench.speech import stats  # noqa: E402
+
+QUESTIONS = [
+    "What is the capital of France?",
+    "How are you today?",
+    "What time is it?",
+    "What is the largest planet?",
+    "Tell me one fact about the sea.",
+    "Can you recommend a good book?",
+    "What should I eat for breakfast?",
+    "Where is the Eiffel Tower?",
+    "Is it a good day for a walk?",
+    "What is two plus two?",
+]
+FRAME_MS = 20
+RATE = 16000
+
+
+def speech_end_s(pcm: bytes, threshold: float = 0.02) -> float:
+    """Seconds from the start of `pcm` to the end of the last 20 ms frame louder than `threshold` RMS."""
+    audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
+    frame = RATE * FRAME_MS // 1000
+    frames = audio[: len(audio) // frame * frame].reshape(-1, frame)
+    loud = np.nonzero(np.sqrt((frames**2).mean(axis=1)) > threshold)[0]
+    return (loud[-1] + 1) * FRAME_MS / 1000 if loud.size else 0.0
+
+
+async def one_turn(url: str, session: str, pcm: bytes, push_to_talk: bool) -> dict[str, Any]:
+    async with VoiceClient.connect(url, session_id=session) as client:
+        if push_to_talk:
+            await client.send_json(type="session.update", config={"vad": False})
+            await client.wait_for("session.updated")
+        await client.stream_pcm(bytes(RATE * 2 // 2))  # 0.5 s of silence before speaking
+        speech_end = speech_end_s(pcm)
+        frame = RATE * FRAME_MS // 1000 * 2
+        start = time.perf_counter()
+        end_mark = None
+        for index, offset in enumerate(range(0, len(pcm), frame)):
+            await client.send_bytes(pcm[offset : offset + frame])
+            if end_mark is None and (index + 1) * FRAME_MS / 1000 >= speech_end:
+                end_mark = time.perf_counter()
+            delay = start + (index + 1) * FRAME_MS / 1000 - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        if push_to_talk:
+            end_mark = time.perf_counter()
+            await client.send_json(type="input_audio.commit")
+        else:
+            await client.stream_pcm(bytes(RATE * 2 * 2 // 10))  # keep the line open with silence
+            pump = asyncio.create_task(client.stream_pcm(bytes(RATE * 2 // 50), trailing_silence_s=5))
+        done = await client.wait_for("response.done", timeout=60)
+        if not push_to_talk:
+            pump.cancel()
+        assert end_mark is not None
+        first_audio = client.received.first_audio_after(end_mark)
+        return {
+            "latency_ms": (first_audio - end_mark) * 1000 if first_audio else None,
+            "server": done["latency_ms"],
+            "transcript": done["transcript"],
+            "reply": done["text"],
+        }
+
+
+async def run_sessions(
+    url: str, pcms: list[bytes], turns: int, sessions: int, push_to_talk: bool
+) -> list[dict]:
+    async def talker(n: int) -> list[dict]:
+        session = f"bench-{uuid.uuid4().hex[:8]}"
+        out = []
+        for turn in range(turns // sessions):
+            out.append(await one_turn(url, session, pcms[(turn + n) % len(pcms)], push_to_talk))
+        return out
+
+    results = await asyncio.gather(*(talker(n) for n in range(sessions)))
+    return [r for group in results for r in group]
+
+
+def summarise(results: list[dict]) -> dict[str, Any]:
+    latencies = [r["latency_ms"] for r in results if r["latency_ms"] is not None]
+    stages: dict[str, list[float]] = {}
+    for r in results:
+        for key, value in r["server"].items():
+            stages.setdefault(key, []).append(value)
+    return {
+        "first_audio_ms": stats(latencies),
+        "server_stages_median_ms": {k: round(statistics.median(v), 1) for k, v in stages.items()},
+        "no_audio_turns": sum(1 for r in results if r["latency_ms"] is None),
+        "examples": [(r["transcript"], r["reply"]) for r in results[:4]],
+    }
+
+
+async def redis_hop(settings: Any, count: int = 500) -> dict[str, Any]:
+    redis = RedisService(settings)
+    await redis.start()
+    try:
+        stream = FrameStream(redis.client, f"bench:{uuid.uuid4().hex}", max_backlog=count * 2)
+        hops = []
+        for _ in range(count):
+            start = time.perf_counter()
+            await stream.add_audio(bytes(640))
+            await stream.next_entries(block_ms=100)
+            hops.append((time.perf_counter() - start) * 1000)
+        await stream.delete()
+        return {"xadd_to_xread_ms": stats(hops)}
+    finally:
+        await redis.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--sessions", type=int, default=1)
+    parser.add_argument("--skip-ptt", action="store_true", help="skip the push-to-talk (commit) run")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    settings = load_config(PROJECT_ROOT / "config.yml")
+    settings.paths.data_dir = tempfile.mkdtemp(prefix="mithi-bench-")
+    machine = describe(("piper-tts", "faster-whisper", "llama-cpp-python", "langgraph"))
+    print("machine:", json.dumps(machine))
+    results: dict[str, Any] = {"machine": machine, "turns": args.turns, "sessions": args.sessions}
+    with BackgroundServer(settings) as server:
+        url = server.url.replace("http://", "ws://") + "/voice"
+        pcms = []
+        for question in QUESTIONS:
+            wav = httpx.post(f"{server.url}/api/tts/generate", json={"text": question}, timeout=60).content
+            pcms.append((decode_audio(wav, sample_rate=RATE) * 32767).astype("<i2").tobytes())
+        asyncio.run(run_sessions(url, pcms, 2, 1, False))  # warm-up
+        vad = asyncio.run(run_sessions(url, pcms, args.turns, args.sessions, False))
+        results["voice_to_voice"] = summarise(vad)
+        if not args.skip_ptt:
+            ptt = asyncio.run(run_sessions(url, pcms, args.turns, args.sessions, True))
+            results["response_latency_commit"] = summarise(ptt)
+    settings.paths.data_dir = tempfile.mkdtemp(prefix="mithi-bench-")
+    results["redis_frame_hop"] = asyncio.run(redis_hop(settings))
+    for key in ("voice_to_voice", "response_latency_commit", "redis_frame_hop"):
+        if key in results:
+            print(f"\n{key}:")
+            for name, value in results[key].items():
+                print(f"  {name:26s} {value}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
