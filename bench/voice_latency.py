@@ -152,13 +152,26 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--sessions", type=int, default=1)
     parser.add_argument("--skip-ptt", action="store_true", help="skip the push-to-talk (commit) run")
+    parser.add_argument("--hangover-ms", type=float, help="override realtime.hangover_ms")
+    parser.add_argument("--speculative-ms", type=float, help="override realtime.speculative_ms")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     settings = load_config(PROJECT_ROOT / "config.yml")
+    if args.hangover_ms:
+        settings.realtime.hangover_ms = args.hangover_ms
+    if args.speculative_ms:
+        settings.realtime.speculative_ms = args.speculative_ms
+    rt = settings.realtime
+    print(f"hangover {rt.hangover_ms:g} ms, speculative {rt.speculative_ms:g} ms")
     settings.paths.data_dir = tempfile.mkdtemp(prefix="mithi-bench-")
     machine = describe(("piper-tts", "faster-whisper", "llama-cpp-python", "langgraph"))
     print("machine:", json.dumps(machine))
-    results: dict[str, Any] = {"machine": machine, "turns": args.turns, "sessions": args.sessions}
+    results: dict[str, Any] = {
+        "machine": machine,
+        "turns": args.turns,
+        "sessions": args.sessions,
+        "realtime": settings.realtime.model_dump(),
+    }
     with BackgroundServer(settings) as server:
         url = server.url.replace("http://", "ws://") + "/voice"
         pcms = []

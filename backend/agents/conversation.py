@@ -60,6 +60,9 @@ def _append_capped(left: list[dict[str, Any]], right: list[dict[str, Any]]) -> l
     replaces the previous assistant message instead (barge-in: keep only what was actually spoken)."""
     messages = list(left or [])
     for message in right or []:
+        if "drop_since" in message:  # a speculative turn that the user talked over: retract it
+            messages = [m for m in messages if m.get("ts", 0) < message["drop_since"]]
+            continue
         if message.get("replaces_last"):
             message = {k: v for k, v in message.items() if k != "replaces_last"}
             if messages and messages[-1]["role"] == "assistant":
@@ -190,6 +193,22 @@ class ConversationAgent:
         async with lock:
             config: RunnableConfig = {"configurable": {"thread_id": session_id}}
             await self.graph.aupdate_state(config, {"messages": [message]}, as_node="respond")
+
+    async def retract_since(self, session_id: str, since: float) -> None:
+        """Forget the messages stored at or after `since` (time.time()): a speculative turn that the
+        user continued speaking over."""
+        lock = self._locks.setdefault(session_id, asyncio.Lock())
+        async with lock:
+            config: RunnableConfig = {"configurable": {"thread_id": session_id}}
+            await self.graph.aupdate_state(config, {"messages": [{"drop_since": since}]}, as_node="respond")
+
+    async def would_act(self, session_id: str, text: str) -> bool:
+        """Whether this utterance could make the agent call a tool (so it must not be run speculatively).
+        Always true for tool-calling LLMs: only the model knows."""
+        if self.tool_calling:
+            return True
+        state = await self.graph.aget_state({"configurable": {"thread_id": session_id}})
+        return bool(self._parse_calls(text, state.values or {}))
 
     async def history(self, session_id: str) -> dict[str, Any] | None:
         state = await self.graph.aget_state({"configurable": {"thread_id": session_id}})

@@ -97,8 +97,8 @@ class RealtimeSettings(Section):
     vad: bool = True  # false = push-to-talk only (input_audio.commit)
     vad_threshold: float = Field(0.5, gt=0, lt=1)
     min_speech_ms: float = Field(160, ge=32, le=2000)
-    hangover_ms: float = Field(400, ge=100, le=3000)  # silence that ends the user's turn
-    speculative_ms: float = Field(160, ge=32, le=3000)  # silence after which STT starts early
+    hangover_ms: float = Field(300, ge=100, le=3000)  # silence that ends the user's turn
+    speculative_ms: float = Field(120, ge=32, le=3000)  # silence after which the answer starts early
     preroll_ms: float = Field(300, ge=0, le=2000)  # audio kept from before speech start
     partial_transcripts: bool = True
     partial_interval_ms: float = Field(800, ge=200)

@@ -97,6 +97,12 @@ class Turn:
     playback_start: float | None = None
     audio_seconds: float = 0.0
     interrupted: bool = False
+    ended_at: float = field(default_factory=time.perf_counter)  # end of the user's turn (latency origin)
+    speculative: bool = False  # started at a pause, before the end of the user's turn was confirmed
+    held: bool = False  # output is kept in `outbox` until the turn is released
+    outbox: list[tuple[str, Any]] = field(default_factory=list)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    memory_since: float = 0.0  # time.time() when the turn started (to retract a discarded speculation)
 
     @property
     def playback_until(self) -> float:
@@ -107,6 +113,15 @@ class Turn:
 
     def all_text(self) -> str:
         return " ".join(text for text, _ in self.sentences)
+
+
+@dataclass
+class Speculation:
+    """Work started at the first pause in the user's speech, used if the pause turns out to be the end."""
+
+    stt: asyncio.Task[Transcription]
+    starter: asyncio.Task[None] | None = None
+    turn: Turn | None = None
 
 
 class VoiceSession:
@@ -153,7 +168,7 @@ class VoiceSession:
         self.speech_started_at = 0.0
         self.response: asyncio.Task[None] | None = None
         self.turn: Turn | None = None
-        self.speculative: tuple[int, asyncio.Task[Transcription]] | None = None
+        self.speculative: Speculation | None = None
         self.partial_task: asyncio.Task[None] | None = None
         self.partial_at = 0
         self.background: set[asyncio.Task[Any]] = set()
@@ -326,7 +341,8 @@ class VoiceSession:
                 for vad_event in self.detector.feed(audio):
                     await self._on_vad(vad_event.kind)
                 if self.detector.speaking:
-                    self._maybe_partial()
+                    if not self.detector.paused:
+                        self._maybe_partial()
                     if self.buffered >= max_samples:
                         await self._end_utterance(reason="max_length")
                 elif self.buffered > preroll * 2:  # not in a turn: keep only the pre-roll
@@ -346,34 +362,76 @@ class VoiceSession:
             await self.send_event("speech.started")
             await self._interrupt()  # barge-in, if the bot is speaking or about to
         elif kind == "pause":
-            self._cancel_speculative()
-            audio = self._utterance()
-            self.speculative = (self.buffered, self._spawn(self._transcribe(audio)))
+            if self.partial_task is not None:  # superseded by the transcription started now
+                self.partial_task.cancel()
+            await self._discard(self.speculative)
+            spec = Speculation(stt=self._spawn(self._transcribe(self._utterance())))
+            self.speculative = spec
+            spec.starter = self._spawn(self._speculate(spec))
+        elif kind == "resume":  # the user went on talking: the early answer is void
+            spec, self.speculative = self.speculative, None
+            await self._discard(spec)
         elif kind == "speech_end":
             await self._end_utterance(reason="vad")
 
-    def _cancel_speculative(self) -> None:
-        if self.speculative is not None:
-            self.speculative[1].cancel()
-            self.speculative = None
+    async def _speculate(self, spec: Speculation) -> None:
+        """At the first pause: transcribe, and if the turn is plain conversation (no tool with side effects),
+        start answering, holding the output back until the end of the user's turn is confirmed."""
+        result = await asyncio.shield(spec.stt)  # cancelling the starter must not cancel the STT
+        text = result.text.strip()
+        if (
+            self.speculative is not spec
+            or not text
+            or (self.response is not None and not self.response.done())
+        ):
+            return
+        if await self.agent.would_act(self.session_id, text) or self.speculative is not spec:
+            return
+        turn = Turn(id=uuid.uuid4().hex[:8], speculative=True, held=True, memory_since=time.time())
+        spec.turn = turn
+        self.turn = turn
+        self.response = asyncio.create_task(self._respond(turn, None, None, None, result))
+
+    async def _discard(self, spec: Speculation | None) -> None:
+        """Drop a speculation: cancel its work and retract what its turn stored in memory."""
+        if spec is None:
+            return
+        spec.stt.cancel()
+        if spec.starter is not None:
+            spec.starter.cancel()
+        turn = spec.turn
+        if turn is None or not turn.held:
+            return
+        if self.turn is turn and self.response is not None:
+            self.response.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.response
+            self.response, self.turn = None, None
+        if turn.in_memory:
+            await self.agent.retract_since(self.session_id, turn.memory_since)
 
     async def _end_utterance(self, reason: str) -> None:
         ended_at = time.perf_counter()
         audio = self._utterance()
-        speculative = self.speculative
-        self.speculative = None
+        spec, self.speculative = self.speculative, None
         self.buffer, self.buffered = [], 0
         if reason != "max_length":
             self.detector.reset()
         if self.partial_task is not None:
             self.partial_task.cancel()
         await self.send_event("speech.stopped", reason=reason)
+        if spec is not None and reason == "vad" and spec.turn is not None and spec.turn is self.turn:
+            await self._release(spec.turn)  # the answer prepared at the pause goes out now
+            return
+        if spec is not None and spec.starter is not None:
+            spec.starter.cancel()
+        if reason != "vad":
+            await self._discard(spec)
         if audio.size < STT_SAMPLE_RATE * 0.1:
             await self.send_error("empty_audio", "the utterance has no audio to transcribe")
             return
-        # The speculative transcription started at the first pause covers the utterance if no speech came
-        # after it (only trailing silence was added since).
-        use = speculative[1] if speculative is not None and reason == "vad" else None
+        # The transcription started at the first pause covers the utterance if no speech came after it.
+        use = spec.stt if spec is not None and reason == "vad" and not spec.stt.cancelled() else None
         await self._start_response(audio=audio, ended_at=ended_at, transcription=use)
 
     def _maybe_partial(self) -> None:
@@ -405,15 +463,17 @@ class VoiceSession:
         text: str | None = None,
         transcription: asyncio.Task[Transcription] | None = None,
     ) -> None:
+        spec, self.speculative = self.speculative, None
+        await self._discard(spec)
         await self._interrupt()
-        self.turn = Turn(id=uuid.uuid4().hex[:8])
-        self.response = asyncio.create_task(self._respond(self.turn, ended_at, audio, text, transcription))
+        self.turn = Turn(id=uuid.uuid4().hex[:8], ended_at=ended_at)
+        self.response = asyncio.create_task(self._respond(self.turn, audio, text, transcription))
 
     async def _interrupt(self) -> None:
         """Stop the response that is being generated or heard; memory keeps only what was heard."""
         task, turn = self.response, self.turn
         now = time.perf_counter()
-        if task is None or turn is None or turn.interrupted:
+        if task is None or turn is None or turn.interrupted or turn.held:
             return
         if task.done() and now >= turn.playback_until:
             return  # finished and fully played: nothing to interrupt
@@ -429,40 +489,52 @@ class VoiceSession:
     async def _respond(
         self,
         turn: Turn,
-        ended_at: float,
         audio: np.ndarray | None,
         text: str | None,
         transcription: asyncio.Task[Transcription] | None,
+        result: Transcription | None = None,
     ) -> None:
         try:
-            await self._run_turn(turn, ended_at, audio, text, transcription)
+            await self._run_turn(turn, audio, text, transcription, result)
         except asyncio.CancelledError:
             raise
         except MithiError as err:
-            await self.send_error(err.code, err.message)
+            await self._emit(
+                turn, "event", {"kind": "error", "code": err.code, "message": err.message, "fatal": False}
+            )
         except Exception as exc:  # noqa: BLE001 - one failed turn must not end the session
             logger.exception("voice turn failed")
-            await self.send_error("turn_failed", f"the response failed: {exc}")
+            await self._emit(
+                turn,
+                "event",
+                {
+                    "kind": "error",
+                    "code": "turn_failed",
+                    "message": f"the response failed: {exc}",
+                    "fatal": False,
+                },
+            )
 
     async def _run_turn(
         self,
         turn: Turn,
-        ended_at: float,
         audio: np.ndarray | None,
         text: str | None,
         transcription: asyncio.Task[Transcription] | None,
+        result: Transcription | None,
     ) -> None:
         language = self.language
-        if audio is not None:
+        if audio is not None and result is None:
             result = await transcription if transcription is not None else await self._transcribe(audio)
-            turn.latency["stt"] = _ms(ended_at)
+            turn.latency["stt"] = _ms(turn.ended_at)
+        if result is not None:
             text = result.text.strip()
             language = language or result.language
-            await self.send_event("transcript.final", text=text, language=result.language)
+            await self._emit(
+                turn, "event", {"kind": "transcript.final", "text": text, "language": result.language}
+            )
             if not text:
-                await self.send_event(
-                    "response.done", turn_id=turn.id, transcript="", text="", latency_ms=turn.latency
-                )
+                await self._emit(turn, "done", {"action": None})
                 return
         assert text is not None
         turn.transcript = text
@@ -470,7 +542,7 @@ class VoiceSession:
         voice = self.tts.resolve(self.voice_id, None if self.voice_id else agent_language, self.speed)
         chunker = SentenceChunker(voice.voice.language)
         sentences: asyncio.Queue[str | None] = asyncio.Queue()
-        speaker = asyncio.create_task(self._speak(turn, voice, sentences, ended_at))
+        speaker = asyncio.create_task(self._speak(turn, voice, sentences))
         llm_start = time.perf_counter()
         action = None
         try:
@@ -478,7 +550,9 @@ class VoiceSession:
             async for item in self.agent.stream_turn(self.session_id, text, agent_language):
                 if item.type == "delta" and item.text:
                     turn.latency.setdefault("llm_first_token", _ms(llm_start))
-                    await self.send_event("response.text.delta", turn_id=turn.id, text=item.text)
+                    await self._emit(
+                        turn, "event", {"kind": "response.text.delta", "turn_id": turn.id, "text": item.text}
+                    )
                     for piece in chunker.feed(item.text):
                         sentences.put_nowait(piece)
                 elif item.result is not None:
@@ -492,39 +566,66 @@ class VoiceSession:
                 speaker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await speaker
-        turn.latency["total"] = _ms(ended_at)
-        await self.send_event(
-            "response.done",
-            turn_id=turn.id,
-            transcript=turn.transcript,
-            text=turn.all_text(),
-            action=action,
-            latency_ms=turn.latency,
-        )
+        await self._emit(turn, "done", {"action": action})
 
-    async def _speak(
-        self, turn: Turn, voice: ResolvedVoice, sentences: asyncio.Queue[str | None], ended_at: float
-    ) -> None:
+    async def _speak(self, turn: Turn, voice: ResolvedVoice, sentences: asyncio.Queue[str | None]) -> None:
         resampler = StreamResampler(voice.voice.sample_rate, self.output_rate)
         frame_bytes = int(self.output_rate * self.cfg.output_frame_ms / 1000) * 2
         while (sentence := await sentences.get()) is not None:
             ready = time.perf_counter()
             async for chunk in self.tts.stream(sentence, voice):
                 pcm = resampler.process(chunk.pcm)
-                now = time.perf_counter()
-                if turn.playback_start is None:
-                    turn.playback_start = now
-                    turn.latency["tts_first_audio"] = _ms(ready)
-                    turn.latency["first_audio"] = _ms(ended_at)
-                    await self.send_event(
-                        "response.audio.started", turn_id=turn.id, sample_rate=self.output_rate
-                    )
-                elif turn.playback_until < now:  # the client ran dry: playback resumes now
-                    turn.audio_seconds = now - turn.playback_start
-                turn.audio_seconds += len(pcm) / 2 / self.output_rate
+                turn.latency.setdefault("tts_first_audio", _ms(ready))
                 for start in range(0, len(pcm), frame_bytes):
-                    await self.send_audio(pcm[start : start + frame_bytes])
-            turn.sentences.append((sentence, turn.playback_until))
+                    await self._emit(turn, "audio", pcm[start : start + frame_bytes])
+            await self._emit(turn, "mark", sentence)
+
+    # ------------------------------------------------------------------ output, live or held back
+    async def _emit(self, turn: Turn, kind: str, payload: Any) -> None:
+        """Send a turn's output now, or hold it while the turn is speculative (not yet released)."""
+        async with turn.lock:
+            if turn.held:
+                turn.outbox.append((kind, payload))
+            else:
+                await self._deliver(turn, kind, payload)
+
+    async def _deliver(self, turn: Turn, kind: str, payload: Any) -> None:
+        if kind == "event":
+            fields = dict(payload)
+            await self.send_event(fields.pop("kind"), **fields)
+        elif kind == "audio":
+            now = time.perf_counter()
+            if turn.playback_start is None:
+                turn.playback_start = now
+                turn.latency["first_audio"] = _ms(turn.ended_at)
+                await self.send_event("response.audio.started", turn_id=turn.id, sample_rate=self.output_rate)
+            elif turn.playback_until < now:  # the client ran dry: playback resumes now
+                turn.audio_seconds = now - turn.playback_start
+            turn.audio_seconds += len(payload) / 2 / self.output_rate
+            await self.send_audio(payload)
+        elif kind == "mark":
+            turn.sentences.append((payload, turn.playback_until))
+        elif kind == "done":
+            turn.latency["total"] = _ms(turn.ended_at)
+            await self.send_event(
+                "response.done",
+                turn_id=turn.id,
+                transcript=turn.transcript,
+                text=turn.all_text(),
+                action=payload["action"],
+                speculative=turn.speculative,
+                latency_ms=turn.latency,
+            )
+
+    async def _release(self, turn: Turn) -> None:
+        """The user's turn is confirmed over: what the speculative response prepared goes out now."""
+        async with turn.lock:
+            turn.ended_at = time.perf_counter()
+            turn.latency["stt"] = 0.0  # the transcript was ready before the turn ended
+            turn.held = False
+            for kind, payload in turn.outbox:
+                await self._deliver(turn, kind, payload)
+            turn.outbox.clear()
 
 
 def _ms(since: float) -> float:

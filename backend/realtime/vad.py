@@ -87,7 +87,8 @@ class VADConfig:
 
 @dataclass(frozen=True)
 class VADEvent:
-    """`speech_start` / `pause` (first short silence: a chance to transcribe early) / `speech_end`;
+    """`speech_start` / `pause` (first short silence: a chance to start answering early) / `resume` (speech
+    again after a pause: the early answer is void) / `speech_end`;
     `at_ms` is the stream position (ms since the first sample) where it was decided."""
 
     kind: str
@@ -106,6 +107,11 @@ class TurnDetector:
         self._silence_ms = 0.0
         self._paused = False
 
+    @property
+    def paused(self) -> bool:
+        """In a turn, but silent for at least `speculative_ms`."""
+        return self._paused
+
     def reset(self) -> None:
         self.vad.reset()
         self.speaking = False
@@ -118,6 +124,8 @@ class TurnDetector:
             self.position_ms += WINDOW_MS
             if prob >= self.cfg.threshold:
                 self._silence_ms = 0.0
+                if self._paused:
+                    events.append(VADEvent("resume", self.position_ms))
                 self._paused = False
                 self._speech_ms += WINDOW_MS
                 if not self.speaking and self._speech_ms >= self.cfg.min_speech_ms:

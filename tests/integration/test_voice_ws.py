@@ -28,23 +28,28 @@ def sid() -> str:
     return f"voice-{uuid.uuid4().hex[:10]}"
 
 
-def speech_pcm(base_url: str, text: str, rate: int = 16000) -> bytes:
-    """Piper speech as PCM16 mono at `rate` (what a client microphone would send)."""
+def speech_pcm(base_url: str, text: str, rate: int = 16000, trim: bool = False) -> bytes:
+    """Piper speech as PCM16 mono at `rate` (what a client microphone would send); `trim` cuts the
+    silence Piper leaves before and after the words."""
     wav = httpx.post(f"{base_url}/api/tts/generate", json={"text": text}, timeout=60).content
-    return (decode_audio(wav, sample_rate=rate) * 32767).astype("<i2").tobytes()
+    audio = decode_audio(wav, sample_rate=rate)
+    if trim:
+        loud = np.nonzero(np.abs(audio) > 0.02)[0]
+        audio = audio[loud[0] : loud[-1] + 1]
+    return (audio * 32767).astype("<i2").tobytes()
 
 
 SILENCE_1S = bytes(32000)
 
 
 async def test_spoken_question_gets_a_spoken_answer(base_url: str) -> None:
-    question = "What is the capital of France?"
+    question = "Could you please tell me the name of the capital city of France?"
     pcm = speech_pcm(base_url, question)
     async with VoiceClient.connect(ws_url(base_url)) as client:
         started = client.session
         assert started["input_sample_rate"] == 16000 and started["output_sample_rate"] == 22050
         assert started["output_format"] == "pcm16" and len(started["session_id"]) >= 16
-        await client.stream_pcm(SILENCE_1S + pcm + pcm[-16000:], trailing_silence_s=1.5)  # ~1 s of talking
+        await client.stream_pcm(SILENCE_1S + pcm, trailing_silence_s=1.5)
         done = await client.wait_for("response.done")
     got = client.received
     kinds = [e["type"] for _, e in got.events]
@@ -269,3 +274,22 @@ def test_stream_resampler_matches_declared_rate() -> None:
     out = StreamResampler(22050, 16000).process(pcm)
     with wave.open(io.BytesIO(pcm16_to_wav(out, 16000))) as w:
         assert abs(w.getnframes() - 16000) < 64
+
+
+async def test_a_pause_inside_a_sentence_is_one_turn(base_url: str) -> None:
+    """Speech, a short pause (long enough to start a speculative answer), more speech: one user turn,
+    and nothing from the discarded early answer is left in memory."""
+    session = sid()
+    first = speech_pcm(base_url, "What is the capital", trim=True)
+    second = speech_pcm(base_url, "of France?", trim=True)
+    pause = bytes(int(16000 * 0.22) * 2)  # 220 ms: more than speculative_ms, less than hangover_ms
+    async with VoiceClient.connect(ws_url(base_url), session_id=session) as client:
+        await client.stream_pcm(SILENCE_1S[:16000] + first + pause + second, trailing_silence_s=1.2)
+        done = await client.wait_for("response.done")
+        await asyncio.sleep(0.3)
+    assert len(client.received.of("speech.stopped")) == 1
+    assert "capital" in done["transcript"] and "France" in done["transcript"]
+    users = [
+        m for m in httpx.get(f"{base_url}/api/sessions/{session}").json()["messages"] if m["role"] == "user"
+    ]
+    assert len(users) == 1 and "France" in users[0]["content"]
