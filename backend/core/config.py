@@ -256,14 +256,19 @@ class Settings(Section):
 
     def public_view(self) -> dict[str, Any]:
         """The config in effect with secrets masked, for /health and the status page."""
+        from backend.core.redis import mask_url
+
         data = self.model_dump()
         for section in data.values():
             if isinstance(section, dict):
                 for key in list(section):
-                    if ("key" in key or "token" in key or "secret" in key) and section[key]:
+                    if key in _SECRET_KEYS and section[key]:
                         section[key] = "***"
+        data["redis"]["url"] = mask_url(data["redis"]["url"])
         return data
 
+
+_SECRET_KEYS = frozenset({"api_key", "token", "secret", "password"})
 
 # --------------------------------------------------------------------------- loading
 

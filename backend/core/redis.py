@@ -165,11 +165,16 @@ class RedisService:
 
     def _acquire_lock(self) -> None:
         """One app per data dir: two Redis servers appending to one AOF would corrupt it."""
-        import fcntl
-
         fd = os.open(self.data_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if sys.platform == "win32":
+                import msvcrt
+
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
             raise ConfigError(

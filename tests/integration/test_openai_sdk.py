@@ -97,3 +97,10 @@ def test_errors_surface_as_sdk_exceptions(client: OpenAI, speech_wav: bytes) -> 
     with pytest.raises(openai.APIStatusError) as bad:
         client.audio.transcriptions.create(model="whisper-1", file=("a.wav", b"not audio at all" * 20))
     assert bad.value.status_code == 415
+
+
+def test_whisper_1_with_another_language_uses_a_multilingual_model(client: OpenAI, speech_wav: bytes) -> None:
+    result = client.audio.transcriptions.create(
+        model="whisper-1", file=("a.wav", speech_wav), language="hi", response_format="verbose_json"
+    )
+    assert result.language == "hindi"

@@ -34,8 +34,9 @@ def speech_pcm(base_url: str, text: str, rate: int = 16000, trim: bool = False) 
     wav = httpx.post(f"{base_url}/api/tts/generate", json={"text": text}, timeout=60).content
     audio = decode_audio(wav, sample_rate=rate)
     if trim:
-        loud = np.nonzero(np.abs(audio) > 0.02)[0]
-        audio = audio[loud[0] : loud[-1] + 1]
+        loud = np.nonzero(np.abs(audio) > 0.005)[0]
+        margin = rate // 50  # keep 20 ms either side
+        audio = audio[max(0, loud[0] - margin) : loud[-1] + margin]
     return (audio * 32767).astype("<i2").tobytes()
 
 
@@ -119,7 +120,7 @@ async def test_wav_message_is_answered_at_once(base_url: str) -> None:
     async with VoiceClient.connect(ws_url(base_url), session_id=session) as client:
         await client.send_bytes(wav)
         done = await client.wait_for("response.done")
-    assert done["action"]["tool"] == "book_appointment" and done["action"]["ok"]
+    assert done["action"] and done["action"]["tool"] == "book_appointment" and done["action"]["ok"], done
     assert done["text"].startswith("Booked for tomorrow at 8 pm")
     appts = httpx.get(f"{base_url}/api/appointments", params={"session_id": session}).json()["appointments"]
     assert len(appts) == 1
@@ -281,15 +282,15 @@ async def test_a_pause_inside_a_sentence_is_one_turn(base_url: str) -> None:
     and nothing from the discarded early answer is left in memory."""
     session = sid()
     first = speech_pcm(base_url, "What is the capital", trim=True)
-    second = speech_pcm(base_url, "of France?", trim=True)
+    second = speech_pcm(base_url, "of the United States of America?", trim=True)
     pause = bytes(int(16000 * 0.22) * 2)  # 220 ms: more than speculative_ms, less than hangover_ms
     async with VoiceClient.connect(ws_url(base_url), session_id=session) as client:
         await client.stream_pcm(SILENCE_1S[:16000] + first + pause + second, trailing_silence_s=1.2)
         done = await client.wait_for("response.done")
         await asyncio.sleep(0.3)
     assert len(client.received.of("speech.stopped")) == 1
-    assert "capital" in done["transcript"] and "France" in done["transcript"]
+    assert "capital" in done["transcript"] and "america" in done["transcript"].lower(), done
     users = [
         m for m in httpx.get(f"{base_url}/api/sessions/{session}").json()["messages"] if m["role"] == "user"
     ]
-    assert len(users) == 1 and "France" in users[0]["content"]
+    assert len(users) == 1 and "america" in users[0]["content"].lower()

@@ -109,6 +109,8 @@ def test_speed_limits_must_be_ordered() -> None:
 
 
 def test_public_view_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    s = parse_config({"openai": {"api_key": "sk-secret"}})
-    assert s.public_view()["openai"]["api_key"] == "***"
-    assert "sk-secret" not in str(s.public_view())
+    s = parse_config({"openai": {"api_key": "sk-secret"}, "redis": {"url": "redis://u:pw123@h:6379/0"}})
+    view = s.public_view()
+    assert view["openai"]["api_key"] == "***"
+    assert "sk-secret" not in str(view) and "pw123" not in str(view)
+    assert view["llm"]["max_tokens"] == 96  # not a secret, despite the word "tokens"

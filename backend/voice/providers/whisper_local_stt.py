@@ -191,7 +191,8 @@ class WhisperLocalSTT(STTProvider):
     async def transcribe(self, audio: np.ndarray, config: STTConfig) -> Transcription:
         model_name = self.resolve_model(config.model)
         multilingual = [m for m in self.models() if not m.endswith(".en")]
-        if config.model is None and model_name.endswith(".en") and config.language not in (None, "en"):
+        default_requested = config.model in (None, "", "whisper-1", "default")
+        if default_requested and model_name.endswith(".en") and config.language not in (None, "en"):
             # the default model is English-only: use a multilingual one for other languages
             preloaded = [m for m in multilingual if m in self._models]
             model_name = (preloaded or multilingual or [model_name])[0]
