@@ -53,9 +53,10 @@ format: dev-deps ## apply ruff fixes and formatting
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: setup ## speech + agent benchmarks; numbers in docs/BENCHMARKS.md
+bench: setup ## speech, agent and voice-to-voice benchmarks; numbers in docs/BENCHMARKS.md
 	$(PY) bench/speech.py
 	$(PY) bench/agent.py
+	$(PY) bench/voice_latency.py
 
 clean: ## remove the virtualenv (models/ is kept; delete it by hand to re-assemble)
 	rm -rf $(VENV)
