@@ -159,13 +159,21 @@ class ConversationAgent:
                 turn["language"] = language
             config: RunnableConfig = {"configurable": {"thread_id": session_id}}
             final: dict[str, Any] = {}
-            async for mode, chunk in self.graph.astream(turn, config, stream_mode=["custom", "values"]):
-                if mode == "custom":
-                    if first_delta is None:
-                        first_delta = time.perf_counter() - start
-                    yield AgentEvent("delta", text=chunk.get("text", ""))
-                else:
-                    final = chunk
+            try:
+                async for mode, chunk in self.graph.astream(turn, config, stream_mode=["custom", "values"]):
+                    if mode == "custom":
+                        if first_delta is None:
+                            first_delta = time.perf_counter() - start
+                        yield AgentEvent("delta", text=chunk.get("text", ""))
+                    else:
+                        final = chunk
+            except Exception:
+                # The turn failed (e.g. a hosted LLM is down): don't leave the question unanswered in memory.
+                since = turn["messages"][0]["ts"]
+                await self.graph.aupdate_state(
+                    config, {"messages": [{"drop_since": since}]}, as_node="respond"
+                )
+                raise
             total = (time.perf_counter() - start) * 1000
             latency = {"total": round(total, 1), **(final.get("timings") or {})}
             if first_delta is not None:

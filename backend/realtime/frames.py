@@ -59,5 +59,9 @@ class FrameStream:
             self._drained.set()
         return [(eid.decode() if isinstance(eid, bytes) else eid, fields) for eid, fields in entries]
 
+    def release(self) -> None:
+        """Let a writer waiting on backpressure go on (the reader has stopped)."""
+        self._drained.set()
+
     async def delete(self) -> None:
         await self.r.delete(self.key)

@@ -206,6 +206,7 @@ class VoiceSession:
             vad=self.vad_enabled,
         )
         pipeline = asyncio.create_task(self._pipeline(), name=f"voice-pipeline-{self.connection_id}")
+        pipeline.add_done_callback(lambda _: self.frames.release())  # never leave the reader waiting
         try:
             await self._read_socket(pipeline)
         finally:

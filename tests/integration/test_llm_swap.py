@@ -102,10 +102,12 @@ def test_hosted_provider_failure_is_a_clear_error(
     settings = load_config(config_with_provider(tmp_path, assembled_models, "openai"))
     with LiveServer(settings) as live:
         fake.fail(500, times=5)
-        resp = httpx.post(f"{live.url}/api/chat", json={"text": "Hi"}, timeout=60)
+        resp = httpx.post(f"{live.url}/api/chat", json={"text": "Hi", "session_id": "failing"}, timeout=60)
         assert resp.status_code == 503
         assert resp.json()["error"]["code"] == "provider_unavailable"
         assert "openai" in resp.json()["error"]["message"]
+        # the unanswered question is not left behind in the conversation
+        assert httpx.get(f"{live.url}/api/sessions/failing").json()["messages"] == []
 
 
 def test_missing_key_fails_at_startup(
