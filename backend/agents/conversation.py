@@ -56,16 +56,22 @@ _RECALL = (
 
 
 def _append_capped(left: list[dict[str, Any]], right: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Append new messages (keeping the last MAX_STORED_MESSAGES). A message flagged `replaces_last`
-    replaces the previous assistant message instead (barge-in: keep only what was actually spoken)."""
+    """Append new messages (keeping the last MAX_STORED_MESSAGES). Markers: `drop_since` retracts the
+    messages stored since a time (a discarded speculative or failed turn); a message with
+    `replaces_since` replaces that turn's assistant reply (barge-in: keep only what was heard)."""
     messages = list(left or [])
     for message in right or []:
         if "drop_since" in message:  # a speculative turn that the user talked over: retract it
             messages = [m for m in messages if m.get("ts", 0) < message["drop_since"]]
             continue
-        if message.get("replaces_last"):
-            message = {k: v for k, v in message.items() if k != "replaces_last"}
-            if messages and messages[-1]["role"] == "assistant":
+        if "replaces_since" in message:
+            # only this turn's messages (stored at or after `replaces_since`) may be touched
+            since = message["replaces_since"]
+            message = {k: v for k, v in message.items() if k != "replaces_since"}
+            last = messages[-1] if messages else None
+            if last is None or last.get("ts", 0) < since:
+                continue  # the turn never reached memory (or was retracted): nothing to correct
+            if last["role"] == "assistant":
                 messages.pop()
         messages.append(message)
     return messages[-MAX_STORED_MESSAGES:]
@@ -188,14 +194,15 @@ class ConversationAgent:
         assert result is not None
         return result
 
-    async def record_interruption(self, session_id: str, spoken: str) -> None:
-        """The user barged in: the assistant's last reply in memory becomes only what was spoken."""
+    async def record_interruption(self, session_id: str, spoken: str, since: float) -> None:
+        """The user barged in on the turn that started at `since` (time.time()): its reply in memory
+        becomes only what was spoken. Earlier turns are never touched."""
         message = {
             "role": "assistant",
             "content": spoken.strip(),
             "ts": time.time(),
             "interrupted": True,
-            "replaces_last": True,
+            "replaces_since": since,
         }
         lock = self._locks.setdefault(session_id, asyncio.Lock())
         async with lock:

@@ -109,6 +109,18 @@ class RealtimeSettings(Section):
     max_input_rate: int = Field(48000, le=192000)
     output_frame_ms: int = Field(100, ge=10, le=1000)  # size of each binary audio message sent
 
+    @model_validator(mode="after")
+    def _consistent(self) -> RealtimeSettings:
+        if self.min_input_rate > self.max_input_rate:
+            raise ValueError(
+                f"min_input_rate ({self.min_input_rate}) is above max_input_rate ({self.max_input_rate})"
+            )
+        if self.speculative_ms >= self.hangover_ms:
+            raise ValueError(
+                f"speculative_ms ({self.speculative_ms:g}) must be below hangover_ms ({self.hangover_ms:g})"
+            )
+        return self
+
 
 class GroqSettings(OpenAICompatSettings):
     base_url: str = "https://api.groq.com/openai/v1"

@@ -85,12 +85,17 @@ _MARKDOWN = [
 ]
 
 
+def strip_markup(text: str) -> str:
+    """Markdown, list markers and links removed; '&' spoken as 'and'."""
+    for pattern, repl in _MARKDOWN:
+        text = pattern.sub(repl, text)
+    return text.replace("&", " and ")
+
+
 def for_speech(text: str, max_sentences: int = 3) -> str:
     """Make model output speakable: no markdown, lists or links, at most `max_sentences` sentences,
     and no trailing half sentence (a reply cut by the token limit ends at its last full stop)."""
-    for pattern, repl in _MARKDOWN:
-        text = pattern.sub(repl, text)
-    text = text.replace("&", " and ")
+    text = strip_markup(text)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     text = (
         " ".join(line if line[-1] in ".!?…।:;," else line + "." for line in lines) if len(lines) > 1 else text

@@ -27,7 +27,7 @@ from backend.core.audio import STT_SAMPLE_RATE, StreamResampler, decode_audio, p
 from backend.core.config import Settings
 from backend.core.errors import MithiError
 from backend.core.languages import normalize_language
-from backend.core.text import split_first_phrase
+from backend.core.text import split_first_phrase, strip_markup
 from backend.realtime.frames import FrameStream
 from backend.realtime.protocol import (
     InputAudioCommit,
@@ -211,6 +211,9 @@ class VoiceSession:
             await self._read_socket(pipeline)
         finally:
             self.closed = True
+            spec, self.speculative = self.speculative, None
+            with contextlib.suppress(Exception):
+                await self._discard(spec)  # an answer never sent is not kept in memory
             tasks = [pipeline, *self.background]
             if self.response is not None:
                 tasks.append(self.response)
@@ -338,6 +341,8 @@ class VoiceSession:
                 self.buffer.append(audio)
                 self.buffered += len(audio)
                 if not self.vad_enabled:
+                    if self.buffered >= max_samples:
+                        await self._end_utterance(reason="max_length")
                     continue
                 for vad_event in self.detector.feed(audio):
                     await self._on_vad(vad_event.kind)
@@ -451,9 +456,13 @@ class VoiceSession:
         self.partial_task = self._spawn(partial())
 
     async def _transcribe(self, audio: np.ndarray) -> Transcription:
-        return await self.stt.transcribe(
-            audio, STTConfig(language=self.language, beam_size=self.settings.stt.beam_size)
+        stt = self.settings.stt
+        config = STTConfig(
+            language=self.language or stt.language,
+            beam_size=stt.beam_size,
+            temperature_fallback=stt.temperature_fallback,
         )
+        return await self.stt.transcribe(audio, config)
 
     # ------------------------------------------------------------------ responses
     async def _start_response(
@@ -485,7 +494,7 @@ class VoiceSession:
         heard = turn.heard(now)
         await self.send_event("response.interrupted", turn_id=turn.id, spoken=heard)
         if turn.in_memory:
-            await self.agent.record_interruption(self.session_id, heard)
+            await self.agent.record_interruption(self.session_id, heard, since=turn.memory_since)
 
     async def _respond(
         self,
@@ -543,10 +552,24 @@ class VoiceSession:
         voice = self.tts.resolve(self.voice_id, None if self.voice_id else agent_language, self.speed)
         chunker = SentenceChunker(voice.voice.language)
         sentences: asyncio.Queue[str | None] = asyncio.Queue()
+        limit = self.settings.agent.max_reply_sentences
+        queued = {"pieces": 0, "sentences": 0}
+
+        def say(piece: str) -> None:
+            """Queue a piece for speech, cleaned and within the sentence limit, as memory stores it."""
+            piece = " ".join(strip_markup(piece).split())
+            if not piece or queued["sentences"] >= limit:
+                return
+            sentences.put_nowait(piece)
+            queued["pieces"] += 1
+            if piece[-1] in ".!?…।॥":
+                queued["sentences"] += 1
+
         speaker = asyncio.create_task(self._speak(turn, voice, sentences))
         llm_start = time.perf_counter()
-        action = None
+        action, reply = None, ""
         try:
+            turn.memory_since = turn.memory_since or time.time()
             turn.in_memory = True
             async for item in self.agent.stream_turn(self.session_id, text, agent_language):
                 if item.type == "delta" and item.text:
@@ -555,11 +578,15 @@ class VoiceSession:
                         turn, "event", {"kind": "response.text.delta", "turn_id": turn.id, "text": item.text}
                     )
                     for piece in chunker.feed(item.text):
-                        sentences.put_nowait(piece)
+                        say(piece)
                 elif item.result is not None:
                     action = item.result.action
+                    reply = item.result.reply
             for piece in chunker.flush():
-                sentences.put_nowait(piece)
+                say(piece)
+            if not queued["pieces"] and reply:  # nothing speakable streamed: say the stored reply
+                for piece in chunker.feed(reply) + chunker.flush():
+                    say(piece)
             sentences.put_nowait(None)
             await speaker
         finally:

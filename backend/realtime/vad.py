@@ -81,8 +81,8 @@ class StreamingVAD:
 class VADConfig:
     threshold: float = 0.5
     min_speech_ms: float = 160  # speech this long starts a turn (filters clicks and breaths)
-    hangover_ms: float = 500  # silence this long ends it
-    speculative_ms: float = 200  # first silence this long triggers a speculative transcription
+    hangover_ms: float = 300  # silence this long ends it
+    speculative_ms: float = 120  # first silence this long starts the answer early
 
 
 @dataclass(frozen=True)

@@ -115,15 +115,14 @@ async def test_push_to_talk_commit(base_url: str) -> None:
 
 
 async def test_wav_message_is_answered_at_once(base_url: str) -> None:
-    wav = pcm16_to_wav(speech_pcm(base_url, "Book a table for tomorrow at 8 pm", rate=22050), 22050)
-    session = sid()
-    async with VoiceClient.connect(ws_url(base_url), session_id=session) as client:
+    question = "What is the largest planet in the solar system?"
+    wav = pcm16_to_wav(speech_pcm(base_url, question, rate=22050), 22050)  # any rate: a whole file
+    async with VoiceClient.connect(ws_url(base_url)) as client:
         await client.send_bytes(wav)
         done = await client.wait_for("response.done")
-    assert done["action"] and done["action"]["tool"] == "book_appointment" and done["action"]["ok"], done
-    assert done["text"].startswith("Booked for tomorrow at 8 pm")
-    appts = httpx.get(f"{base_url}/api/appointments", params={"session_id": session}).json()["appointments"]
-    assert len(appts) == 1
+    assert word_error_rate(question, done["transcript"]) <= 0.25, done
+    assert done["text"] and client.received.audio_bytes()
+    assert not client.received.of("speech.started")  # no VAD involved: the file is the utterance
 
 
 async def test_barge_in_stops_the_reply_and_memory_keeps_what_was_heard(base_url: str) -> None:

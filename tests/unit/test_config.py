@@ -114,3 +114,10 @@ def test_public_view_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     assert view["openai"]["api_key"] == "***"
     assert "sk-secret" not in str(view) and "pw123" not in str(view)
     assert view["llm"]["max_tokens"] == 96  # not a secret, despite the word "tokens"
+
+
+def test_realtime_settings_are_consistent() -> None:
+    with pytest.raises(ConfigError, match="speculative_ms"):
+        parse_config({"realtime": {"speculative_ms": 400, "hangover_ms": 300}})
+    with pytest.raises(ConfigError, match="min_input_rate"):
+        parse_config({"realtime": {"min_input_rate": 44100, "max_input_rate": 16000}})

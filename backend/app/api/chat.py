@@ -47,7 +47,7 @@ def _validated(req: ChatRequest, settings: Settings) -> tuple[str, str, str | No
     if len(text) > limit:
         raise InvalidRequest(f"text is {len(text)} characters; the limit is {limit}", code="text_too_long")
     session_id = req.session_id or new_session_id()
-    if not _SESSION_ID.match(session_id):
+    if not _SESSION_ID.fullmatch(session_id):
         raise InvalidRequest(
             "session_id may only contain letters, digits, '_' and '-' (1 to 64 characters)",
             code="invalid_session_id",

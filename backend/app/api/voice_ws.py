@@ -30,7 +30,7 @@ async def voice(ws: WebSocket) -> None:
     settings = state.settings
     params = ws.query_params
     session_id = params.get("session_id") or new_session_id()
-    if not _SESSION_ID.match(session_id):
+    if not _SESSION_ID.fullmatch(session_id):
         await _refuse(
             ws, "invalid_session_id", "session_id may only contain letters, digits, '_' and '-' (1-64)"
         )
