@@ -4,8 +4,8 @@
 
 A client streams recorded questions (spoken by Piper, 16 kHz) at real-time pace in 20 ms frames,
 followed by silence, like a microphone. It measures
-- voice-to-voice: the moment the frame holding the end of the user's speech (last frame above an energy
-  threshold, not the end of the file) was sent → the first byte of reply audio received;
+- voice-to-voice: the moment the frame holding the end of the user's speech (the last 20 ms frame above
+  -40 dBFS RMS, not the end of the file) was sent → the first byte of reply audio received;
 - response latency: push-to-talk, `input_audio.commit` sent → first reply audio byte;
 with the server's per-stage breakdown (response.done latency_ms), p50/p95 over all turns, and
 `--sessions N` clients talking at the same time. It also times the Redis frame hop (XADD → XREAD of a
@@ -55,8 +55,9 @@ FRAME_MS = 20
 RATE = 16000
 
 
-def speech_end_s(pcm: bytes, threshold: float = 0.02) -> float:
-    """Seconds from the start of `pcm` to the end of the last 20 ms frame louder than `threshold` RMS."""
+def speech_end_s(pcm: bytes, threshold: float = 0.01) -> float:
+    """Seconds from the start of `pcm` to the end of the last 20 ms frame louder than `threshold` RMS
+    (0.01 = -40 dBFS, a usual speech-presence level; Piper's speech peaks around 0.3)."""
     audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
     frame = RATE * FRAME_MS // 1000
     frames = audio[: len(audio) // frame * frame].reshape(-1, frame)
