@@ -18,31 +18,6 @@ from backend.voice.base import STTConfig, STTProvider, Transcription
 from backend.voice.tts_service import ResolvedVoice, TTSService
 
 
-def check_text(text: str, settings: Settings) -> str:
-    text = text.strip()
-    if not text:
-        raise InvalidRequest(
-            f"text is empty; send 1 to {settings.limits.max_text_chars} characters", code="empty_text"
-        )
-    if len(text) > settings.limits.max_text_chars:
-        raise InvalidRequest(
-            f"text is {len(text)} characters; the limit is {settings.limits.max_text_chars} "
-            "(limits.max_text_chars)",
-            code="text_too_long",
-        )
-    return text
-
-
-def check_speed(speed: float | None, settings: Settings) -> float | None:
-    lim = settings.limits
-    if speed is not None and not lim.min_speed <= speed <= lim.max_speed:
-        raise InvalidRequest(
-            f"speed {speed:g} is out of range; allowed {lim.min_speed:g} to {lim.max_speed:g}",
-            code="invalid_speed",
-        )
-    return speed
-
-
 def _headers(resolved: ResolvedVoice) -> dict[str, str]:
     return {"X-Voice-Id": resolved.voice.id, "X-TTS-Provider": resolved.provider.name}
 

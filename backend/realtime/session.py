@@ -26,7 +26,7 @@ from backend.agents.conversation import ConversationAgent
 from backend.core.audio import STT_SAMPLE_RATE, StreamResampler, decode_audio, pcm16_to_float
 from backend.core.config import Settings
 from backend.core.errors import MithiError
-from backend.core.languages import normalize_language
+from backend.core.limits import check_language, check_speed, check_text
 from backend.core.text import split_first_phrase, strip_markup
 from backend.realtime.frames import FrameStream
 from backend.realtime.protocol import (
@@ -275,14 +275,7 @@ class VoiceSession:
         if isinstance(message, InputAudioCommit):
             await self.frames.add_commit()
         elif isinstance(message, TextInput):
-            text = message.text.strip()
-            if not text:
-                raise ProtocolError("empty_text", "text.input needs non-empty text")
-            if len(text) > self.settings.limits.max_text_chars:
-                raise ProtocolError(
-                    "text_too_long",
-                    f"text is {len(text)} characters; the limit is {self.settings.limits.max_text_chars}",
-                )
+            text = check_text(message.text, self.settings)
             await self._start_response(text=text, ended_at=time.perf_counter())
         elif isinstance(message, ResponseCancel):
             await self._interrupt()
@@ -291,23 +284,10 @@ class VoiceSession:
 
     async def _update(self, message: SessionUpdate) -> None:
         cfg = message.config
-        language = self.language
-        if cfg.language is not None:
-            if cfg.language.strip().lower() in ("", "auto"):
-                language = None
-            else:
-                language = normalize_language(cfg.language)
-                if language not in self.settings.languages:
-                    raise ProtocolError(
-                        "unsupported_language",
-                        f"language '{cfg.language}' is not enabled; "
-                        f"enabled: {', '.join(self.settings.languages)}",
-                    )
+        language = self.language if cfg.language is None else check_language(cfg.language, self.settings)
         voice = cfg.voice if cfg.voice is not None else self.voice_id
         speed = cfg.speed if cfg.speed is not None else self.speed
-        lim = self.settings.limits
-        if speed is not None and not lim.min_speed <= speed <= lim.max_speed:
-            raise ProtocolError("invalid_speed", f"speed must be {lim.min_speed:g} to {lim.max_speed:g}")
+        check_speed(speed, self.settings)
         self.tts.resolve(voice or None, language, speed)  # raises a clear error if invalid
         self.language, self.voice_id, self.speed = language, voice or None, speed
         if cfg.vad is not None:

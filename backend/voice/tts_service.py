@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from backend.core.config import Settings
 from backend.core.errors import ConfigError, InvalidRequest
-from backend.core.languages import normalize_language
+from backend.core.limits import check_language
 from backend.voice.base import AudioChunk, TTSConfig, TTSProvider
 from backend.voice.catalog import Voice, VoiceCatalog
 from backend.voice.factory import build_tts
@@ -96,12 +96,7 @@ class TTSService:
 
         `engine` (one of the enabled providers) restricts the choice to that engine's voices.
         """
-        lang = normalize_language(language) if language else None
-        if lang is not None and lang not in self.settings.languages:
-            raise InvalidRequest(
-                f"language '{language}' is not enabled; enabled: {', '.join(self.settings.languages)}",
-                code="unsupported_language",
-            )
+        lang = check_language(language, self.settings, allow_auto=False)
         if voice_id:
             voice = self.catalog.get(voice_id)
             if voice is None or not voice.available:

@@ -15,7 +15,7 @@ from backend.agents.conversation import new_session_id
 from backend.app.deps import AgentDep, SettingsDep
 from backend.core.config import Settings
 from backend.core.errors import InvalidRequest, MithiError, NotFound
-from backend.core.languages import normalize_language
+from backend.core.limits import check_language, check_text
 
 router = APIRouter(prefix="/api", tags=["conversation"])
 
@@ -40,27 +40,14 @@ class ChatResponse(BaseModel):
 
 
 def _validated(req: ChatRequest, settings: Settings) -> tuple[str, str, str | None]:
-    text = req.text.strip()
-    if not text:
-        raise InvalidRequest("text is empty", code="empty_text")
-    limit = settings.limits.max_text_chars
-    if len(text) > limit:
-        raise InvalidRequest(f"text is {len(text)} characters; the limit is {limit}", code="text_too_long")
+    text = check_text(req.text, settings)
     session_id = req.session_id or new_session_id()
     if not _SESSION_ID.fullmatch(session_id):
         raise InvalidRequest(
             "session_id may only contain letters, digits, '_' and '-' (1 to 64 characters)",
             code="invalid_session_id",
         )
-    language = None
-    if req.language:
-        language = normalize_language(req.language)
-        if language not in settings.languages:
-            raise InvalidRequest(
-                f"language '{req.language}' is not enabled; enabled: {', '.join(settings.languages)}",
-                code="unsupported_language",
-            )
-    return session_id, text, language
+    return session_id, text, check_language(req.language, settings, allow_auto=False)
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:

@@ -13,10 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.app.api.stt import stt_language
 from backend.app.deps import SettingsDep, STTDep, TTSDep
-from backend.app.speech import check_speed, check_text, speech_response, transcribe_upload
+from backend.app.speech import speech_response, transcribe_upload
 from backend.core.audio import output_format
 from backend.core.errors import InvalidRequest
 from backend.core.languages import LANGUAGES
+from backend.core.limits import check_speed, check_text
 from backend.voice.base import Segment, STTConfig
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
@@ -103,7 +104,7 @@ async def transcriptions(
     temperature: Annotated[float | None, Form(ge=0, le=1)] = None,  # accepted; decoding is greedy
 ) -> Response | dict:
     config = STTConfig(
-        language=stt_language(language, settings.languages) if language else settings.stt.language,
+        language=stt_language(language, settings) if language else settings.stt.language,
         model=model,
         beam_size=settings.stt.beam_size,
         vad=settings.stt.vad,

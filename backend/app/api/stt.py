@@ -9,8 +9,8 @@ from pydantic import BaseModel
 
 from backend.app.deps import SettingsDep, STTDep
 from backend.app.speech import transcribe_upload
-from backend.core.errors import InvalidRequest
-from backend.core.languages import normalize_language
+from backend.core.config import Settings
+from backend.core.limits import check_language
 from backend.voice.base import STTConfig
 
 router = APIRouter(prefix="/api/stt", tags=["stt"])
@@ -33,17 +33,9 @@ class TranscriptionOut(BaseModel):
     processing_ms: float
 
 
-def stt_language(language: str | None, allowed: list[str]) -> str | None:
+def stt_language(language: str | None, settings: Settings) -> str | None:
     """'' / 'auto' / None mean detect; anything else must be an enabled language."""
-    if language is None or language.strip().lower() in ("", "auto"):
-        return None
-    code = normalize_language(language)
-    if code not in allowed:
-        raise InvalidRequest(
-            f"language '{language}' is not enabled; use 'auto' or one of: {', '.join(allowed)}",
-            code="unsupported_language",
-        )
-    return code
+    return check_language(language, settings)
 
 
 @router.post("/transcribe", response_model=TranscriptionOut)
@@ -58,7 +50,7 @@ async def transcribe(
 ) -> TranscriptionOut:
     cfg = settings.stt
     config = STTConfig(
-        language=stt_language(language, settings.languages) if language is not None else cfg.language,
+        language=stt_language(language, settings) if language is not None else cfg.language,
         model=model,
         beam_size=beam_size or cfg.beam_size,
         vad=cfg.vad if vad is None else vad,

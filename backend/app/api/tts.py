@@ -7,8 +7,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.app.deps import SettingsDep, TTSDep
-from backend.app.speech import check_speed, check_text, speech_response
+from backend.app.speech import speech_response
 from backend.core.audio import output_format
+from backend.core.limits import check_speed, check_text
 
 
 class TTSRequest(BaseModel):

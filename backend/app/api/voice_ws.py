@@ -9,7 +9,7 @@ from fastapi import APIRouter, WebSocket
 from backend.agents.conversation import new_session_id
 from backend.app.api.chat import _SESSION_ID
 from backend.core.errors import MithiError
-from backend.core.languages import normalize_language
+from backend.core.limits import check_language
 from backend.realtime.protocol import event
 from backend.realtime.session import VoiceSession
 
@@ -45,18 +45,11 @@ async def voice(ws: WebSocket) -> None:
             f"got {raw_rate!r}",
         )
         return
-    language = params.get("language") or None
-    if language is not None and language.lower() != "auto":
-        language = normalize_language(language)
-        if language not in settings.languages:
-            await _refuse(
-                ws,
-                "unsupported_language",
-                f"language must be 'auto' or one of: {', '.join(settings.languages)}",
-            )
-            return
-    elif language is not None:
-        language = None
+    try:
+        language = check_language(params.get("language"), settings)
+    except MithiError as err:
+        await _refuse(ws, err.code, err.message)
+        return
     try:
         session = VoiceSession(
             ws, settings, state.tts, state.stt, state.agent, session_id, int(raw_rate), language
