@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from backend.app.server import BackgroundServer as LiveServer
-from backend.app.server import free_port
-from backend.core.config import PROJECT_ROOT, Settings, load_config, parse_config
+from backend.core.config import PROJECT_ROOT, Settings, parse_config
+from backend.core.net import free_port
 
 REQUIRED_MODELS = (
     "piper/en_US-joe-medium.onnx",
@@ -89,8 +89,4 @@ def write_config(path: Path, models: Path, replace: dict[str, str]) -> Path:
     return path
 
 
-def default_settings() -> Settings:
-    return load_config(PROJECT_ROOT / "config.yml")
-
-
-__all__ = ["LiveServer", "free_port", "make_settings", "default_settings", "write_config"]
+__all__ = ["LiveServer", "free_port", "make_settings", "write_config"]

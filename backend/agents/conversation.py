@@ -18,7 +18,7 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypedDict
 from zoneinfo import ZoneInfo
@@ -109,7 +109,6 @@ class AgentEvent:
     type: str
     text: str = ""
     result: TurnResult | None = None
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 def new_session_id() -> str:
@@ -175,10 +174,7 @@ class ConversationAgent:
                         final = chunk
             except Exception:
                 # The turn failed (e.g. a hosted LLM is down): don't leave the question unanswered in memory.
-                since = turn["messages"][0]["ts"]
-                await self.graph.aupdate_state(
-                    config, {"messages": [{"drop_since": since}]}, as_node="respond"
-                )
+                await self._amend(session_id, {"drop_since": turn["messages"][0]["ts"]})
                 raise
             total = (time.perf_counter() - start) * 1000
             latency = {"total": round(total, 1), **(final.get("timings") or {})}
@@ -204,18 +200,19 @@ class ConversationAgent:
             "interrupted": True,
             "replaces_since": since,
         }
-        lock = self._locks.setdefault(session_id, asyncio.Lock())
-        async with lock:
-            config: RunnableConfig = {"configurable": {"thread_id": session_id}}
-            await self.graph.aupdate_state(config, {"messages": [message]}, as_node="respond")
+        async with self._locks.setdefault(session_id, asyncio.Lock()):
+            await self._amend(session_id, message)
 
     async def retract_since(self, session_id: str, since: float) -> None:
         """Forget the messages stored at or after `since` (time.time()): a speculative turn that the
         user continued speaking over."""
-        lock = self._locks.setdefault(session_id, asyncio.Lock())
-        async with lock:
-            config: RunnableConfig = {"configurable": {"thread_id": session_id}}
-            await self.graph.aupdate_state(config, {"messages": [{"drop_since": since}]}, as_node="respond")
+        async with self._locks.setdefault(session_id, asyncio.Lock()):
+            await self._amend(session_id, {"drop_since": since})
+
+    async def _amend(self, session_id: str, marker: dict[str, Any]) -> None:
+        """Apply one memory correction (see `_append_capped`); the caller holds the session lock."""
+        config: RunnableConfig = {"configurable": {"thread_id": session_id}}
+        await self.graph.aupdate_state(config, {"messages": [marker]}, as_node="respond")
 
     async def would_act(self, session_id: str, text: str) -> bool:
         """Whether this utterance could make the agent call a tool (so it must not be run speculatively).

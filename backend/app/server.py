@@ -8,7 +8,7 @@ import time
 import uvicorn
 
 from backend.core.config import Settings
-from backend.core.net import free_port  # noqa: F401 - re-exported for tests
+from backend.core.net import free_port
 
 
 class BackgroundServer:

@@ -9,7 +9,6 @@ with the audio around it).
 from __future__ import annotations
 
 import asyncio
-import time
 
 import redis.asyncio as aioredis
 
@@ -26,19 +25,15 @@ class FrameStream:
         self.read = 0
         self._drained = asyncio.Event()
         self._drained.set()
-        self.xadd_ms: list[float] = []
 
     async def _add(self, fields: dict[str, bytes | str]) -> None:
         if self.written - self.read >= self.max_backlog:
             self._drained.clear()
             await self._drained.wait()  # backpressure: stop reading the socket until the pipeline catches up
-        start = time.perf_counter()
         await self.r.xadd(self.key, fields)
         if self.written % 200 == 0:
             await self.r.expire(self.key, STREAM_TTL_S)
         self.written += 1
-        if len(self.xadd_ms) < 10_000:
-            self.xadd_ms.append((time.perf_counter() - start) * 1000)
 
     async def add_audio(self, pcm: bytes) -> None:
         await self._add({"a": pcm})

@@ -165,7 +165,6 @@ class VoiceSession:
         self.detector = TurnDetector(self.vad_config)
         self.buffer: list[np.ndarray] = []  # 16 kHz float32 audio of the current utterance (+ pre-roll)
         self.buffered = 0
-        self.speech_started_at = 0.0
         self.response: asyncio.Task[None] | None = None
         self.turn: Turn | None = None
         self.speculative: Speculation | None = None
@@ -343,7 +342,6 @@ class VoiceSession:
 
     async def _on_vad(self, kind: str) -> None:
         if kind == "speech_start":
-            self.speech_started_at = time.perf_counter()
             self.partial_at = self.buffered
             await self.send_event("speech.started")
             await self._interrupt()  # barge-in, if the bot is speaking or about to

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from backend.app.server import free_port
 from backend.core.config import Settings, parse_config
 from backend.core.errors import ConfigError, ProviderError
+from backend.core.net import free_port
 from backend.llm.base import ChatMessage, LLMEvent, LLMOptions, LLMProvider, ToolCall, ToolSpec
 from backend.llm.factory import build_llm
 from backend.llm.providers.openai_llm import GroqLLM, OpenAILLM
