@@ -62,10 +62,37 @@ class UnsupportedMedia(MithiError):
 
 
 class ProviderError(MithiError):
-    """A provider failed or is not available (missing model, missing SDK, engine error)."""
+    """A provider failed or is not available (missing model, missing SDK, engine error, vendor error).
+
+    What a caller may do next is carried by the error itself (see ``backend.core.hosted``):
+
+    * ``retryable``: the same provider may succeed if asked again (timeout, 5xx, 429, network error);
+    * ``failover``: another provider should serve the request (``retryable`` errors, a rejected key, a
+      malformed response) — false when the request itself was at fault (4xx such as a too-long text);
+    * ``provider``, ``upstream_status`` and ``retry_after`` (seconds, from the vendor's Retry-After).
+    """
 
     status_code = 503
     code = "provider_unavailable"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        provider: str = "",
+        retryable: bool = False,
+        failover: bool | None = None,
+        upstream_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, code=code, status_code=status_code)
+        self.provider = provider
+        self.retryable = retryable
+        self.failover = retryable if failover is None else failover
+        self.upstream_status = upstream_status
+        self.retry_after = retry_after
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
