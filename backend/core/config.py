@@ -56,6 +56,7 @@ class TTSSettings(Section):
     language: LanguageCode = "en"
     speed: float = Field(1.0, gt=0)
     language_fallback: OptionalStr = "espeak"
+    fallback: list[str] = []  # providers that serve a request when the one before fails (5xx, 429, ...)
 
 
 class STTSettings(Section):
@@ -65,6 +66,7 @@ class STTSettings(Section):
     beam_size: int = Field(1, ge=1, le=10)
     vad: bool = False
     temperature_fallback: bool = False
+    fallback: list[str] = []
 
 
 class LLMSettings(Section):
@@ -72,6 +74,7 @@ class LLMSettings(Section):
     model: OptionalStr = None  # None = the provider block's model (llama_cpp.model, openai.llm_model, ...)
     max_tokens: int = Field(96, ge=1, le=4096)
     temperature: float = Field(0.0, ge=0, le=2)
+    fallback: list[str] = []
 
 
 class LlamaCppSettings(Section):
@@ -87,6 +90,9 @@ class OpenAICompatSettings(Section):
     api_key: str = ""
     base_url: str = "https://api.openai.com/v1"
     llm_model: str = "gpt-4o-mini"
+    tts_model: str = "gpt-4o-mini-tts"
+    tts_voice: str = "alloy"
+    stt_model: str = "whisper-1"
     timeout_seconds: float = Field(30.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
 
@@ -125,6 +131,7 @@ class RealtimeSettings(Section):
 class GroqSettings(OpenAICompatSettings):
     base_url: str = "https://api.groq.com/openai/v1"
     llm_model: str = "llama-3.1-8b-instant"
+    stt_model: str = "whisper-large-v3-turbo"
 
 
 class AgentSettings(Section):
@@ -205,12 +212,45 @@ class WhisperLocalSettings(Section):
     short_window_seconds: float = Field(15.0, ge=0, le=30)
 
 
-class CloudSettings(Section):
-    """Keys and endpoints of a hosted provider; the providers themselves come in a later release."""
+class HostedSettings(Section):
+    """Endpoint, key and resilience settings shared by every hosted speech provider."""
 
-    model_config = ConfigDict(extra="allow")
     api_key: str = ""
     base_url: str = ""
+    timeout_seconds: float = Field(30.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+
+
+class ElevenLabsSettings(HostedSettings):
+    base_url: str = "https://api.elevenlabs.io"
+    model_id: str = "eleven_flash_v2_5"
+    voice_id: str = "21m00Tcm4TlvDq8ikWAM"  # "Rachel", a premade voice every account has
+    output_format: str = "pcm_22050"  # pcm_16000 | pcm_22050 | pcm_24000 | pcm_44100 | mp3_44100_128 ...
+    stability: float | None = Field(None, ge=0, le=1)
+    similarity_boost: float | None = Field(None, ge=0, le=1)
+    style: float | None = Field(None, ge=0, le=1)
+    use_speaker_boost: bool | None = None
+
+
+class DeepgramSettings(HostedSettings):
+    base_url: str = "https://api.deepgram.com"
+    model: str = "nova-3"
+    smart_format: bool = True
+    punctuate: bool = True
+    streaming: bool = True  # /voice partial transcripts over Deepgram's live WebSocket
+
+
+class CoquiSettings(HostedSettings):
+    base_url: str = "http://localhost:5002"
+    speaker_id: str = ""
+    language_id: str = ""
+
+
+class ResilienceSettings(Section):
+    """Circuit breaker shared by every provider in a fallback chain."""
+
+    failure_threshold: int = Field(3, ge=1, le=100)  # consecutive failures that open the circuit
+    cooldown_seconds: float = Field(30.0, gt=0)  # skipped this long, then one request re-probes it
 
 
 class Settings(Section):
@@ -226,10 +266,12 @@ class Settings(Section):
     piper: PiperSettings = PiperSettings()
     espeak: EspeakSettings = EspeakSettings()
     whisper_local: WhisperLocalSettings = WhisperLocalSettings()
-    elevenlabs: CloudSettings = CloudSettings(base_url="https://api.elevenlabs.io")
+    elevenlabs: ElevenLabsSettings = ElevenLabsSettings()
     openai: OpenAICompatSettings = OpenAICompatSettings()
-    deepgram: CloudSettings = CloudSettings(base_url="https://api.deepgram.com")
+    deepgram: DeepgramSettings = DeepgramSettings()
     groq: GroqSettings = GroqSettings()
+    coqui: CoquiSettings = CoquiSettings()
+    resilience: ResilienceSettings = ResilienceSettings()
     llama_cpp: LlamaCppSettings = LlamaCppSettings()
     agent: AgentSettings = AgentSettings()
     realtime: RealtimeSettings = RealtimeSettings()
