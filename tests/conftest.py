@@ -60,10 +60,26 @@ def make_settings(
     return parse_config(data, "test config")
 
 
+WEB_INDEX = '<!doctype html><html><head><script src="/assets/app-1a2b.js"></script></head></html>'
+WEB_ASSET = "console.log('mithivoices');"
+
+
 @pytest.fixture(scope="session")
-def server(assembled_models: Path) -> Iterator[LiveServer]:
+def web_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A stand-in for frontend/dist (the Vite build's layout), so tests do not depend on a build."""
+    dist = tmp_path_factory.mktemp("dist")
+    (dist / "assets").mkdir()
+    (dist / "index.html").write_text(WEB_INDEX)
+    (dist / "assets" / "app-1a2b.js").write_text(WEB_ASSET)
+    (dist / "favicon.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    return dist
+
+
+@pytest.fixture(scope="session")
+def server(assembled_models: Path, web_dist: Path) -> Iterator[LiveServer]:
     """The app as `make run` configures it (piper + espeak fallback, whisper tiny.en + base)."""
-    with LiveServer(make_settings(models=assembled_models)) as live:
+    settings = make_settings({"paths": {"web_dist": str(web_dist)}}, models=assembled_models)
+    with LiveServer(settings) as live:
         yield live
 
 
@@ -89,4 +105,4 @@ def write_config(path: Path, models: Path, replace: dict[str, str]) -> Path:
     return path
 
 
-__all__ = ["LiveServer", "free_port", "make_settings", "write_config"]
+__all__ = ["WEB_ASSET", "WEB_INDEX", "LiveServer", "free_port", "make_settings", "write_config"]

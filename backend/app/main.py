@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.agents.conversation import running_agent
 from backend.app.api import chat, health, openai_compat, stt, tts, voice_ws, voices
+from backend.app.web import mount_web_app
 from backend.core.config import Settings, load_config
 from backend.core.errors import ConfigError, error_body, install_error_handlers
 from backend.llm.factory import llm_class
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (health, voices, tts, stt, openai_compat, chat, voice_ws):
         app.include_router(module.router)
+    mount_web_app(app, settings.web_dist)
     app.add_middleware(CleanStartupErrors)
     return app
 

@@ -1,0 +1,55 @@
+"""Serves the built browser app (frontend/dist) at `/`, so one process can host everything.
+
+`make run` also starts Vite's dev server on :5173 (hot reload, proxying the API here); this is the
+production path: `npm --prefix frontend run build` writes `paths.web_dist`, and every GET that no API
+route answered is served from it. Paths under the API's own prefixes get the usual JSON 404, and any
+other unknown path gets `index.html` so the app's client-side routes survive a reload.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from backend.core.errors import NotFound
+
+API_PATHS = frozenset({"api", "v1", "voice", "health", "docs", "redoc", "openapi.json"})
+_IMMUTABLE = "public, max-age=31536000, immutable"
+
+_NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Mithivoices</title>
+<body style="font-family:system-ui;max-width:40rem;margin:4rem auto;line-height:1.5">
+<h1>Mithivoices API is running</h1>
+<p>The browser app is not built in <code>{dist}</code>. <code>make run</code> builds it and also serves it
+with hot reload at <a href="http://localhost:5173">http://localhost:5173</a>; or build it once with
+<code>npm --prefix frontend ci && npm --prefix frontend run build</code>.</p>
+<p>API reference: <a href="/docs">/docs</a> · health: <a href="/health">/health</a></p></body></html>"""
+
+
+def _file_in(dist: Path, path: str) -> Path | None:
+    """`path` inside `dist`, if it is a file there (never outside it)."""
+    candidate = (dist / path).resolve()
+    if candidate.is_file() and candidate.is_relative_to(dist):
+        return candidate
+    return None
+
+
+def mount_web_app(app: FastAPI, dist: Path) -> None:
+    """Add the catch-all GET route; call after every API router is included."""
+    dist = dist.resolve()
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def web_app(path: str, request: Request) -> Response:
+        if path.split("/", 1)[0] in API_PATHS:
+            raise NotFound(f"no route {request.method} /{path}; see /docs for the API")
+        index = dist / "index.html"
+        if not index.is_file():
+            return HTMLResponse(_NOT_BUILT.format(dist=dist), status_code=200 if not path else 404)
+        file = _file_in(dist, path) if path else None
+        if file is not None:
+            headers = {"Cache-Control": _IMMUTABLE} if path.startswith("assets/") else None
+            return FileResponse(file, headers=headers)
+        if path.startswith("assets/") or "." in path.rsplit("/", 1)[-1]:
+            raise NotFound(f"/{path} is not part of the web app")
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
