@@ -186,6 +186,7 @@ class PathSettings(Section):
     models_dir: str = "models"
     data_dir: str = "data"
     voices_manifest: str = "voice_assets/voices.manifest.json"
+    web_dist: str = "frontend/dist"  # the built browser app, served at / (npm --prefix frontend run build)
 
     def resolve(self, value: str) -> Path:
         """Relative paths are relative to the project root, not the working directory."""
@@ -307,6 +308,10 @@ class Settings(Section):
     @property
     def voices_manifest(self) -> Path:
         return self.paths.resolve(self.paths.voices_manifest)
+
+    @property
+    def web_dist(self) -> Path:
+        return self.paths.resolve(self.paths.web_dist)
 
     def public_view(self) -> dict[str, Any]:
         """The config in effect with secrets masked, for /health and the status page."""
