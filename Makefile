@@ -8,13 +8,20 @@ PY := $(BIN)/python
 STAMPS := $(VENV)/.stamps
 
 .DEFAULT_GOAL := help
-.PHONY: help system venv deps dev-deps models setup run test lint format bench clean
+WEB := frontend
+WEB_STAMP := $(WEB)/node_modules/.package-lock.json
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig*.json -type f 2>/dev/null)
+
+.PHONY: help system browser venv deps dev-deps web-deps web models setup run test test-web lint format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
 system: ## Debian packages the app needs (espeak-ng, python3-venv), installed only if missing
 	@PYTHON=$(PYTHON) bash scripts/ensure_system_packages.sh
+
+browser: ## + Debian chromium, for the end-to-end tests
+	@PYTHON=$(PYTHON) bash scripts/ensure_system_packages.sh --browser
 
 $(PY): | system
 	$(PYTHON) -m venv $(VENV)
@@ -28,22 +35,36 @@ $(STAMPS)/dev-deps: requirements-dev.txt $(STAMPS)/deps
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@mkdir -p $(STAMPS) && touch $@
 
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json | system
+	npm --prefix $(WEB) ci --no-audit --no-fund --loglevel=error
+
+$(WEB)/dist/index.html: $(WEB_STAMP) $(WEB_SOURCES)
+	npm --prefix $(WEB) run --silent build
+
 venv: $(PY)
 deps: system $(STAMPS)/deps ## runtime Python packages in .venv
 dev-deps: system $(STAMPS)/dev-deps ## runtime + test/lint packages
+web-deps: $(WEB_STAMP) ## the web app's npm packages (npm ci)
+web: $(WEB)/dist/index.html ## build the web app into frontend/dist (served by the API at /)
 
 models: deps ## assemble the bundled models into models/ (offline, idempotent)
 	$(PY) download_models.py
 
-setup: deps models ## everything `make run` needs
+setup: deps models web ## everything `make run` needs
 
-run: setup ## set up, then serve the API on http://127.0.0.1:8000 (docs at /docs)
-	$(PY) -m backend
+run: setup ## set up, then serve the app on http://localhost:5173 and the API on http://127.0.0.1:8000
+	PY=$(PY) bash scripts/run_all.sh
 
-test: dev-deps models ## set up, then lint and run the whole test suite
+test: dev-deps models browser web ## set up, then lint and run the whole test suite (Python, then web)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory test-web
+
+test-web: browser web ## the web app: type check, Vitest unit tests, end-to-end tests in Chromium
+	npm --prefix $(WEB) run --silent typecheck
+	npm --prefix $(WEB) test
+	MITHI_PYTHON=$(abspath $(PY)) npm --prefix $(WEB) run e2e
 
 lint: dev-deps ## ruff lint + format check
 	$(PY) -m ruff check .
@@ -58,5 +79,5 @@ bench: dev-deps models ## speech, agent and voice-to-voice benchmarks; numbers i
 	$(PY) bench/agent.py
 	$(PY) bench/voice_latency.py
 
-clean: ## remove the virtualenv (models/ is kept; delete it by hand to re-assemble)
-	rm -rf $(VENV)
+clean: ## remove the virtualenv, node_modules and the web build (models/ is kept; delete it by hand)
+	rm -rf $(VENV) $(WEB)/node_modules $(WEB)/dist

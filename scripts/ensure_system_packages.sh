@@ -3,6 +3,8 @@
 #   python3-venv  - to create .venv (Debian's python3 ships without ensurepip)
 #   espeak-ng     - the eSpeak NG library + voices: TTS for all 8 languages (libespeak-ng1, espeak-ng-data)
 #   g++ / gcc     - llama-cpp-python has no binary wheel: pip compiles it once (~5 min on 2 cores)
+#   chromium      - only with --browser (make test): the browser the end-to-end tests drive
+# Node.js 20.19+ with npm is required for the web app; it is checked, not installed (Debian's is too old).
 set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
@@ -15,6 +17,16 @@ if ! command -v g++ >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1; then
 fi
 if ! { ldconfig -p 2>/dev/null | grep -q "libespeak-ng.so.1"; }; then
   need+=(espeak-ng libespeak-ng1)
+fi
+if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
+  need+=(chromium)
+fi
+
+node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number); console.log(a>20||(a===20&&b>=19)?1:0)' 2>/dev/null || echo 0)
+if [ "$node_ok" != "1" ] || ! command -v npm >/dev/null 2>&1; then
+  echo "Node.js 20.19 or newer with npm is needed for the web app (found: $(node --version 2>/dev/null || echo none))." >&2
+  echo "Install it from https://nodejs.org or NodeSource (Debian 12's nodejs package is 18)." >&2
+  exit 1
 fi
 
 if [ ${#need[@]} -eq 0 ]; then
