@@ -9,13 +9,17 @@ other unknown path gets `index.html` so the app's client-side routes survive a r
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import Match
 
-from backend.core.errors import NotFound
+from backend.core.errors import MithiError, NotFound
 
 API_PATHS = frozenset({"api", "v1", "voice", "health", "docs", "redoc", "openapi.json"})
+CATCH_ALL = "/{path:path}"
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
 _NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Mithivoices</title>
@@ -25,6 +29,23 @@ _NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Mith
 with hot reload at <a href="http://localhost:5173">http://localhost:5173</a>; or build it once with
 <code>npm --prefix frontend ci && npm --prefix frontend run build</code>.</p>
 <p>API reference: <a href="/docs">/docs</a> · health: <a href="/health">/health</a></p></body></html>"""
+
+
+def _api_miss(request: Request) -> NoReturn:
+    """An API path no route answered for this method: 405 when another method has it, else 404."""
+    routes = [r for r in request.app.router.routes if getattr(r, "path", None) != CATCH_ALL]
+    allowed = [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
+    if allowed:
+        raise MithiError(
+            f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}",
+            code="method_not_allowed",
+            status_code=405,
+        )
+    raise NotFound(f"no route {request.method} {request.url.path}; see /docs for the API")
 
 
 def _file_in(dist: Path, path: str) -> Path | None:
@@ -39,10 +60,10 @@ def mount_web_app(app: FastAPI, dist: Path) -> None:
     """Add the catch-all GET route; call after every API router is included."""
     dist = dist.resolve()
 
-    @app.get("/{path:path}", include_in_schema=False)
+    @app.get(CATCH_ALL, include_in_schema=False)
     async def web_app(path: str, request: Request) -> Response:
         if path.split("/", 1)[0] in API_PATHS:
-            raise NotFound(f"no route {request.method} /{path}; see /docs for the API")
+            _api_miss(request)
         index = dist / "index.html"
         if not index.is_file():
             return HTMLResponse(_NOT_BUILT.format(dist=dist), status_code=200 if not path else 404)
