@@ -36,7 +36,7 @@ from backend.core.languages import LANGUAGES
 from backend.core.redis import RedisService
 from backend.core.text import for_speech
 from backend.llm.base import ChatMessage, LLMOptions, LLMProvider, ToolCall
-from backend.llm.factory import build_llm
+from backend.llm.chain import LLMChain
 
 logger = logging.getLogger(__name__)
 
@@ -451,7 +451,7 @@ async def running_agent(settings: Settings) -> AsyncIterator[ConversationAgent]:
         redis = RedisService(settings)
         stack.push_async_callback(redis.stop)
         await redis.start()
-        llm = build_llm(settings)
+        llm = LLMChain(settings)  # llm.provider, then llm.fallback (backend.core.failover)
         stack.push_async_callback(llm.close)
         await llm.load()
         agent = ConversationAgent(settings, llm, redis)

@@ -24,8 +24,10 @@ from backend.app.api import chat, health, openai_compat, stt, tts, voice_ws, voi
 from backend.app.web import mount_web_app
 from backend.core.config import Settings, load_config
 from backend.core.errors import ConfigError, error_body, install_error_handlers
-from backend.llm.factory import llm_class
-from backend.voice.factory import build_stt, validate_provider_names
+from backend.llm.chain import LLMChain, validate_llm_chain
+from backend.voice.factory import validate_provider_names
+from backend.voice.stt_chain import STTChain, validate_stt_chain
+from backend.voice.tts_chain import validate_tts_chain
 from backend.voice.tts_service import TTSService
 
 logger = logging.getLogger(__name__)
@@ -81,12 +83,14 @@ async def _startup(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     start = time.perf_counter()
     validate_provider_names(settings)
-    llm_class(settings.llm.provider)
+    validate_tts_chain(settings)
+    validate_stt_chain(settings)
+    validate_llm_chain(settings)
     async with AsyncExitStack() as stack:
         tts_service = TTSService(settings)
         stack.push_async_callback(tts_service.close)
         await tts_service.load()
-        stt_provider = build_stt(settings.stt.provider, settings)
+        stt_provider = STTChain(settings)  # stt.provider, then stt.fallback (backend.core.failover)
         stack.push_async_callback(stt_provider.close)
         await stt_provider.load()
         agent = await stack.enter_async_context(running_agent(settings))
@@ -97,11 +101,11 @@ async def _startup(app: FastAPI) -> AsyncIterator[None]:
         logger.info(
             "ready in %.0f ms: tts=%s (fallback %s), stt=%s/%s, llm=%s, redis=%s",
             app.state.startup_ms,
-            settings.tts.provider,
+            " -> ".join(tts_service.chain.names),
             settings.tts.language_fallback,
-            settings.stt.provider,
+            " -> ".join(stt_provider.chain.names),
             settings.stt.model_size,
-            settings.llm.provider,
+            " -> ".join(agent.llm.chain.names) if isinstance(agent.llm, LLMChain) else settings.llm.provider,
             agent.redis.status()["url"],
         )
         yield
@@ -130,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "X-Sample-Rate",
             "X-Audio-Duration",
             "X-Processing-Ms",
+            "X-Failover",
         ],
     )
 

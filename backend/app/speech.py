@@ -14,12 +14,23 @@ from fastapi.responses import Response, StreamingResponse
 from backend.core.audio import OutputFormat, StreamEncoder, decode_audio, encode_pcm16
 from backend.core.config import Settings
 from backend.core.errors import InvalidRequest, PayloadTooLarge
+from backend.core.failover import FailoverLog, recording
 from backend.voice.base import STTConfig, STTProvider, Transcription
+from backend.voice.tts_chain import voice_used
 from backend.voice.tts_service import ResolvedVoice, TTSService
 
 
-def _headers(resolved: ResolvedVoice) -> dict[str, str]:
-    return {"X-Voice-Id": resolved.voice.id, "X-TTS-Provider": resolved.provider.name}
+def _headers(
+    tts: TTSService, resolved: ResolvedVoice, engines: list[str], log: FailoverLog
+) -> dict[str, str]:
+    """Who spoke: `X-TTS-Provider` (the engines, in order, when a failover mixed them), `X-Voice-Id` (the
+    first engine's voice) and `X-Failover` ("from -> to (reason)"; each failover, `; `-separated)."""
+    engines = list(dict.fromkeys(e for e in engines if e)) or [resolved.provider.name]
+    headers = {"X-Voice-Id": voice_used(tts, resolved, engines[0]), "X-TTS-Provider": ", ".join(engines)}
+    events = log.drain("tts")
+    if events:
+        headers["X-Failover"] = "; ".join(e.header() for e in events)
+    return headers
 
 
 async def speech_response(
@@ -30,11 +41,14 @@ async def speech_response(
     The first chunk is produced before the response starts, so a failure is still a proper JSON error.
     """
     start = time.perf_counter()
-    chunks = tts.stream(text, resolved, eager_first=stream)
-    first = await anext(chunks, None)
-    if first is None:
-        raise InvalidRequest("the text produced no audio (nothing speakable in it)", code="no_audio")
-    headers = _headers(resolved) | {"X-Sample-Rate": str(fmt.sample_rate or first.sample_rate)}
+    chunks = tts.stream(text, resolved, eager_first=stream, whole_pieces=not stream)
+    with recording() as log:  # a streamed response's headers tell who spoke its first piece
+        first = await anext(chunks, None)
+        if first is None:
+            raise InvalidRequest("the text produced no audio (nothing speakable in it)", code="no_audio")
+        rest = [] if stream else [chunk async for chunk in chunks]
+    headers = _headers(tts, resolved, [c.provider for c in [first, *rest]], log)
+    headers["X-Sample-Rate"] = str(fmt.sample_rate or first.sample_rate)
     if stream:
 
         async def body() -> AsyncIterator[bytes]:
@@ -51,7 +65,7 @@ async def speech_response(
 
         return StreamingResponse(body(), media_type=fmt.media_type, headers=headers)
 
-    pcm = [first.pcm] + [chunk.pcm async for chunk in chunks]
+    pcm = [first.pcm] + [chunk.pcm for chunk in rest]
     audio = b"".join(pcm)
     headers |= {
         "X-Audio-Duration": f"{len(audio) / 2 / first.sample_rate:.3f}",

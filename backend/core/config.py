@@ -231,6 +231,7 @@ class ElevenLabsSettings(HostedSettings):
     similarity_boost: float | None = Field(None, ge=0, le=1)
     style: float | None = Field(None, ge=0, le=1)
     use_speaker_boost: bool | None = None
+    optimize_streaming_latency: int | None = Field(None, ge=0, le=4)  # None = not sent (the API's default)
 
 
 class DeepgramSettings(HostedSettings):
@@ -239,12 +240,15 @@ class DeepgramSettings(HostedSettings):
     smart_format: bool = True
     punctuate: bool = True
     streaming: bool = True  # /voice partial transcripts over Deepgram's live WebSocket
+    endpointing_ms: int = Field(300, ge=10, le=10000)  # live: silence after which a result is final
 
 
 class CoquiSettings(HostedSettings):
     base_url: str = "http://localhost:5002"
-    speaker_id: str = ""
-    language_id: str = ""
+    speaker_id: str = ""  # "" = the server's default speaker
+    language_id: str = ""  # sent with every request when set; "" = the request's language (multilingual)
+    languages: list[LanguageCode] = ["en"]  # the languages the served model speaks
+    sample_rate: int = Field(22050, ge=8000, le=96000)  # audio is resampled to this rate if the model differs
 
 
 class ResilienceSettings(Section):

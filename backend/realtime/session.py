@@ -26,9 +26,11 @@ from backend.agents.conversation import ConversationAgent
 from backend.core.audio import STT_SAMPLE_RATE, StreamResampler, decode_audio, pcm16_to_float
 from backend.core.config import Settings
 from backend.core.errors import MithiError
+from backend.core.failover import FailoverLog, attach, current_log
 from backend.core.limits import check_language, check_speed, check_text
 from backend.core.text import split_first_phrase, strip_markup
 from backend.realtime.frames import FrameStream
+from backend.realtime.live_stt import LiveTranscriber
 from backend.realtime.protocol import (
     InputAudioCommit,
     ProtocolError,
@@ -103,6 +105,8 @@ class Turn:
     outbox: list[tuple[str, Any]] = field(default_factory=list)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     memory_since: float = 0.0  # time.time() when the turn started (to retract a discarded speculation)
+    providers: dict[str, Any] = field(default_factory=dict)  # who served: stt, llm, tts (in order)
+    skips_told: set[tuple[str, str, str]] = field(default_factory=set)  # circuit_open failovers sent
 
     @property
     def playback_until(self) -> float:
@@ -170,7 +174,11 @@ class VoiceSession:
         self.speculative: Speculation | None = None
         self.partial_task: asyncio.Task[None] | None = None
         self.partial_at = 0
+        # partials from the provider's live recognition (deepgram) instead of repeated `transcribe` calls
+        self.live_partials = self.cfg.partial_transcripts and stt.capabilities().streaming
+        self.live: LiveTranscriber | None = None
         self.background: set[asyncio.Task[Any]] = set()
+        self.failover_log = FailoverLog()
         self.output_rate = self._voice().voice.sample_rate
         self._send_lock = asyncio.Lock()
         self.closed = False
@@ -204,6 +212,7 @@ class VoiceSession:
             language=self.language,
             vad=self.vad_enabled,
         )
+        attach(self.failover_log)  # provider chains report failovers here (tasks below inherit it)
         pipeline = asyncio.create_task(self._pipeline(), name=f"voice-pipeline-{self.connection_id}")
         pipeline.add_done_callback(lambda _: self.frames.release())  # never leave the reader waiting
         try:
@@ -213,6 +222,7 @@ class VoiceSession:
             spec, self.speculative = self.speculative, None
             with contextlib.suppress(Exception):
                 await self._discard(spec)  # an answer never sent is not kept in memory
+            self._stop_live()
             tasks = [pipeline, *self.background]
             if self.response is not None:
                 tasks.append(self.response)
@@ -323,6 +333,8 @@ class VoiceSession:
                     if self.buffered >= max_samples:
                         await self._end_utterance(reason="max_length")
                     continue
+                if self.live is not None:
+                    self.live.feed(audio)
                 for vad_event in self.detector.feed(audio):
                     await self._on_vad(vad_event.kind)
                 if self.detector.speaking:
@@ -344,6 +356,7 @@ class VoiceSession:
         if kind == "speech_start":
             self.partial_at = self.buffered
             await self.send_event("speech.started")
+            self._start_live()
             await self._interrupt()  # barge-in, if the bot is speaking or about to
         elif kind == "pause":
             if self.partial_task is not None:  # superseded by the transcription started now
@@ -403,6 +416,9 @@ class VoiceSession:
             self.detector.reset()
         if self.partial_task is not None:
             self.partial_task.cancel()
+        self._stop_live()
+        if reason == "max_length" and self.detector.speaking:
+            self._start_live()  # the user talks on: a new utterance
         await self.send_event("speech.stopped", reason=reason)
         if spec is not None and reason == "vad" and spec.turn is not None and spec.turn is self.turn:
             await self._release(spec.turn)  # the answer prepared at the pause goes out now
@@ -421,6 +437,8 @@ class VoiceSession:
     def _maybe_partial(self) -> None:
         if not self.cfg.partial_transcripts or (self.partial_task and not self.partial_task.done()):
             return
+        if self.live is not None and not self.live.failed:
+            return  # the live stream sends the partials
         if self.buffered - self.partial_at < self.cfg.partial_interval_ms * STT_SAMPLE_RATE / 1000:
             return
         self.partial_at = self.buffered
@@ -433,14 +451,33 @@ class VoiceSession:
 
         self.partial_task = self._spawn(partial())
 
-    async def _transcribe(self, audio: np.ndarray) -> Transcription:
+    def _start_live(self) -> None:
+        """Open live recognition for the utterance that starts now (pre-roll included)."""
+        if not self.live_partials or self.live is not None:
+            return
+
+        async def partial(text: str) -> None:
+            if self.detector.speaking:
+                await self.send_event("transcript.partial", text=text)
+
+        self.live = LiveTranscriber(self.stt, self._stt_config(), partial, initial=self._utterance())
+
+    def _stop_live(self) -> None:
+        """End the utterance's live recognition in the background (closing a socket takes a moment)."""
+        live, self.live = self.live, None
+        if live is not None:
+            self._spawn(live.close())
+
+    def _stt_config(self) -> STTConfig:
         stt = self.settings.stt
-        config = STTConfig(
+        return STTConfig(
             language=self.language or stt.language,
             beam_size=stt.beam_size,
             temperature_fallback=stt.temperature_fallback,
         )
-        return await self.stt.transcribe(audio, config)
+
+    async def _transcribe(self, audio: np.ndarray) -> Transcription:
+        return await self.stt.transcribe(audio, self._stt_config())
 
     # ------------------------------------------------------------------ responses
     async def _start_response(
@@ -512,14 +549,24 @@ class VoiceSession:
         result: Transcription | None,
     ) -> None:
         language = self.language
+        turn_log = attach(FailoverLog())  # this turn's failovers (its speaker task inherits it)
         if audio is not None and result is None:
             result = await transcription if transcription is not None else await self._transcribe(audio)
             turn.latency["stt"] = _ms(turn.ended_at)
         if result is not None:
             text = result.text.strip()
             language = language or result.language
+            turn.providers["stt"] = result.provider or self.stt.name
+            await self._report_failovers(turn, "stt")
             await self._emit(
-                turn, "event", {"kind": "transcript.final", "text": text, "language": result.language}
+                turn,
+                "event",
+                {
+                    "kind": "transcript.final",
+                    "text": text,
+                    "language": result.language,
+                    "provider": turn.providers["stt"],
+                },
             )
             if not text:
                 await self._emit(turn, "done", {"action": None})
@@ -552,6 +599,7 @@ class VoiceSession:
             async for item in self.agent.stream_turn(self.session_id, text, agent_language):
                 if item.type == "delta" and item.text:
                     turn.latency.setdefault("llm_first_token", _ms(llm_start))
+                    await self._report_failovers(turn, "llm")
                     await self._emit(
                         turn, "event", {"kind": "response.text.delta", "turn_id": turn.id, "text": item.text}
                     )
@@ -560,6 +608,9 @@ class VoiceSession:
                 elif item.result is not None:
                     action = item.result.action
                     reply = item.result.reply
+            await self._report_failovers(turn, "llm")
+            if "llm" in turn_log.served:
+                turn.providers["llm"] = turn_log.served["llm"]
             for piece in chunker.flush():
                 say(piece)
             if not queued["pieces"] and reply:  # nothing speakable streamed: say the stored reply
@@ -577,14 +628,37 @@ class VoiceSession:
     async def _speak(self, turn: Turn, voice: ResolvedVoice, sentences: asyncio.Queue[str | None]) -> None:
         resampler = StreamResampler(voice.voice.sample_rate, self.output_rate)
         frame_bytes = int(self.output_rate * self.cfg.output_frame_ms / 1000) * 2
+        spoken_by: list[str] = turn.providers.setdefault("tts", [])
         while (sentence := await sentences.get()) is not None:
             ready = time.perf_counter()
+            provider = ""
             async for chunk in self.tts.stream(sentence, voice):
+                provider = chunk.provider or voice.provider.name
+                await self._report_failovers(turn, "tts")  # before the audio of the engine taking over
                 pcm = resampler.process(chunk.pcm)
                 turn.latency.setdefault("tts_first_audio", _ms(ready))
                 for start in range(0, len(pcm), frame_bytes):
                     await self._emit(turn, "audio", pcm[start : start + frame_bytes])
             await self._emit(turn, "mark", sentence)
+            if provider and provider not in spoken_by:
+                spoken_by.append(provider)
+            event = {"kind": "response.sentence", "turn_id": turn.id, "text": sentence, "provider": provider}
+            await self._emit(turn, "event", event)
+
+    async def _report_failovers(self, turn: Turn, kind: str) -> None:
+        """Send `provider.failover` for each failover of `kind` the chains reported since the last call."""
+        turn_log = current_log()
+        events = self.failover_log.drain(kind)
+        if turn_log is not None and turn_log is not self.failover_log:
+            events += turn_log.drain(kind)
+        for item in events:
+            if item.reason == "circuit_open":  # said once per turn, not for every sentence
+                key = (item.kind, item.from_provider, item.to_provider)
+                if key in turn.skips_told:
+                    continue
+                turn.skips_told.add(key)
+            fields = {"kind": "provider.failover", "turn_id": turn.id, **item.to_dict()}
+            await self._emit(turn, "event", fields)
 
     # ------------------------------------------------------------------ output, live or held back
     async def _emit(self, turn: Turn, kind: str, payload: Any) -> None:
@@ -621,6 +695,7 @@ class VoiceSession:
                 action=payload["action"],
                 speculative=turn.speculative,
                 latency_ms=turn.latency,
+                providers=turn.providers,
             )
 
     async def _release(self, turn: Turn) -> None:

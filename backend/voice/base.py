@@ -29,6 +29,7 @@ class AudioChunk:
     pcm: bytes
     sample_rate: int
     text: str = ""
+    provider: str = ""  # the engine that spoke it (set by the TTS fallback chain)
 
     @property
     def duration(self) -> float:
@@ -77,6 +78,7 @@ class Transcription:
     duration: float
     segments: list[Segment] = field(default_factory=list)
     model: str = ""
+    provider: str = ""  # the engine that produced it (set by the STT fallback chain)
 
 
 @dataclass(frozen=True)
@@ -88,9 +90,48 @@ class TTSCapabilities:
 
 @dataclass(frozen=True)
 class STTCapabilities:
-    streaming: bool
+    streaming: bool  # `open_stream` works: live recognition with interim results (e.g. deepgram)
     languages: tuple[str, ...]  # empty = any language the model knows
     models: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    """One message of live recognition (`STTStream`): the text of the audio since the last final result.
+
+    `is_final`: this span will not be revised again (the next result starts after it); an interim result
+    (`is_final` false) is replaced by the next one. `speech_final`: the engine heard the speaker pause.
+    """
+
+    text: str
+    is_final: bool
+    speech_final: bool = False
+    start: float = 0.0  # seconds since the stream opened
+    end: float = 0.0
+    confidence: float = 0.0
+
+
+class STTStream(abc.ABC):
+    """Live recognition of one stream of audio: `send` PCM16 16 kHz mono, iterate over the results.
+
+    The iteration ends after `finalize()` / `aclose()` once the engine has sent everything; a failure of the
+    engine (dropped connection, malformed message) ends it with a `ProviderError`.
+    """
+
+    @abc.abstractmethod
+    async def send(self, pcm16: bytes) -> None:
+        """Queue PCM16 little-endian mono audio at 16 kHz (any length)."""
+
+    @abc.abstractmethod
+    def __aiter__(self) -> AsyncIterator[StreamResult]: ...
+
+    @abc.abstractmethod
+    async def finalize(self) -> None:
+        """No more audio: ask for the final results of everything sent; the iteration ends after them."""
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Close now (idempotent); results not yet received are dropped."""
 
 
 class Provider(abc.ABC):  # noqa: B024 - the ABCs below add the abstract methods
@@ -174,3 +215,11 @@ class STTProvider(Provider):
     @abc.abstractmethod
     async def transcribe(self, audio: np.ndarray, config: STTConfig) -> Transcription:
         """Transcribe 16 kHz mono float32 samples."""
+
+    async def open_stream(self, config: STTConfig) -> STTStream:
+        """Start live recognition (only when `capabilities().streaming`); the caller must `aclose()` it."""
+        from backend.core.errors import ProviderError
+
+        raise ProviderError(
+            f"{self.name}: live (streaming) recognition is not supported", code="streaming_unsupported"
+        )

@@ -58,8 +58,9 @@ class VoiceCatalog:
         engines = dict.fromkeys([*(v.engine for v in voices.values()), *self.active_engines])
         for engine in (e for e in engines if e in TTS_PROVIDERS):
             cls = tts_class(engine)
-            installed = set(cls.installed_voice_ids(self.settings))
-            for voice_id in installed - voices.keys():
+            listed = cls.installed_voice_ids(self.settings)
+            installed = set(listed)
+            for voice_id in (v for v in listed if v not in voices):  # in the engine's order
                 described = cls.describe_voice(self.settings, voice_id)
                 if described:
                     voices[voice_id] = Voice(**described)
@@ -71,6 +72,16 @@ class VoiceCatalog:
 
     def get(self, voice_id: str) -> Voice | None:
         return self._voices.get(voice_id)
+
+    def in_language(self, voice_id: str, language: str) -> Voice | None:
+        """`voice_id`, or the same voice in `language`: a multilingual (cloud) voice is listed once per
+        language, as `<id>` and `<id>@<language>` (see backend/voice/hosted_tts.py)."""
+        base = voice_id.split("@", 1)[0]
+        for candidate in (voice_id, base, f"{base}@{language}"):
+            voice = self._voices.get(candidate)
+            if voice is not None and voice.language == language:
+                return voice
+        return None
 
     def list(self, language: str | None = None, installed_only: bool = False) -> list[Voice]:
         return [

@@ -17,10 +17,16 @@ if TYPE_CHECKING:
 TTS_PROVIDERS: dict[str, str] = {
     "piper": "backend.voice.providers.piper_tts:PiperTTS",
     "espeak": "backend.voice.providers.espeak_tts:EspeakTTS",
+    "elevenlabs": "backend.voice.providers.elevenlabs_tts:ElevenLabsTTS",
+    "openai": "backend.voice.providers.openai_tts:OpenAITTS",
+    "coqui": "backend.voice.providers.coqui_tts:CoquiTTS",
 }
 
 STT_PROVIDERS: dict[str, str] = {
     "whisper_local": "backend.voice.providers.whisper_local_stt:WhisperLocalSTT",
+    "whisper_api": "backend.voice.providers.whisper_api_stt:WhisperAPISTT",
+    "groq": "backend.voice.providers.whisper_api_stt:GroqSTT",
+    "deepgram": "backend.voice.providers.deepgram_stt:DeepgramSTT",
 }
 
 

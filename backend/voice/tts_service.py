@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from backend.core.config import Settings
 from backend.core.errors import ConfigError, InvalidRequest
@@ -16,6 +16,7 @@ from backend.core.limits import check_language
 from backend.voice.base import AudioChunk, TTSConfig, TTSProvider
 from backend.voice.catalog import Voice, VoiceCatalog
 from backend.voice.factory import build_tts
+from backend.voice.tts_chain import build_tts_chain, failover_stream
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +41,13 @@ class TTSService:
         self.settings = settings
         self.providers: dict[str, TTSProvider] = {}
         self.providers[settings.tts.provider] = build_tts(settings.tts.provider, settings)
+        for i, name in enumerate(settings.tts.fallback):  # failover chain (backend.voice.tts_chain)
+            if name not in self.providers:
+                self.providers[name] = build_tts(name, settings, f"tts.fallback[{i}]")
         fallback = settings.tts.language_fallback
         if fallback and fallback not in self.providers:
             self.providers[fallback] = build_tts(fallback, settings, "tts.language_fallback")
+        self.chain = build_tts_chain(settings, self.providers)
         self.catalog = VoiceCatalog(settings, list(self.providers))
 
     @property
@@ -77,8 +82,8 @@ class TTSService:
         preferred.append(getattr(getattr(self.settings, engine, None), "default_voice", None))
         preferred.append(f"{engine}-{language}")
         for voice_id in preferred:
-            voice = self.catalog.get(voice_id) if voice_id else None
-            if voice and voice.available and voice.engine == engine and voice.language == language:
+            voice = self.catalog.in_language(voice_id, language) if voice_id else None  # <id>@<lang> too
+            if voice and voice.available and voice.engine == engine:
                 return voice
         for voice in self.catalog.available(language):
             if voice.engine == engine:
@@ -117,6 +122,10 @@ class TTSService:
                     code="voice_engine_mismatch",
                 )
             if lang is not None and voice.language != lang:
+                variant = self.catalog.in_language(voice_id, lang)  # a cloud voice in another language
+                if variant is not None and variant.available:
+                    voice = variant
+            if lang is not None and voice.language != lang:
                 raise InvalidRequest(
                     f"voice '{voice_id}' speaks '{voice.language}', not '{lang}'; voices for '{lang}': "
                     f"{_listing(self._choices(lang))}",
@@ -144,12 +153,18 @@ class TTSService:
             ),
         )
 
+    def voice_for(self, engine: str, language: str) -> Voice | None:
+        """The voice `engine` speaks `language` with by default (None: it has none)."""
+        return self._default_voice(engine, language)
+
     def _choices(self, language: str | None) -> list[Voice]:
         """Voices a request may name: available, and of an enabled language."""
         return [v for v in self.catalog.available(language) if v.language in self.settings.languages]
 
     def stream(
-        self, text: str, resolved: ResolvedVoice, eager_first: bool = False
+        self, text: str, resolved: ResolvedVoice, eager_first: bool = False, whole_pieces: bool = False
     ) -> AsyncIterator[AudioChunk]:
-        config = replace(resolved.config, eager_first=eager_first)
-        return resolved.provider.stream(text, config)
+        """Speak `text`; on a provider failure the next engine of the chain takes over, piece by piece
+        (`backend.voice.tts_chain`). Each chunk names the engine that spoke it. `whole_pieces`: never
+        yield audio of a piece an engine broke off (for responses sent whole)."""
+        return failover_stream(self, text, resolved, eager_first, whole_pieces)

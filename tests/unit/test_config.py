@@ -38,7 +38,8 @@ def test_unknown_provider_lists_known_ones() -> None:
     settings = parse_config({"tts": {"provider": "pipr"}})
     with pytest.raises(ConfigError) as err:
         validate_provider_names(settings)
-    assert err.value.message == "tts.provider: 'pipr' is unknown; known: piper, espeak"
+    known = "piper, espeak, elevenlabs, openai, coqui"
+    assert err.value.message == f"tts.provider: 'pipr' is unknown; known: {known}"
 
 
 def test_unknown_stt_provider() -> None:

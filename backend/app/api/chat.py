@@ -15,6 +15,7 @@ from backend.agents.conversation import new_session_id
 from backend.app.deps import AgentDep, SettingsDep
 from backend.core.config import Settings
 from backend.core.errors import InvalidRequest, MithiError, NotFound
+from backend.core.failover import FailoverLog, recording
 from backend.core.limits import check_language, check_text
 
 router = APIRouter(prefix="/api", tags=["conversation"])
@@ -37,6 +38,12 @@ class ChatResponse(BaseModel):
     reply: str
     action: dict[str, Any] | None = None
     latency_ms: dict[str, float]
+    provider: str | None = Field(
+        None, description="The LLM that wrote the reply (llm.provider or a fallback); null: no LLM was used"
+    )
+    failover: list[dict[str, str]] = Field(
+        default_factory=list, description="LLM failovers in this turn: {service, from, to, reason, message}"
+    )
 
 
 def _validated(req: ChatRequest, settings: Settings) -> tuple[str, str, str | None]:
@@ -63,26 +70,36 @@ async def chat(
 ) -> Response | ChatResponse:
     session_id, text, language = _validated(req, settings)
     if not stream:
-        result = await agent.run_turn(session_id, text, language)
+        with recording() as log:
+            result = await agent.run_turn(session_id, text, language)
         return ChatResponse(
-            session_id=session_id, reply=result.reply, action=result.action, latency_ms=result.latency_ms
+            session_id=session_id,
+            reply=result.reply,
+            action=result.action,
+            latency_ms=result.latency_ms,
+            provider=log.served.get("llm"),
+            failover=[e.to_dict() for e in log.drain("llm")],
         )
 
     async def events() -> AsyncIterator[bytes]:
         yield _sse("session", {"session_id": session_id})
+        log = FailoverLog()
         try:
-            async for event in agent.stream_turn(session_id, text, language):
-                if event.type == "delta":
-                    yield _sse("delta", {"text": event.text})
-                elif event.result is not None:
-                    r = event.result
-                    done = {
-                        "session_id": session_id,
-                        "reply": r.reply,
-                        "action": r.action,
-                        "latency_ms": r.latency_ms,
-                    }
-                    yield _sse("done", done)
+            with recording(log):
+                async for event in agent.stream_turn(session_id, text, language):
+                    if event.type == "delta":
+                        yield _sse("delta", {"text": event.text})
+                    elif event.result is not None:
+                        r = event.result
+                        done = {
+                            "session_id": session_id,
+                            "reply": r.reply,
+                            "action": r.action,
+                            "latency_ms": r.latency_ms,
+                            "provider": log.served.get("llm"),
+                            "failover": [e.to_dict() for e in log.drain("llm")],
+                        }
+                        yield _sse("done", done)
         except MithiError as exc:  # headers are sent already: report in-band
             yield _sse("error", exc.to_dict()["error"])
 

@@ -1,4 +1,4 @@
-"""GET /health — what is loaded, versions, uptime."""
+"""GET /health — what is loaded, each provider's role and circuit breaker, versions, uptime."""
 
 from __future__ import annotations
 
@@ -29,21 +29,12 @@ def _versions() -> dict[str, str]:
 @router.get("/health")
 async def health(request: Request) -> dict:
     state = request.app.state
-    tts, stt = state.tts, state.stt
-    providers = {
-        "tts": {
-            name: {
-                "status": "loaded",
-                "role": "primary" if name == state.settings.tts.provider else "language_fallback",
-                **p.status(),
-            }
-            for name, p in tts.providers.items()
-        },
-        "stt": {stt.name: {"status": "loaded", "role": "primary", **stt.status()}},
-        "llm": {state.llm.name: {"status": "loaded", "role": "primary", **state.llm.status()}},
-    }
+    chains = {"tts": state.tts.chain, "stt": state.stt.chain, "llm": state.llm.chain}
+    providers = {kind: chain.health() for kind, chain in chains.items()}  # roles + circuit breakers
+    degraded = [kind for kind, chain in chains.items() if chain.degraded()]
     return {
-        "status": "ok",
+        "status": "degraded" if degraded else "ok",
+        "degraded": degraded,  # kinds whose primary provider's circuit is open (a fallback serves)
         "version": state.version,
         "uptime_s": round(time.monotonic() - state.started, 1),
         "startup_ms": state.startup_ms,

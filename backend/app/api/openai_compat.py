@@ -22,7 +22,8 @@ from backend.voice.base import Segment, STTConfig
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
-# OpenAI's voice names map to the default voice of the request's language.
+# OpenAI's voice names map to the default voice of the request's language, unless the openai TTS engine
+# is enabled: then they are its voices (catalogue ids alloy, nova, ...).
 OPENAI_VOICES = (
     "alloy",
     "ash",
@@ -35,6 +36,8 @@ OPENAI_VOICES = (
     "sage",
     "shimmer",
     "verse",
+    "marin",
+    "cedar",
 )
 TTS_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 _CREATED = 1_700_000_000
@@ -62,7 +65,10 @@ async def speech(req: SpeechRequest, tts: TTSDep, settings: SettingsDep) -> Resp
         )
     text = check_text(req.input, settings)
     fmt = output_format(req.response_format)
-    voice_id = None if req.voice.lower() in OPENAI_VOICES else req.voice
+    voice_id: str | None = req.voice
+    if req.voice.lower() in OPENAI_VOICES:
+        known = tts.catalog.get(req.voice.lower())  # the openai engine's voice, when it is enabled
+        voice_id = known.id if known is not None and known.available else None  # else: the default voice
     engine = req.model if req.model in tts.providers else None  # "piper" / "espeak" pick the engine
     resolved = tts.resolve(voice_id, req.language, check_speed(req.speed, settings), engine=engine)
     return await speech_response(tts, text, resolved, fmt, stream=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from backend.app.deps import SettingsDep, STTDep
 from backend.app.speech import transcribe_upload
 from backend.core.config import Settings
+from backend.core.failover import recording
 from backend.core.limits import check_language
 from backend.voice.base import STTConfig
 
@@ -31,6 +32,10 @@ class TranscriptionOut(BaseModel):
     segments: list[SegmentOut]
     model: str
     processing_ms: float
+    provider: str = Field("", description="The STT provider that transcribed it (stt.provider or a fallback)")
+    failover: list[dict[str, str]] = Field(
+        default_factory=list, description="Failovers on the way: {service, from, to, reason, message}"
+    )
 
 
 def stt_language(language: str | None, settings: Settings) -> str | None:
@@ -56,7 +61,8 @@ async def transcribe(
         vad=cfg.vad if vad is None else vad,
         temperature_fallback=cfg.temperature_fallback,
     )
-    timed = await transcribe_upload(file, stt, settings, config)
+    with recording() as log:
+        timed = await transcribe_upload(file, stt, settings, config)
     r = timed.result
     return TranscriptionOut(
         text=r.text,
@@ -66,4 +72,6 @@ async def transcribe(
         segments=[SegmentOut(id=s.id, start=s.start, end=s.end, text=s.text) for s in r.segments],
         model=r.model,
         processing_ms=timed.processing_ms,
+        provider=r.provider or stt.name,
+        failover=[e.to_dict() for e in log.drain("stt")],
     )

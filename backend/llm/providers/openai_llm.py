@@ -267,7 +267,9 @@ class ChatCompletionsLLM(LLMProvider):
         if finish_reason is None:
             raise ProviderError(
                 f"{self.name}: the response stream ended before the model finished (no finish_reason; "
-                f"the connection to {self.base_url} was probably dropped)"
+                f"the connection to {self.base_url} was probably dropped)",
+                provider=self.name,
+                retryable=True,
             )
         yield LLMEvent(tool_calls=self._finish_tool_calls(partial), finish_reason=finish_reason)
 
@@ -293,77 +295,114 @@ class ChatCompletionsLLM(LLMProvider):
             call = partial[index]
             if not call.name:
                 raise ProviderError(
-                    f"{self.name}: the model streamed a tool call (index {index}) without a function name"
+                    f"{self.name}: the model streamed a tool call (index {index}) without a function name",
+                    provider=self.name,
+                    failover=True,
                 )
             try:
                 arguments = json.loads(call.arguments) if call.arguments.strip() else {}
             except ValueError as exc:
                 raise ProviderError(
                     f"{self.name}: the model called tool '{call.name}' with arguments that are not valid "
-                    f"JSON ({exc.msg} at position {exc.pos}): {call.arguments[:200]!r}"
+                    f"JSON ({exc.msg} at position {exc.pos}): {call.arguments[:200]!r}",
+                    provider=self.name,
+                    failover=True,
                 ) from None
             if not isinstance(arguments, dict):
                 raise ProviderError(
                     f"{self.name}: the arguments of tool call '{call.name}' are JSON but not an object: "
-                    f"{call.arguments[:200]!r}"
+                    f"{call.arguments[:200]!r}",
+                    provider=self.name,
+                    failover=True,
                 )
             calls.append(ToolCall(id=call.id or f"call_{index}", name=call.name, arguments=arguments))
         return tuple(calls)
 
     # ------------------------------------------------------------------ errors
     def _provider_error(self, exc: Exception, *, streaming: bool = False) -> ProviderError:
-        """Classify an SDK / transport / decoding failure as a ProviderError with a useful message."""
+        """Classify an SDK / transport / decoding failure as a ProviderError with a useful message.
+
+        ``retryable`` / ``failover`` follow ``backend.core.hosted``: timeouts, connection errors, 429 and
+        5xx are retryable (another provider may serve); 401/403 and malformed replies fail over without a
+        retry; 400/404/422 are the request's own fault (422 ``provider_rejected_request``, no failover).
+        """
         sdk = self._sdk()
         name, retries = self.name, self.cfg.max_retries
         timeouts, transport = _transport_errors()
-        if streaming and (isinstance(exc, sdk.APITimeoutError) or isinstance(exc, timeouts)):
+
+        def error(message: str, *, retryable: bool = False, failover: bool | None = None) -> ProviderError:
+            status = getattr(exc, "status_code", None)
             return ProviderError(
+                message,
+                provider=name,
+                retryable=retryable,
+                failover=failover,
+                upstream_status=status if isinstance(status, int) else None,
+            )
+
+        if streaming and (isinstance(exc, sdk.APITimeoutError) or isinstance(exc, timeouts)):
+            return error(
                 f"{name}: {self.base_url} stopped sending the reply for more than "
-                f"{self.cfg.timeout_seconds:g} s mid-stream (timed out)"
+                f"{self.cfg.timeout_seconds:g} s mid-stream (timed out)",
+                retryable=True,
             )
         if streaming and isinstance(exc, (sdk.APIConnectionError, *transport)):
             cause = exc.__cause__ if isinstance(exc, sdk.APIConnectionError) and exc.__cause__ else exc
-            return ProviderError(
+            return error(
                 f"{name}: the connection to {self.base_url} broke while streaming the reply "
-                f"({type(cause).__name__}: {cause})"
+                f"({type(cause).__name__}: {cause})",
+                retryable=True,
             )
         if isinstance(exc, sdk.APIStatusError):
             status, vendor = exc.status_code, _vendor_message(exc)
             if isinstance(exc, sdk.AuthenticationError):
-                return ProviderError(
-                    f"{name}: authentication failed ({status}): {vendor}; check {self.env_var}"
+                return error(
+                    f"{name}: authentication failed ({status}): {vendor}; check {self.env_var}",
+                    failover=True,
                 )
             if isinstance(exc, sdk.PermissionDeniedError):
-                return ProviderError(
+                return error(
                     f"{name}: permission denied ({status}): {vendor}; check that the key in "
-                    f"{self.env_var} may use model '{self.model}'"
+                    f"{self.env_var} may use model '{self.model}'",
+                    failover=True,
                 )
             if isinstance(exc, sdk.RateLimitError):
-                return ProviderError(f"{name}: rate limited ({status}) after {retries} retries: {vendor}")
+                return error(
+                    f"{name}: rate limited ({status}) after {retries} retries: {vendor}", retryable=True
+                )
             if isinstance(exc, sdk.NotFoundError):
-                return ProviderError(
+                return error(
                     f"{name}: not found ({status}): {vendor}; check the model ('{self.model}', "
                     f"{name}.llm_model / llm.model) and {name}.base_url ({self.base_url})"
                 )
-            if status >= 500:
-                return ProviderError(f"{name}: server error ({status}) after {retries} retries: {vendor}")
-            return ProviderError(f"{name}: request rejected ({status}): {vendor}")
+            if status >= 500 or status in (408, 425):
+                return error(
+                    f"{name}: server error ({status}) after {retries} retries: {vendor}", retryable=True
+                )
+            rejected = error(
+                f"{name}: request rejected ({status}): {vendor}", failover=status not in (400, 409, 413, 422)
+            )
+            if status in (400, 413, 422):
+                rejected.status_code, rejected.code = 422, "provider_rejected_request"
+            return rejected
         if isinstance(exc, sdk.APITimeoutError) or isinstance(exc, timeouts):
-            return ProviderError(
+            return error(
                 f"{name}: no response from {self.base_url} within {self.cfg.timeout_seconds:g} s "
-                f"(timed out; {retries} retries)"
+                f"(timed out; {retries} retries)",
+                retryable=True,
             )
         if isinstance(exc, (sdk.APIConnectionError, *transport)):
             cause = exc.__cause__ if isinstance(exc, sdk.APIConnectionError) and exc.__cause__ else exc
-            return ProviderError(
+            return error(
                 f"{name}: cannot connect to {self.base_url} ({type(cause).__name__}: {cause}; "
-                f"after {retries} retries)"
+                f"after {retries} retries)",
+                retryable=True,
             )
         if isinstance(exc, sdk.APIError):  # an error event inside the stream, or a malformed response
-            return ProviderError(f"{name}: error in the response stream: {_vendor_message(exc)}")
+            return error(f"{name}: error in the response stream: {_vendor_message(exc)}", failover=True)
         if isinstance(exc, ValueError):  # json.JSONDecodeError from a malformed SSE chunk
-            return ProviderError(f"{name}: malformed response from {self.base_url}: {exc}")
-        return ProviderError(f"{name}: unexpected failure: {type(exc).__name__}: {exc}")
+            return error(f"{name}: malformed response from {self.base_url}: {exc}", failover=True)
+        return error(f"{name}: unexpected failure: {type(exc).__name__}: {exc}", failover=True)
 
 
 class OpenAILLM(ChatCompletionsLLM):

@@ -1,0 +1,128 @@
+"""The agent's LLM as a fallback chain: ``llm.provider``, then ``llm.fallback`` (``backend.core.failover``).
+
+:class:`LLMChain` is itself an :class:`LLMProvider`, so the agent does not know it is talking to several.
+A streamed reply fails over only while nothing has been yielded yet: once a token reached the caller, a
+failure is raised (the words already spoken cannot be taken back, and a second model would start over).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from backend.core.failover import ChainMember, ProviderChain, chain_names, describe, is_provider_failure
+from backend.llm.base import ChatMessage, LLMCapabilities, LLMEvent, LLMOptions, LLMProvider
+from backend.llm.factory import llm_class
+
+if TYPE_CHECKING:
+    from backend.core.config import Settings
+    from backend.core.failover import Clock
+
+logger = logging.getLogger(__name__)
+
+
+def validate_llm_chain(settings: Settings) -> list[str]:
+    """The chain's provider names, checked (unknown, repeated or primary-again names are ConfigErrors)."""
+    llm_class(settings.llm.provider)
+    names = chain_names(settings.llm.provider, settings.llm.fallback, "llm.fallback")
+    for i, name in enumerate(settings.llm.fallback):
+        llm_class(name, f"llm.fallback[{i}]")
+    return names
+
+
+class LLMChain(LLMProvider):
+    """``llm.provider`` + ``llm.fallback`` behind one LLMProvider, with a circuit breaker per provider."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        providers: list[LLMProvider] | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        if providers is None:
+            providers = [llm_class(n)(settings) for n in validate_llm_chain(settings)]
+        self.chain: ProviderChain[LLMProvider] = ProviderChain.from_settings("llm", settings, clock)
+        for i, provider in enumerate(providers):
+            self.chain.add(provider.name, provider, "primary" if i == 0 else "fallback")
+        self.name = providers[0].name
+
+    @property
+    def providers(self) -> list[LLMProvider]:
+        return [m.provider for m in self.chain.members.values()]
+
+    async def load(self) -> None:
+        for provider in self.providers:
+            await provider.load()
+
+    async def close(self) -> None:
+        for provider in reversed(self.providers):
+            await provider.close()
+
+    def _next(self) -> ChainMember[LLMProvider]:
+        """The provider the next request would go to."""
+        candidates = self.chain.candidates()
+        return candidates[0][0] if candidates else self.chain.primary
+
+    def capabilities(self) -> LLMCapabilities:
+        """The capabilities of the provider that would serve now (the agent offers tools only to a
+        tool-calling model, so an open primary circuit switches a turn to the fallback's style)."""
+        return self._next().provider.capabilities()
+
+    def status(self) -> dict[str, object]:
+        return self.primary_provider.status()
+
+    @property
+    def primary_provider(self) -> LLMProvider:
+        return self.chain.primary.provider
+
+    def count_tokens(self, text: str) -> int:
+        return self._next().provider.count_tokens(text)
+
+    async def warm_up(self, messages: list[ChatMessage]) -> None:
+        for provider in self.providers:
+            await provider.warm_up(messages)
+
+    async def stream(self, messages: list[ChatMessage], options: LLMOptions) -> AsyncIterator[LLMEvent]:
+        errors: list[tuple[str, BaseException]] = []
+        for member, forced in self.chain.candidates():
+            breaker = member.breaker
+            if not breaker.acquire(forced):
+                continue
+            started = False  # something reached the caller: no failover any more
+            verdict = False
+            try:
+                async with contextlib.aclosing(member.provider.stream(messages, options)) as events:
+                    async for event in events:
+                        if not started and (event.text or event.tool_calls):
+                            started = True
+                            self.chain.report(member.name, errors, None)
+                        yield event
+                breaker.record_success()
+                verdict = True
+                if not started:
+                    self.chain.report(member.name, errors, None)
+                return
+            except (asyncio.CancelledError, GeneratorExit):
+                if started:  # the caller stopped listening (barge-in): the provider was working
+                    breaker.record_success()
+                    verdict = True
+                raise
+            except Exception as exc:
+                if not is_provider_failure(exc):
+                    raise
+                breaker.record_failure(exc)
+                verdict = True
+                if started:
+                    raise
+                logger.warning(
+                    "llm provider %s failed before its first token: %s", member.name, describe(exc)
+                )
+                errors.append((member.name, exc))
+            finally:
+                if not verdict:
+                    breaker.release()
+        raise self.chain.exhausted(errors)

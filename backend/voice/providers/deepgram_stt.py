@@ -1,0 +1,409 @@
+"""Deepgram speech-to-text: pre-recorded ``POST /v1/listen`` and live ``wss://…/v1/listen`` (interim results).
+
+Pre-recorded (:meth:`DeepgramSTT.transcribe`): our 16 kHz mono samples are sent as a PCM16 WAV body
+(``Content-Type: audio/wav``) with ``Authorization: Token <key>`` and the options in the query string
+(``model``, ``language`` or ``detect_language=true``, ``smart_format``, ``punctuate``, ``utterances=true``).
+The answer ``{"metadata": {"duration", ...}, "results": {"channels": [{"alternatives": [{"transcript",
+"confidence", "words", "paragraphs"?}], "detected_language"?, "language_confidence"?}], "utterances"?}}``
+is normalised to a :class:`Transcription` whose segments come from the utterances, else the paragraphs'
+sentences, else the words (cut at sentence ends), else one segment spanning the audio.
+
+Live (:meth:`DeepgramSTT.open_stream`, when ``deepgram.streaming`` is on): a WebSocket to ``/v1/listen``
+with ``encoding=linear16&sample_rate=16000&channels=1&interim_results=true&endpointing=…``; binary PCM16
+frames go in, ``{"type": "Results", "is_final", "speech_final", "start", "duration", "channel":
+{"alternatives": [{"transcript", ...}]}}`` messages come out (``Metadata``, ``SpeechStarted`` and
+``UtteranceEnd`` are read and skipped). ``{"type": "KeepAlive"}`` is sent while no audio flows and
+``{"type": "CloseStream"}`` asks for the last results before Deepgram closes the socket.
+
+HTTP (pooling, timeouts, retries, Retry-After, ``{"err_code", "err_msg"}`` bodies) is
+:class:`~backend.core.hosted.HostedClient`; the WebSocket's failures are mapped the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
+
+import numpy as np
+
+from backend.core.audio import STT_SAMPLE_RATE
+from backend.core.errors import ConfigError, ProviderError
+from backend.core.hosted import HostedClient, bad_response, error_from_status
+from backend.voice.base import (
+    Segment,
+    StreamResult,
+    STTCapabilities,
+    STTConfig,
+    STTProvider,
+    STTStream,
+    Transcription,
+)
+from backend.voice.providers.whisper_api_stt import (
+    DEFAULT_MODEL_ALIASES,
+    language_code,
+    name_the_key,
+    wav_bytes,
+)
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
+
+    from backend.core.config import DeepgramSettings, Settings
+
+logger = logging.getLogger(__name__)
+
+_SENTENCE_END = (".", "?", "!", "…", "।", "॥")
+_WORD_GAP_S = 1.0  # a pause this long between words also starts a new segment
+KEEPALIVE_SECONDS = 5.0  # Deepgram closes a live socket after ~10 s without audio or KeepAlive
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _float(value: Any, default: float = 0.0) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+
+
+class DeepgramSTT(STTProvider):
+    name = "deepgram"
+    env_var = "DEEPGRAM_API_KEY"
+    official_hosts = frozenset({"api.deepgram.com"})
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.cfg: DeepgramSettings = settings.deepgram
+        self.model = self.cfg.model
+        self.base_url = self.cfg.base_url.strip().rstrip("/")
+        self._client: HostedClient | None = None
+        self._key = ""
+
+    # ------------------------------------------------------------------ lifecycle
+    def _api_key(self) -> str:
+        key = self.cfg.api_key.strip()
+        host = (urlsplit(self.base_url).hostname or "").lower()
+        if not key and host in self.official_hosts:
+            raise ConfigError(
+                f"deepgram.api_key is empty but deepgram.base_url is {self.base_url}: set {self.env_var} "
+                "(config.yml reads deepgram.api_key from it) to use the deepgram provider"
+            )
+        return key
+
+    async def load(self) -> None:
+        if self._client is not None:
+            return
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                f"deepgram.base_url: '{self.cfg.base_url}' is not an http(s) URL (e.g. https://api.deepgram.com)"
+            )
+        self._key = self._api_key()
+        headers = {"Authorization": f"Token {self._key}"} if self._key else {}
+        self._client = HostedClient(
+            self.name,
+            self.base_url,
+            headers=headers,
+            timeout=self.cfg.timeout_seconds,
+            max_retries=self.cfg.max_retries,
+        )
+        logger.info(
+            "deepgram STT ready: model=%s base_url=%s streaming=%s",
+            self.model,
+            self.base_url,
+            self.cfg.streaming,
+        )
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def capabilities(self) -> STTCapabilities:
+        return STTCapabilities(streaming=self.cfg.streaming, languages=(), models=(self.model,))
+
+    def status(self) -> dict[str, object]:
+        return {"model": self.model, "base_url": self.base_url, "streaming": self.cfg.streaming}
+
+    def resolve_model(self, requested: str | None) -> str:
+        return self.model if requested is None or requested.strip() in DEFAULT_MODEL_ALIASES else requested
+
+    # ------------------------------------------------------------------ pre-recorded
+    def _params(self, config: STTConfig, model: str) -> dict[str, str]:
+        params = {
+            "model": model,
+            "smart_format": _bool(self.cfg.smart_format),
+            "punctuate": _bool(self.cfg.punctuate),
+        }
+        if config.language:
+            params["language"] = config.language
+        return params
+
+    async def transcribe(self, audio: np.ndarray, config: STTConfig) -> Transcription:
+        if self._client is None:
+            await self.load()
+        assert self._client is not None
+        model = self.resolve_model(config.model)
+        params = self._params(config, model) | {"utterances": "true"}
+        if not config.language:
+            params["detect_language"] = "true"
+        try:
+            response = await self._client.request(
+                "POST",
+                "/v1/listen",
+                params=params,
+                content=wav_bytes(audio),
+                headers={"Content-Type": "audio/wav"},
+            )
+        except ProviderError as err:
+            raise name_the_key(err, self.name, "deepgram", self.env_var) from None
+        body = self._client.json(response)
+        return self._parse(body, model, config, round(len(audio) / STT_SAMPLE_RATE, 3))
+
+    def _parse(self, body: Any, model: str, config: STTConfig, duration: float) -> Transcription:
+        try:
+            channel = body["results"]["channels"][0]
+            best = channel["alternatives"][0]
+            text = best["transcript"]
+        except (KeyError, IndexError, TypeError):
+            raise bad_response(self.name, "no results.channels[0].alternatives[0].transcript") from None
+        if not isinstance(text, str):
+            raise bad_response(self.name, "the transcript is not a string")
+        metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+        duration = round(_float(metadata.get("duration"), duration), 3)
+        segments = self._segments(body["results"], best, text.strip(), duration)
+        detected = language_code(channel.get("detected_language"))
+        return Transcription(
+            text=text.strip(),
+            language=config.language or detected or "en",  # Deepgram's default language is English
+            language_probability=round(
+                _float(channel.get("language_confidence"), 1.0 if config.language else 0.0), 4
+            )
+            if config.language or detected
+            else 0.0,
+            duration=duration,
+            segments=segments,
+            model=model,
+        )
+
+    def _segments(
+        self, results: dict[str, Any], best: dict[str, Any], text: str, duration: float
+    ) -> list[Segment]:
+        spans: list[tuple[float, float, str]] = []
+        utterances = results.get("utterances")
+        paragraphs = best.get("paragraphs")
+        if isinstance(utterances, list) and utterances:
+            spans = [
+                (_float(u.get("start")), _float(u.get("end")), str(u.get("transcript", "")))
+                for u in utterances
+                if isinstance(u, dict) and u.get("channel", 0) == 0
+            ]
+        elif isinstance(paragraphs, dict) and isinstance(paragraphs.get("paragraphs"), list):
+            spans = [
+                (_float(s.get("start")), _float(s.get("end")), str(s.get("text", "")))
+                for p in paragraphs["paragraphs"]
+                if isinstance(p, dict)
+                for s in p.get("sentences") or []
+                if isinstance(s, dict)
+            ]
+        elif isinstance(best.get("words"), list) and best["words"]:
+            spans = self._word_spans(best["words"])
+        spans = [(start, end, t.strip()) for start, end, t in spans if t.strip()]
+        if not spans and text:
+            spans = [(0.0, duration, text)]
+        return [
+            Segment(
+                id=i,
+                start=round(min(start, duration), 3),
+                end=round(min(max(end, start), duration), 3),
+                text=t,
+            )
+            for i, (start, end, t) in enumerate(spans)
+        ]
+
+    @staticmethod
+    def _word_spans(words: list[Any]) -> list[tuple[float, float, str]]:
+        spans: list[tuple[float, float, str]] = []
+        current: list[str] = []
+        start = end = 0.0
+        for w in words:
+            if not isinstance(w, dict):
+                continue
+            token = str(w.get("punctuated_word") or w.get("word") or "")
+            w_start, w_end = _float(w.get("start")), _float(w.get("end"))
+            if current and w_start - end > _WORD_GAP_S:
+                spans.append((start, end, " ".join(current)))
+                current = []
+            if not current:
+                start = w_start
+            current.append(token)
+            end = w_end
+            if token.endswith(_SENTENCE_END):
+                spans.append((start, end, " ".join(current)))
+                current = []
+        if current:
+            spans.append((start, end, " ".join(current)))
+        return spans
+
+    # ------------------------------------------------------------------ live
+    def live_url(self, config: STTConfig) -> str:
+        scheme = "wss" if self.base_url.startswith("https://") else "ws"
+        host_path = self.base_url.split("://", 1)[1]
+        params = self._params(config, self.resolve_model(config.model)) | {
+            "encoding": "linear16",
+            "sample_rate": str(STT_SAMPLE_RATE),
+            "channels": "1",
+            "interim_results": "true",
+            "endpointing": str(self.cfg.endpointing_ms),
+        }
+        return f"{scheme}://{host_path}/v1/listen?{urlencode(params)}"
+
+    async def open_stream(self, config: STTConfig) -> STTStream:
+        if not self.cfg.streaming:
+            return await super().open_stream(config)
+        if self._client is None:
+            await self.load()
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake, InvalidStatus
+
+        url = self.live_url(config)
+        headers = {"Authorization": f"Token {self._key}"} if self._key else {}
+        try:
+            ws = await asyncio.wait_for(
+                connect(url, additional_headers=headers, open_timeout=None, max_size=2**22),
+                self.cfg.timeout_seconds,
+            )
+        except InvalidStatus as exc:
+            response = exc.response
+            error = error_from_status(
+                self.name, response.status_code, response.body or b"", dict(response.headers.raw_items())
+            )
+            raise name_the_key(error, self.name, "deepgram", self.env_var) from None
+        except TimeoutError:
+            raise ProviderError(
+                f"{self.name}: no answer from {self.base_url} in {self.cfg.timeout_seconds:g} s "
+                "(live WebSocket)",
+                code="provider_timeout",
+                status_code=504,
+                provider=self.name,
+                retryable=True,
+            ) from None
+        except InvalidHandshake as exc:
+            raise bad_response(self.name, f"the live WebSocket handshake failed: {exc}") from None
+        except OSError as exc:
+            raise ProviderError(
+                f"{self.name}: cannot reach {self.base_url} ({type(exc).__name__}: {exc})",
+                code="provider_unreachable",
+                status_code=503,
+                provider=self.name,
+                retryable=True,
+            ) from None
+        return DeepgramStream(self.name, ws)
+
+
+class DeepgramStream(STTStream):
+    """One live WebSocket: PCM16 in, :class:`StreamResult` out."""
+
+    def __init__(self, provider: str, ws: ClientConnection) -> None:
+        self.provider = provider
+        self.ws = ws
+        self.request_id = ws.response.headers.get("dg-request-id", "") if ws.response else ""
+        self._last_send = time.monotonic()
+        self._closing = False
+        self._keepalive = asyncio.create_task(self._keep_alive())
+
+    def _broken(self, exc: BaseException) -> ProviderError:
+        from websockets.exceptions import ConnectionClosed
+
+        if isinstance(exc, ConnectionClosed):
+            rcvd = exc.rcvd
+            how = f"code {rcvd.code}{f': {rcvd.reason}' if rcvd.reason else ''}" if rcvd else "no close frame"
+            what = f"the live connection closed mid-stream ({how})"
+        else:
+            what = f"the live connection failed ({type(exc).__name__}: {exc})"
+        return ProviderError(
+            f"{self.provider}: {what}",
+            code="provider_bad_response",
+            status_code=502,
+            provider=self.provider,
+            retryable=True,
+        )
+
+    async def _keep_alive(self) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                await asyncio.sleep(1.0)
+                if time.monotonic() - self._last_send >= KEEPALIVE_SECONDS:
+                    await self.ws.send(json.dumps({"type": "KeepAlive"}))
+                    self._last_send = time.monotonic()
+
+    async def send(self, pcm16: bytes) -> None:
+        if self._closing or not pcm16:
+            return
+        try:
+            await self.ws.send(pcm16)
+        except Exception as exc:  # noqa: BLE001 - any transport failure is the vendor's stream breaking
+            raise self._broken(exc) from None
+        self._last_send = time.monotonic()
+
+    async def finalize(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        with contextlib.suppress(Exception):
+            await self.ws.send(json.dumps({"type": "CloseStream"}))
+
+    async def __aiter__(self) -> AsyncIterator[StreamResult]:  # type: ignore[override]
+        from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
+
+        while True:
+            try:
+                raw = await self.ws.recv()
+            except ConnectionClosedOK:
+                return
+            except ConnectionClosed as exc:
+                if self._closing and exc.rcvd is not None and exc.rcvd.code == 1000:
+                    return
+                raise self._broken(exc) from None
+            if isinstance(raw, bytes):
+                continue
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                raise bad_response(self.provider, "a live message is not JSON") from None
+            if not isinstance(message, dict):
+                raise bad_response(self.provider, "a live message is not a JSON object")
+            kind = message.get("type")
+            if kind == "Metadata":
+                if self._closing:
+                    return
+                continue
+            if kind != "Results":
+                continue  # SpeechStarted, UtteranceEnd, and message types added later
+            try:
+                best = message["channel"]["alternatives"][0]
+                text = str(best["transcript"])
+            except (KeyError, IndexError, TypeError):
+                raise bad_response(self.provider, "a live Results message has no transcript") from None
+            start = _float(message.get("start"))
+            yield StreamResult(
+                text=text.strip(),
+                is_final=bool(message.get("is_final")),
+                speech_final=bool(message.get("speech_final")),
+                start=round(start, 3),
+                end=round(start + _float(message.get("duration")), 3),
+                confidence=_float(best.get("confidence")),
+            )
+
+    async def aclose(self) -> None:
+        self._closing = True
+        self._keepalive.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._keepalive
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.ws.close(), 2.0)

@@ -1,0 +1,213 @@
+"""Text-to-speech as a fallback chain: ``tts.provider``, ``tts.fallback``..., then ``tts.language_fallback``.
+
+Used by :meth:`backend.voice.tts_service.TTSService.stream`. The request's voice decides the first
+engine; the others follow in chain order, each speaking with *its* default voice for the same language
+(engines without a voice for the language are left out). With more than one engine to try, the text is
+spoken piece by piece (sentences, and the eager first phrase) and the failover happens per piece: when
+an engine fails, the current piece is spoken again, whole, by the next engine, and the following pieces
+start from the top of the chain again (the circuit breaker keeps a failing engine out for its
+cool-down). No piece is skipped: if no engine can speak a piece, the stream ends with the error.
+
+Every chunk is delivered at the sample rate of the requested voice (resampled when a fallback engine
+speaks at another rate) and names the engine that spoke it (``AudioChunk.provider``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import av
+import numpy as np
+
+from backend.core.errors import ConfigError
+from backend.core.failover import ChainMember, ProviderChain, chain_names, describe, is_provider_failure
+from backend.core.text import speech_pieces
+from backend.voice.base import AudioChunk, TTSConfig, TTSProvider
+from backend.voice.factory import tts_class
+
+if TYPE_CHECKING:
+    from backend.core.config import Settings
+    from backend.voice.tts_service import ResolvedVoice, TTSService
+
+logger = logging.getLogger(__name__)
+
+
+def validate_tts_chain(settings: Settings) -> list[str]:
+    """``[tts.provider, *tts.fallback]``, checked: unknown, repeated or primary-again names are errors."""
+    tts_class(settings.tts.provider)
+    names = chain_names(settings.tts.provider, settings.tts.fallback, "tts.fallback")
+    for i, name in enumerate(settings.tts.fallback):
+        tts_class(name, f"tts.fallback[{i}]")
+    return names
+
+
+def build_tts_chain(settings: Settings, providers: dict[str, TTSProvider]) -> ProviderChain[TTSProvider]:
+    """The chain over already-built providers: primary, fallbacks, then the language fallback."""
+    chain: ProviderChain[TTSProvider] = ProviderChain.from_settings("tts", settings)
+    names = validate_tts_chain(settings)
+    for i, name in enumerate(names):
+        if name not in providers:
+            raise ConfigError(f"tts: provider '{name}' was not built")
+        chain.add(name, providers[name], "primary" if i == 0 else "fallback")
+    language_fallback = settings.tts.language_fallback
+    if language_fallback and language_fallback in providers:
+        chain.add(language_fallback, providers[language_fallback], "language_fallback")
+    return chain
+
+
+class _ToRate:
+    """Resamples one piece's chunks to the target rate (flushing the resampler at the end)."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self._resampler: av.AudioResampler | None = None
+        self._source = 0
+
+    def feed(self, chunk: AudioChunk) -> bytes:
+        if chunk.sample_rate == self.target and self._resampler is None:
+            return chunk.pcm
+        if self._resampler is None or chunk.sample_rate != self._source:
+            self._resampler = av.AudioResampler(format="s16", layout="mono", rate=self.target)
+            self._source = chunk.sample_rate
+        if not chunk.pcm:
+            return b""
+        frame = av.AudioFrame.from_ndarray(
+            np.frombuffer(chunk.pcm, dtype="<i2").reshape(1, -1), format="s16", layout="mono"
+        )
+        frame.sample_rate = chunk.sample_rate
+        return b"".join(f.to_ndarray().astype("<i2").tobytes() for f in self._resampler.resample(frame))
+
+    def flush(self) -> bytes:
+        if self._resampler is None:
+            return b""
+        return b"".join(f.to_ndarray().astype("<i2").tobytes() for f in self._resampler.resample(None))
+
+
+def failover_order(service: TTSService, resolved: ResolvedVoice) -> list[str]:
+    """The engines that may speak this request, the requested voice's engine first."""
+    engine = resolved.voice.engine
+    language = resolved.config.language
+    order = [engine]
+    for name in service.chain.names:
+        if name != engine and service.voice_for(name, language) is not None:
+            order.append(name)
+    return order
+
+
+def voice_used(service: TTSService, resolved: ResolvedVoice, engine: str) -> str:
+    """The voice id ``engine`` speaks this request with."""
+    if not engine or engine == resolved.voice.engine:
+        return resolved.voice.id
+    voice = service.voice_for(engine, resolved.config.language)
+    return voice.id if voice is not None else resolved.voice.id
+
+
+async def failover_stream(
+    service: TTSService,
+    text: str,
+    resolved: ResolvedVoice,
+    eager_first: bool = False,
+    whole_pieces: bool = False,
+) -> AsyncIterator[AudioChunk]:
+    """``whole_pieces``: yield a piece only once it is complete, so the audio of a piece an engine broke
+    off never reaches the caller (for a response that is sent whole anyway)."""
+    chain = service.chain
+    order = failover_order(service, resolved)
+    language = resolved.config.language
+    target = resolved.voice.sample_rate
+    if len(order) == 1:  # nothing to fail over to: one request for the whole text, as the engine likes it
+        pieces, config = [text], replace(resolved.config, eager_first=eager_first)
+    else:
+        pieces, config = (
+            speech_pieces(text, language, eager_first),
+            replace(resolved.config, eager_first=False),
+        )
+    for piece in pieces:
+        speaking = _speak_piece(service, chain, order, piece, resolved, config, target, whole_pieces)
+        async with contextlib.aclosing(speaking):  # a listener that stops early closes the vendor stream now
+            async for chunk in speaking:
+                yield chunk
+
+
+async def _speak_piece(
+    service: TTSService,
+    chain: ProviderChain[TTSProvider],
+    order: list[str],
+    piece: str,
+    resolved: ResolvedVoice,
+    config: TTSConfig,
+    target: int,
+    whole: bool,
+) -> AsyncIterator[AudioChunk]:
+    errors: list[tuple[str, BaseException]] = []  # every failure, for the final error
+    unreported: list[tuple[str, BaseException]] = []  # failures not yet told to the request
+    for member, forced in chain.candidates(order):
+        if not member.breaker.acquire(forced):
+            continue
+        own = _config_for(service, member, resolved, config)
+        if own is None:
+            member.breaker.release()
+            continue
+        started = verdict = False
+        held: list[AudioChunk] = []  # whole: the piece's audio, yielded once it is complete
+        try:
+            converter = _ToRate(target)
+            async with contextlib.aclosing(member.provider.stream(piece, own)) as chunks:
+                async for chunk in chunks:
+                    pcm = converter.feed(chunk)
+                    if not pcm:
+                        continue
+                    out = AudioChunk(pcm, target, chunk.text or piece, provider=member.name)
+                    if whole:
+                        held.append(out)
+                        continue
+                    if not started:
+                        started = True
+                        chain.report(member.name, unreported, order)
+                        unreported = []
+                    yield out
+            tail = converter.flush()
+            member.breaker.record_success()
+            verdict = True
+            if not started:
+                chain.report(member.name, unreported, order)
+            for out in held:
+                yield out
+            if tail:
+                yield AudioChunk(tail, target, piece, provider=member.name)
+            return
+        except (asyncio.CancelledError, GeneratorExit):
+            if started:  # the listener went away: the engine was working
+                member.breaker.record_success()
+                verdict = True
+            raise
+        except Exception as exc:
+            if not is_provider_failure(exc):
+                raise
+            member.breaker.record_failure(exc)
+            verdict = True
+            where = "mid-piece, re-speaking it whole" if started else "before any audio"
+            logger.warning("tts %s failed %s: %s", member.name, where, describe(exc))
+            errors.append((member.name, exc))
+            unreported.append((member.name, exc))
+        finally:
+            if not verdict:
+                member.breaker.release()
+    raise chain.exhausted(errors)
+
+
+def _config_for(
+    service: TTSService, member: ChainMember[TTSProvider], resolved: ResolvedVoice, config: TTSConfig
+) -> TTSConfig | None:
+    """The request as ``member`` should get it: the requested voice, or its own voice for the language."""
+    if member.name == resolved.voice.engine:
+        return config
+    voice = service.voice_for(member.name, config.language)
+    if voice is None:
+        return None
+    return replace(config, voice_id=voice.id)

@@ -1,0 +1,126 @@
+"""The TTS chain on real engines: TTSService with ElevenLabs (against its local fake) and Piper as the
+fallback, without the HTTP app. The breakers' clock is injected."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from backend.core.config import parse_config
+from backend.core.failover import BreakerState, CircuitBreaker, recording
+from backend.voice.base import AudioChunk
+from backend.voice.tts_service import TTSService
+from tests.fakes.elevenlabs import FakeElevenLabs
+
+KEY = "xi-test-key"
+TEXT = "The museum opens at nine. Tickets cost ten dollars. Children enter for free."
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def eleven() -> Iterator[FakeElevenLabs]:
+    with FakeElevenLabs(api_key=KEY) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+async def service(eleven: FakeElevenLabs, assembled_models: Path) -> AsyncIterator[TTSService]:
+    settings = parse_config(
+        {
+            "tts": {"provider": "elevenlabs", "fallback": ["piper"], "language_fallback": None},
+            "elevenlabs": {
+                "api_key": KEY,
+                "base_url": eleven.url,
+                "max_retries": 0,
+                "output_format": "pcm_16000",  # Piper speaks at 22050 Hz: the chain must resample
+            },
+            "paths": {"models_dir": str(assembled_models)},
+            "languages": ["en"],
+        }
+    )
+    tts = TTSService(settings)
+    await tts.load()
+    try:
+        yield tts
+    finally:
+        await tts.close()
+
+
+@pytest.fixture
+def clock(service: TTSService, eleven: FakeElevenLabs) -> Clock:
+    eleven.reset()
+    clock = Clock()
+    for member in service.chain.members.values():
+        member.breaker = CircuitBreaker(member.breaker.name, 2, 30, clock)
+    return clock
+
+
+async def speak(service: TTSService, text: str = TEXT, **kw: bool) -> list[AudioChunk]:
+    resolved = service.resolve(None, "en")
+    return [chunk async for chunk in service.stream(text, resolved, **kw)]
+
+
+async def test_fallback_audio_comes_at_the_requested_voices_rate(
+    service: TTSService, eleven: FakeElevenLabs, clock: Clock
+) -> None:
+    resolved = service.resolve(None, "en")
+    assert resolved.voice.engine == "elevenlabs" and resolved.voice.sample_rate == 16000
+    eleven.fail(503, times=10)
+    with recording() as log:
+        chunks = await speak(service)
+    assert {c.provider for c in chunks} == {"piper"} and {c.sample_rate for c in chunks} == {16000}
+    piper = service.resolve("en_US-joe-medium", "en")
+    own = [c async for c in service.stream(TEXT, piper)]
+    own_seconds = sum(c.duration for c in own)
+    assert own[0].sample_rate == 22050
+    assert sum(c.duration for c in chunks) == pytest.approx(own_seconds, rel=0.05)
+    assert [e.reason for e in log.drain("tts")] == ["provider_error", "provider_error", "circuit_open"]
+    assert service.chain.breaker("elevenlabs").state is BreakerState.OPEN
+
+
+async def test_each_piece_comes_back_to_the_cloud_while_its_circuit_is_closed(
+    service: TTSService, eleven: FakeElevenLabs, clock: Clock
+) -> None:
+    eleven.fail(500)  # only the first piece fails
+    chunks = await speak(service)
+    order = list(dict.fromkeys((c.text, c.provider) for c in chunks))
+    assert [p for _, p in order] == ["piper", "elevenlabs", "elevenlabs"]
+    assert " ".join(t for t, _ in order) == TEXT
+
+
+async def test_whole_pieces_drop_the_broken_off_audio(
+    service: TTSService, eleven: FakeElevenLabs, clock: Clock
+) -> None:
+    eleven.drop_after(2000)
+    chunks = await speak(service, whole_pieces=True)
+    first = [c for c in chunks if c.text.startswith("The museum")]
+    assert {c.provider for c in first} == {"piper"}, "no ElevenLabs audio of the broken piece"
+    eleven.drop_after(2000)
+    streamed = await speak(service)
+    broken = [c for c in streamed if c.text.startswith("The museum")]
+    assert [c.provider for c in broken][0] == "elevenlabs" and broken[-1].provider == "piper"
+
+
+async def test_a_listener_leaving_mid_probe_frees_the_probe(
+    service: TTSService, eleven: FakeElevenLabs, clock: Clock
+) -> None:
+    breaker = service.chain.breaker("elevenlabs")
+    eleven.fail(503, times=2)
+    await speak(service, "One. Two.")
+    assert breaker.state is BreakerState.OPEN
+    clock.now += 30
+    eleven.chunk_bytes = 1001  # several chunks per piece
+    stream = service.stream(TEXT, service.resolve(None, "en"))
+    first = await anext(stream)
+    assert first.provider == "elevenlabs" and not breaker.available(), "the probe is in flight"
+    await stream.aclose()  # the client went away mid-piece
+    assert breaker.state is BreakerState.CLOSED, "audio had arrived: the engine works again"
