@@ -1,0 +1,36 @@
+import { useEffect, useRef } from 'react';
+import { NavBar } from './components/NavBar';
+import { useRoute, ROUTES } from './hooks/useRoute';
+import { StatusPage } from './pages/StatusPage';
+import { TranscribePage } from './pages/TranscribePage';
+import { TtsStudioPage } from './pages/TtsStudioPage';
+import { VoiceChatPage } from './pages/VoiceChatPage';
+
+export function App() {
+  const [path, navigate] = useRoute();
+  const mainRef = useRef<HTMLElement>(null);
+  const first = useRef(true);
+
+  useEffect(() => {
+    const label = ROUTES.find((r) => r.path === path)?.label ?? '';
+    document.title = `${label} · Mithivoices`;
+    // after a navigation, move focus to the page (screen readers announce it; keyboard users start there)
+    if (first.current) first.current = false;
+    else mainRef.current?.focus();
+  }, [path]);
+
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <NavBar path={path} navigate={navigate} />
+      <main id="main" ref={mainRef} tabIndex={-1}>
+        {path === '/' && <VoiceChatPage />}
+        {path === '/tts' && <TtsStudioPage />}
+        {path === '/transcribe' && <TranscribePage />}
+        {path === '/status' && <StatusPage />}
+      </main>
+    </>
+  );
+}
