@@ -34,6 +34,7 @@ with hot reload at <a href="http://localhost:5173">http://localhost:5173</a>; or
 def _api_miss(request: Request) -> NoReturn:
     """An API path no route answered for this method: 405 when another method has it, else 404."""
     routes = [r for r in request.app.router.routes if getattr(r, "path", None) != CATCH_ALL]
+    # which methods some API route takes at this path (the catch-all itself does not count)
     allowed = [
         method
         for method in _METHODS
@@ -57,13 +58,18 @@ def _file_in(dist: Path, path: str) -> Path | None:
 
 
 def mount_web_app(app: FastAPI, dist: Path) -> None:
-    """Add the catch-all GET route; call after every API router is included."""
+    """Add the catch-all route; call after every API router is included.
+
+    It takes every method, so that a request no API route answered gets our JSON 404 / 405 rather than
+    Starlette's 405 for "the catch-all only does GET"."""
     dist = dist.resolve()
 
-    @app.get(CATCH_ALL, include_in_schema=False)
+    @app.api_route(CATCH_ALL, methods=list(_METHODS) + ["HEAD"], include_in_schema=False)
     async def web_app(path: str, request: Request) -> Response:
         if path.split("/", 1)[0] in API_PATHS:
             _api_miss(request)
+        if request.method not in ("GET", "HEAD"):
+            raise NotFound(f"no route {request.method} /{path}; the web app only answers GET")
         index = dist / "index.html"
         if not index.is_file():
             return HTMLResponse(_NOT_BUILT.format(dist=dist), status_code=200 if not path else 404)

@@ -68,3 +68,21 @@ def test_file_lookup_stays_inside_dist(web_dist) -> None:
     (web_dist.parent / "secret.txt").write_text("root:x:0:0")
     assert _file_in(web_dist.resolve(), "../secret.txt") is None
     assert _file_in(web_dist.resolve(), "assets/../index.html") == (web_dist / "index.html").resolve()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("POST", "/api/nothing", 404, "not_found"),
+        ("DELETE", "/v1/x", 404, "not_found"),
+        ("POST", "/some/page", 404, "not_found"),
+        ("GET", "/api/tts/generate", 405, "method_not_allowed"),
+        ("PUT", "/api/chat", 405, "method_not_allowed"),
+    ],
+)
+def test_other_methods_get_json_404_or_405(
+    base_url: str, method: str, path: str, status: int, code: str
+) -> None:
+    r = httpx.request(method, base_url + path)
+    assert r.status_code == status, r.text
+    assert r.json()["error"]["code"] == code
