@@ -41,6 +41,19 @@ def assembled_models() -> Path:
     return folder
 
 
+class ManualClock:
+    """A clock that moves only when a test moves it (``now``, :meth:`advance`): circuit-breaker cool-downs."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def make_settings(
     overrides: dict[str, Any] | None = None, models: Path | None = None, data_dir: Path | None = None
 ) -> Settings:

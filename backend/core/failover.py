@@ -32,11 +32,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from backend.core.errors import ConfigError, MithiError, ProviderError
 
@@ -268,6 +268,17 @@ def chain_names(primary: str, fallback: list[str], key: str) -> list[str]:
     return names
 
 
+def configured_chain_names(kind: str, settings: Any, lookup: Callable[..., object]) -> list[str]:
+    """``[<kind>.provider, *<kind>.fallback]``, checked: an unknown name (``lookup(name, key)`` raises), a
+    repeated one or the primary again is a ConfigError."""
+    section = getattr(settings, kind)
+    lookup(section.provider)
+    names = chain_names(section.provider, section.fallback, f"{kind}.fallback")
+    for i, name in enumerate(section.fallback):
+        lookup(name, f"{kind}.fallback[{i}]")
+    return names
+
+
 class ProviderChain(Generic[P]):
     """An ordered set of providers of one kind, each with its circuit breaker."""
 
@@ -408,3 +419,53 @@ def attach(log: FailoverLog) -> FailoverLog:
     """Make ``log`` the current task's log from now on (tasks it creates afterwards report there too)."""
     _log.set(log)
     return log
+
+
+class Chainable(Protocol):
+    """What a chained provider offers the chain (LLMProvider, STTProvider)."""
+
+    name: str
+
+    async def load(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def status(self) -> dict[str, object]: ...
+
+
+C = TypeVar("C", bound=Chainable)
+
+
+class ChainedProviders(Generic[C]):
+    """The part of a provider that is a chain of providers (LLMChain, STTChain): set-up, load, close, status.
+
+    The first provider is the primary; the chain's name is the primary's.
+    """
+
+    chain: ProviderChain[C]
+    name: str
+
+    def _set_up_chain(self, kind: str, settings: Any, providers: Sequence[C], clock: Clock) -> None:
+        self.chain = ProviderChain.from_settings(kind, settings, clock)
+        for i, provider in enumerate(providers):
+            self.chain.add(provider.name, provider, "primary" if i == 0 else "fallback")
+        self.name = providers[0].name
+
+    @property
+    def providers(self) -> list[C]:
+        return [m.provider for m in self.chain.members.values()]
+
+    @property
+    def primary_provider(self) -> C:
+        return self.chain.primary.provider
+
+    async def load(self) -> None:
+        for provider in self.providers:
+            await provider.load()
+
+    async def close(self) -> None:
+        for provider in reversed(self.providers):
+            await provider.close()
+
+    def status(self) -> dict[str, object]:
+        return self.primary_provider.status()

@@ -31,19 +31,48 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
-from backend.core.errors import ProviderError
+from backend.core.errors import ConfigError, ProviderError
 
 logger = logging.getLogger(__name__)
 
 _MESSAGE_CHARS = 300
 _REQUEST_FAULTS = frozenset({400, 404, 405, 409, 413, 415, 422})
+
+
+def require_api_key(
+    block: str, api_key: str, base_url: str, official_hosts: Collection[str], env_var: str, *, use: str = ""
+) -> str:
+    """The configured key, stripped; empty is a :class:`ConfigError` naming ``env_var`` on the vendor's host.
+
+    ``block`` is the config.yml section (``openai``, ``deepgram``, ...); ``use`` what the key is for (e.g.
+    "stt.provider 'whisper_api'"). Elsewhere (a local or self-hosted server) an empty key is allowed and
+    returned as "".
+    """
+    key = api_key.strip()
+    host = (urlsplit(base_url).hostname or "").lower()
+    if not key and env_var and host in official_hosts:
+        purpose = f" to use {use}" if use else ""
+        raise ConfigError(
+            f"{block}.api_key is empty: set {env_var} (config.yml reads {block}.api_key from it){purpose}, "
+            f"or point {block}.base_url (now {base_url}) at a server that needs no key"
+        )
+    return key
+
+
+def check_base_url(block: str, base_url: str, example: str = "") -> None:
+    """A :class:`ConfigError` unless ``base_url`` is an http(s) URL with a host."""
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        hint = f" (e.g. {example})" if example else ""
+        raise ConfigError(f"{block}.base_url: '{base_url}' is not an http(s) URL{hint}")
 
 
 def vendor_message(body: bytes | str | Any) -> str:
@@ -167,19 +196,24 @@ def error_from_exception(provider: str, exc: BaseException, base_url: str = "") 
             retryable=True,
         )
     if isinstance(exc, httpx.TransportError):
-        return ProviderError(
-            f"{provider}: cannot reach {base_url or 'the server'} ({type(exc).__name__}: {exc})",
-            code="provider_unreachable",
-            status_code=503,
-            provider=provider,
-            retryable=True,
-        )
+        return unreachable(provider, exc, base_url)
     return ProviderError(
         f"{provider}: unexpected failure: {type(exc).__name__}: {exc}",
         code="provider_error",
         status_code=502,
         provider=provider,
         failover=True,
+    )
+
+
+def unreachable(provider: str, exc: BaseException, base_url: str = "") -> ProviderError:
+    """The ProviderError for a server that cannot be reached (refused connection, DNS, reset)."""
+    return ProviderError(
+        f"{provider}: cannot reach {base_url or 'the server'} ({type(exc).__name__}: {exc})",
+        code="provider_unreachable",
+        status_code=503,
+        provider=provider,
+        retryable=True,
     )
 
 
@@ -245,6 +279,14 @@ class HostedClient:
             return error.retry_after
         return random.uniform(0, min(self.backoff_max, self.backoff_base * 2**attempt))
 
+    async def _wait_to_retry(self, attempt: int, error: ProviderError) -> None:
+        """Sleep before retry number ``attempt + 1``; raise ``error`` when it is not to be retried."""
+        delay = self._delay(attempt, error)
+        if delay is None:
+            raise error
+        logger.info("%s: %s; retry %d in %.2f s", self.provider, error.message, attempt + 1, delay)
+        await asyncio.sleep(delay)
+
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send a request and read the whole 2xx response; retry what is worth retrying."""
         attempt = 0
@@ -258,11 +300,7 @@ class HostedClient:
                 )
             except httpx.HTTPError as exc:
                 error = error_from_exception(self.provider, exc, self.base_url)
-            delay = self._delay(attempt, error)
-            if delay is None:
-                raise error
-            logger.info("%s: %s; retry %d in %.2f s", self.provider, error.message, attempt + 1, delay)
-            await asyncio.sleep(delay)
+            await self._wait_to_retry(attempt, error)
             attempt += 1
 
     @asynccontextmanager
@@ -292,11 +330,7 @@ class HostedClient:
                 finally:
                     await response.aclose()
                 error = error_from_status(self.provider, response.status_code, body, response.headers)
-            delay = self._delay(attempt, error)
-            if delay is None:
-                raise error
-            logger.info("%s: %s; retry %d in %.2f s", self.provider, error.message, attempt + 1, delay)
-            await asyncio.sleep(delay)
+            await self._wait_to_retry(attempt, error)
             attempt += 1
 
     async def iter_bytes(

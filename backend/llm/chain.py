@@ -14,7 +14,13 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from backend.core.failover import ChainMember, ProviderChain, chain_names, describe, is_provider_failure
+from backend.core.failover import (
+    ChainedProviders,
+    ChainMember,
+    configured_chain_names,
+    describe,
+    is_provider_failure,
+)
 from backend.llm.base import ChatMessage, LLMCapabilities, LLMEvent, LLMOptions, LLMProvider
 from backend.llm.factory import llm_class
 
@@ -27,14 +33,10 @@ logger = logging.getLogger(__name__)
 
 def validate_llm_chain(settings: Settings) -> list[str]:
     """The chain's provider names, checked (unknown, repeated or primary-again names are ConfigErrors)."""
-    llm_class(settings.llm.provider)
-    names = chain_names(settings.llm.provider, settings.llm.fallback, "llm.fallback")
-    for i, name in enumerate(settings.llm.fallback):
-        llm_class(name, f"llm.fallback[{i}]")
-    return names
+    return configured_chain_names("llm", settings, llm_class)
 
 
-class LLMChain(LLMProvider):
+class LLMChain(ChainedProviders[LLMProvider], LLMProvider):
     """``llm.provider`` + ``llm.fallback`` behind one LLMProvider, with a circuit breaker per provider."""
 
     def __init__(
@@ -45,22 +47,7 @@ class LLMChain(LLMProvider):
     ) -> None:
         if providers is None:
             providers = [llm_class(n)(settings) for n in validate_llm_chain(settings)]
-        self.chain: ProviderChain[LLMProvider] = ProviderChain.from_settings("llm", settings, clock)
-        for i, provider in enumerate(providers):
-            self.chain.add(provider.name, provider, "primary" if i == 0 else "fallback")
-        self.name = providers[0].name
-
-    @property
-    def providers(self) -> list[LLMProvider]:
-        return [m.provider for m in self.chain.members.values()]
-
-    async def load(self) -> None:
-        for provider in self.providers:
-            await provider.load()
-
-    async def close(self) -> None:
-        for provider in reversed(self.providers):
-            await provider.close()
+        self._set_up_chain("llm", settings, providers, clock)
 
     def _next(self) -> ChainMember[LLMProvider]:
         """The provider the next request would go to."""
@@ -71,13 +58,6 @@ class LLMChain(LLMProvider):
         """The capabilities of the provider that would serve now (the agent offers tools only to a
         tool-calling model, so an open primary circuit switches a turn to the fallback's style)."""
         return self._next().provider.capabilities()
-
-    def status(self) -> dict[str, object]:
-        return self.primary_provider.status()
-
-    @property
-    def primary_provider(self) -> LLMProvider:
-        return self.chain.primary.provider
 
     def count_tokens(self, text: str) -> int:
         return self._next().provider.count_tokens(text)

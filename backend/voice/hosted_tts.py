@@ -26,13 +26,12 @@ import abc
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit
 
 import av
 import numpy as np
 
-from backend.core.errors import ConfigError, ProviderError
-from backend.core.hosted import HostedClient, bad_response
+from backend.core.errors import ProviderError
+from backend.core.hosted import HostedClient, bad_response, check_base_url, require_api_key
 from backend.core.languages import LANGUAGES
 from backend.voice.base import TTSCapabilities, TTSProvider
 
@@ -228,19 +227,10 @@ class HostedTTSProvider(TTSProvider):
     # ------------------------------------------------------------------ lifecycle
     def api_key(self) -> str:
         """The configured key; empty is a startup error on the vendor's own host."""
-        key = self.cfg.api_key.strip()
-        host = (urlsplit(self.base_url).hostname or "").lower()
-        if not key and self.env_var and host in self.official_hosts:
-            raise ConfigError(
-                f"{self.name}.api_key is empty: set {self.env_var} (config.yml reads {self.name}.api_key "
-                f"from it), or point {self.name}.base_url at a server that needs no key"
-            )
-        return key
+        return require_api_key(self.name, self.cfg.api_key, self.base_url, self.official_hosts, self.env_var)
 
     def open_client(self) -> HostedClient:
-        parts = urlsplit(self.base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"{self.name}.base_url: '{self.cfg.base_url}' is not an http(s) URL")
+        check_base_url(self.name, self.cfg.base_url)
         key = self.api_key()
         return HostedClient(
             self.name,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from backend.core.failover import ChainMember, ProviderChain, chain_names
+from backend.core.failover import ChainedProviders, ChainMember, configured_chain_names
 from backend.voice.base import STTCapabilities, STTConfig, STTProvider, STTStream, Transcription
 from backend.voice.factory import build_stt, stt_class
 
@@ -28,14 +28,10 @@ logger = logging.getLogger(__name__)
 
 def validate_stt_chain(settings: Settings) -> list[str]:
     """The chain's provider names, checked (unknown, repeated or primary-again names are ConfigErrors)."""
-    stt_class(settings.stt.provider)
-    names = chain_names(settings.stt.provider, settings.stt.fallback, "stt.fallback")
-    for i, name in enumerate(settings.stt.fallback):
-        stt_class(name, f"stt.fallback[{i}]")
-    return names
+    return configured_chain_names("stt", settings, stt_class)
 
 
-class STTChain(STTProvider):
+class STTChain(ChainedProviders[STTProvider], STTProvider):
     def __init__(
         self,
         settings: Settings,
@@ -46,29 +42,7 @@ class STTChain(STTProvider):
             names = validate_stt_chain(settings)
             keys = ["stt.provider"] + [f"stt.fallback[{i}]" for i in range(len(names) - 1)]
             providers = [build_stt(n, settings, k) for n, k in zip(names, keys, strict=True)]
-        self.chain: ProviderChain[STTProvider] = ProviderChain.from_settings("stt", settings, clock)
-        for i, provider in enumerate(providers):
-            self.chain.add(provider.name, provider, "primary" if i == 0 else "fallback")
-        self.name = providers[0].name
-
-    @property
-    def providers(self) -> list[STTProvider]:
-        return [m.provider for m in self.chain.members.values()]
-
-    @property
-    def primary_provider(self) -> STTProvider:
-        return self.chain.primary.provider
-
-    async def load(self) -> None:
-        for provider in self.providers:
-            await provider.load()
-
-    async def close(self) -> None:
-        for provider in reversed(self.providers):
-            await provider.close()
-
-    def status(self) -> dict[str, object]:
-        return self.primary_provider.status()
+        self._set_up_chain("stt", settings, providers, clock)
 
     def capabilities(self) -> STTCapabilities:
         return self.primary_provider.capabilities()

@@ -25,7 +25,13 @@ import av
 import numpy as np
 
 from backend.core.errors import ConfigError
-from backend.core.failover import ChainMember, ProviderChain, chain_names, describe, is_provider_failure
+from backend.core.failover import (
+    ChainMember,
+    ProviderChain,
+    configured_chain_names,
+    describe,
+    is_provider_failure,
+)
 from backend.core.text import speech_pieces
 from backend.voice.base import AudioChunk, TTSConfig, TTSProvider
 from backend.voice.factory import tts_class
@@ -39,11 +45,7 @@ logger = logging.getLogger(__name__)
 
 def validate_tts_chain(settings: Settings) -> list[str]:
     """``[tts.provider, *tts.fallback]``, checked: unknown, repeated or primary-again names are errors."""
-    tts_class(settings.tts.provider)
-    names = chain_names(settings.tts.provider, settings.tts.fallback, "tts.fallback")
-    for i, name in enumerate(settings.tts.fallback):
-        tts_class(name, f"tts.fallback[{i}]")
-    return names
+    return configured_chain_names("tts", settings, tts_class)
 
 
 def build_tts_chain(settings: Settings, providers: dict[str, TTSProvider]) -> ProviderChain[TTSProvider]:

@@ -17,6 +17,8 @@ Wire format, from the server's source (coqui-ai/TTS and its maintained fork idia
 
 from __future__ import annotations
 
+from typing import Any
+
 from backend.core.audio import pcm16_to_wav
 from tests.fakes.tts_vendor import FakeTTSVendor, Handler, RecordedRequest, speech_pcm
 
@@ -91,6 +93,9 @@ class FakeCoqui(FakeTTSVendor):
             page = b"<!doctype html>\n<title>404 Not Found</title>\n<h1>Not Found</h1>"
             h.send_body(404, page, "text/html; charset=utf-8")
 
+    def error_payload(self, status: int, message: str | None) -> Any:
+        return {"error": message or f"TTS synthesis failed: error {status}"}
+
     def _field(self, h: Handler, name: str, header: str) -> str | None:
         rec = h.record
         form = rec.body if isinstance(rec.body, dict) else {}
@@ -114,16 +119,8 @@ class FakeCoqui(FakeTTSVendor):
             h.send_json(500, {"error": f"TTS synthesis failed: Language {language} is not supported."})
             return
 
-        fault = self.next_fault()
-        if fault.delay and h.wait(fault.delay):
-            return
-        if fault.status != 200:
-            headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-            h.send_json(
-                fault.status,
-                {"error": fault.message or f"TTS synthesis failed: error {fault.status}"},
-                headers,
-            )
+        fault = self.take_fault(h)
+        if fault is None:
             return
         if fault.malformed == "json":
             h.send_json(200, {"wav": None})

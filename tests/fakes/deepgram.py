@@ -35,11 +35,9 @@ import json
 import threading
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import numpy as np
 import uvicorn
@@ -51,6 +49,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from backend.core.net import free_port
 from tests.fakes.openai_transcriptions import LocalASR, decode
+from tests.fakes.vendor_server import FaultKind, KindFault, KindFaults, VendorFake
 
 __all__ = ["FakeDeepgram", "RecordedRequest"]
 
@@ -62,7 +61,6 @@ MODELS = {
 }
 MODEL_UUID = "40bd3654-e622-47c4-a111-63a61b23bd4b"
 LANGUAGES = {"en", "en-US", "en-GB", "en-IN", "hi", "es", "fr", "de", "multi"}
-Fault = Literal["ok", "error", "slow", "drop", "malformed"]
 
 _ERRORS: dict[int, tuple[str, str]] = {
     400: ("Bad Request", "Bad Request: failed to process audio: corrupt or unsupported data"),
@@ -104,15 +102,6 @@ class RecordedRequest:
     sent_at: list[float] = field(default_factory=list)
     closed_by: str = ""
     time: float = field(default_factory=time.monotonic)
-
-
-@dataclass
-class _Fault:
-    kind: Fault
-    status: int = 200
-    retry_after: float | None = None
-    message: str | None = None
-    seconds: float = 0.0
 
 
 # --------------------------------------------------------------------------- wire objects
@@ -215,18 +204,17 @@ def prerecorded_body(
 # --------------------------------------------------------------------------- the server
 
 
-class FakeDeepgram:
-    """The fake API. ``api_key=None`` accepts any (or no) key."""
+class FakeDeepgram(KindFaults[RecordedRequest], VendorFake[RecordedRequest, KindFault]):
+    """The fake API (served by uvicorn: HTTP and WebSocket). ``api_key=None`` accepts any (or no) key."""
+
+    thread_name = "fake-deepgram"
 
     def __init__(self, api_key: str | None = "dg-test-key", asr: LocalASR | None = None) -> None:
-        self.api_key = api_key
+        super().__init__(api_key)
         self.asr = asr or LocalASR.shared()
         self.interim_every = 0.5
         """Seconds of new audio between interim results."""
         self.idle_timeout = 10.0
-        self.requests: list[RecordedRequest] = []
-        self._faults: deque[_Fault] = deque()
-        self._lock = threading.Lock()
         self.port = free_port()
         app = Starlette(
             routes=[
@@ -237,14 +225,13 @@ class FakeDeepgram:
         self._server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="off")
         )
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> FakeDeepgram:
-        self._thread = threading.Thread(target=self._server.run, name="fake-deepgram", daemon=True)
+    def start(self) -> Self:
+        self._thread = threading.Thread(target=self._server.run, name=self.thread_name, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -258,45 +245,11 @@ class FakeDeepgram:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def __enter__(self) -> FakeDeepgram:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     def reset(self, api_key: str | None = "dg-test-key") -> None:
-        with self._lock:
-            self._faults.clear()
-            self.requests.clear()
+        self._clear()
         self.api_key = api_key
         self.interim_every = 0.5
         self.idle_timeout = 10.0
-
-    # ------------------------------------------------------------------ scripting
-    def fail(
-        self, status: int, times: int = 1, retry_after: float | None = None, message: str | None = None
-    ) -> None:
-        """Answer the next ``times`` requests / handshakes with ``status`` and Deepgram's error body."""
-        self._add(_Fault("error", status=status, retry_after=retry_after, message=message), times)
-
-    def slow(self, seconds: float, times: int = 1) -> None:
-        self._add(_Fault("slow", seconds=seconds), times)
-
-    def drop(self, times: int = 1) -> None:
-        self._add(_Fault("drop"), times)
-
-    def malformed(self, times: int = 1) -> None:
-        self._add(_Fault("malformed"), times)
-
-    def _add(self, fault: _Fault, times: int) -> None:
-        with self._lock:
-            self._faults.extend([fault] * times)
-
-    def _next_fault(self) -> _Fault:
-        with self._lock:
-            return self._faults.popleft() if self._faults else _Fault("ok")
 
     # ------------------------------------------------------------------ inspection
     def http_requests(self) -> list[RecordedRequest]:
@@ -304,15 +257,6 @@ class FakeDeepgram:
 
     def live_sessions(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.kind == "live"]
-
-    @property
-    def last(self) -> RecordedRequest:
-        return self.requests[-1]
-
-    def _record(self, record: RecordedRequest) -> RecordedRequest:
-        with self._lock:
-            self.requests.append(record)
-        return record
 
     # ------------------------------------------------------------------ shared checks
     def _key_ok(self, headers: dict[str, str], subprotocols: list[str] | None = None) -> bool:
@@ -456,7 +400,7 @@ class _LiveSession:
         record: RecordedRequest,
         query: dict[str, str],
         rid: str,
-        fault: Fault,
+        fault: FaultKind,
     ) -> None:
         self.fake, self.ws, self.record, self.query, self.request_id = fake, ws, record, query, rid
         self.fault = fault

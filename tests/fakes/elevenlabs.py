@@ -119,6 +119,9 @@ class FakeElevenLabs(FakeTTSVendor):
     def audio_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if _TTS_PATH.match(r.path)]
 
+    def error_payload(self, status: int, message: str | None) -> Any:
+        return error_body(status, message)
+
     # ------------------------------------------------------------------ routing
     def route(self, h: Handler) -> None:
         rec = h.record
@@ -185,12 +188,8 @@ class FakeElevenLabs(FakeTTSVendor):
             h.send_json(404, error_body(404, f"A voice with the voice_id {voice_id} was not found."))
             return
 
-        fault = self.next_fault()
-        if fault.delay and h.wait(fault.delay):
-            return
-        if fault.status != 200:
-            headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-            h.send_json(fault.status, error_body(fault.status, fault.message), headers)
+        fault = self.take_fault(h)
+        if fault is None:
             return
         if fault.malformed == "json":
             h.send_json(200, {"audio_base64": "", "alignment": None})

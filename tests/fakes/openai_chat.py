@@ -36,13 +36,11 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Literal
+
+from tests.fakes.vendor_server import QuietHandler, ThreadedVendorFake, openai_error_body, openai_key_error
 
 __all__ = ["FakeChatServer", "FakeReply", "FakeToolCall", "RecordedRequest", "error_body"]
 
@@ -72,16 +70,7 @@ _ERRORS: dict[int, tuple[str, str, str | None]] = {
 }
 
 
-def error_body(
-    message: str, type_: str = "invalid_request_error", code: str | None = None, param: str | None = None
-) -> dict[str, Any]:
-    """OpenAI's error body."""
-    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
-
-
-def _mask_key(key: str) -> str:
-    """The way OpenAI echoes a wrong key: first and last few characters only."""
-    return key[:3] + "*" * max(0, len(key) - 7) + key[-4:] if len(key) > 8 else "*" * len(key)
+error_body = openai_error_body
 
 
 @dataclass(frozen=True)
@@ -142,21 +131,11 @@ class RecordedRequest:
     time: float = field(default_factory=time.monotonic)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    fake: FakeChatServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients hang up on purpose (timeouts, dropped streams); the tests assert on outcomes
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+class _Handler(QuietHandler):
+    @property
+    def fake(self) -> FakeChatServer:
+        fake: FakeChatServer = self.server.fake
+        return fake
 
     # ------------------------------------------------------------------ plumbing
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
@@ -164,7 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-request-id", f"req_{self.server.fake.request_count}")
+        self.send_header("x-request-id", f"req_{self.fake.request_count}")
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
@@ -183,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(404, error_body(f"Invalid URL (GET {self.path})"))
 
     def do_POST(self) -> None:
-        fake = self.server.fake
+        fake = self.fake
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         try:
@@ -203,7 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
         )
-        self.server.fake._record(record)
+        self.fake._record(record)
         return record
 
     def _answer(self, fake: FakeChatServer, record: RecordedRequest, raw: bytes, body: Any) -> None:
@@ -211,19 +190,11 @@ class _Handler(BaseHTTPRequestHandler):
             record.status = 404
             self._send_json(404, error_body(f"Invalid URL (POST {record.path})"))
             return
-        if fake.api_key is not None:
-            auth = record.headers.get("authorization", "")
-            given = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
-            if given != fake.api_key:
-                record.status = 401
-                msg = (
-                    f"Incorrect API key provided: {_mask_key(given)}. You can find your API key at "
-                    "https://platform.openai.com/account/api-keys."
-                    if given
-                    else "You didn't provide an API key."
-                )
-                self._send_json(401, error_body(msg, "invalid_request_error", "invalid_api_key"))
-                return
+        key_error = openai_key_error(fake.api_key, record.headers)
+        if key_error is not None:
+            record.status = 401
+            self._send_json(401, error_body(key_error, "invalid_request_error", "invalid_api_key"))
+            return
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not body.get("model"):
             record.status = 400
             self._send_json(
@@ -380,34 +351,21 @@ def completion_object(reply: FakeReply, model: str, cid: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the server
 
 
-class FakeChatServer:
-    """The fake API. ``api_key=None`` accepts any (or no) key."""
+class FakeChatServer(ThreadedVendorFake[RecordedRequest, FakeReply]):
+    """The fake API. ``api_key=None`` accepts any (or no) key. The FIFO holds scripted replies."""
+
+    thread_name = "fake-openai-chat"
 
     def __init__(
         self, api_key: str | None = "sk-test-key", default_text: str = "Hello from the fake."
     ) -> None:
-        self.api_key = api_key
+        super().__init__(api_key, _Handler)
         self.default_text = default_text
         self.chunk_interval = 0.0
         """Pause between streamed chunks (seconds)."""
-        self.requests: list[RecordedRequest] = []
-        self._replies: deque[FakeReply] = deque()
-        self._lock = threading.Lock()
         self._ids = 0
-        self._stopped = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     @property
     def openai_base_url(self) -> str:
         """``base_url`` for the openai SDK (it posts to ``<base_url>/chat/completions``)."""
@@ -418,45 +376,13 @@ class FakeChatServer:
         """``base_url`` for the groq SDK (it posts to ``<base_url>/openai/v1/chat/completions``)."""
         return self.url
 
-    def start(self) -> FakeChatServer:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-openai-chat", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeChatServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def reset(self, api_key: str | None = "sk-test-key") -> None:
         """Forget scripted replies and recorded requests (between tests sharing one server)."""
-        with self._lock:
-            self._replies.clear()
-            self.requests.clear()
+        self._clear()
         self.api_key = api_key
         self.chunk_interval = 0.0
 
     # ------------------------------------------------------------------ scripting
-    def enqueue(self, reply: FakeReply, times: int = 1) -> None:
-        with self._lock:
-            for _ in range(times):
-                self._replies.append(reply)
-
     def reply_text(self, text: str, finish_reason: str | None = None, **kw: Any) -> None:
         """Answer the next request with ``text`` (streamed word by word)."""
         self.enqueue(FakeReply(text=text, finish_reason=finish_reason, **kw))
@@ -490,26 +416,13 @@ class FakeChatServer:
         self.enqueue(FakeReply(text=text, malformed=True))
 
     # ------------------------------------------------------------------ inspection
-    @property
-    def request_count(self) -> int:
-        return len(self.requests)
-
     def chat_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path in CHAT_PATHS]
-
-    @property
-    def last(self) -> RecordedRequest:
-        return self.requests[-1]
 
     def next_id(self) -> str:
         with self._lock:
             self._ids += 1
             return f"chatcmpl-fake{self._ids:06d}"
 
-    def _record(self, record: RecordedRequest) -> None:
-        with self._lock:
-            self.requests.append(record)
-
     def _next_reply(self) -> FakeReply:
-        with self._lock:
-            return self._replies.popleft() if self._replies else FakeReply(text=self.default_text)
+        return self._pop_fault(FakeReply(text=self.default_text))

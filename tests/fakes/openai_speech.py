@@ -20,6 +20,7 @@ from typing import Any
 
 from backend.core.audio import encode_pcm16, output_format
 from tests.fakes.tts_vendor import FakeTTSVendor, Handler, RecordedRequest, speech_pcm
+from tests.fakes.vendor_server import openai_error_body, openai_key_error
 
 __all__ = ["FakeOpenAISpeech", "error_body"]
 
@@ -56,10 +57,7 @@ _ERRORS: dict[int, tuple[str, str | None, str]] = {
 }
 
 
-def error_body(
-    message: str, type_: str = "invalid_request_error", code: str | None = None, param: str | None = None
-) -> dict[str, Any]:
-    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+error_body = openai_error_body
 
 
 def _status_body(status: int, message: str | None = None) -> dict[str, Any]:
@@ -80,23 +78,24 @@ class FakeOpenAISpeech(FakeTTSVendor):
     def audio_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == SPEECH_PATH]
 
+    error_headers = {
+        "x-ratelimit-limit-requests": "3",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "20s",
+    }
+
+    def error_payload(self, status: int, message: str | None) -> Any:
+        return _status_body(status, message)
+
     def route(self, h: Handler) -> None:
         rec = h.record
         if rec.path != SPEECH_PATH or rec.method != "POST":
             h.send_json(404, error_body(f"Invalid URL ({rec.method} {rec.path})"))
             return
-        if self.api_key is not None:
-            auth = rec.headers.get("authorization", "")
-            given = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
-            if given != self.api_key:
-                msg = (
-                    f"Incorrect API key provided: {given[:3]}***{given[-4:]}. You can find your API key at "
-                    "https://platform.openai.com/account/api-keys."
-                    if given
-                    else "You didn't provide an API key."
-                )
-                h.send_json(401, error_body(msg, "invalid_request_error", "invalid_api_key"))
-                return
+        key_error = openai_key_error(self.api_key, rec.headers)
+        if key_error is not None:
+            h.send_json(401, error_body(key_error, "invalid_request_error", "invalid_api_key"))
+            return
         problem = self._check(rec.body)
         if problem:
             message, param = problem
@@ -104,18 +103,8 @@ class FakeOpenAISpeech(FakeTTSVendor):
             return
         body: dict[str, Any] = rec.body
 
-        fault = self.next_fault()
-        if fault.delay and h.wait(fault.delay):
-            return
-        if fault.status != 200:
-            headers = {
-                "x-ratelimit-limit-requests": "3",
-                "x-ratelimit-remaining-requests": "0",
-                "x-ratelimit-reset-requests": "20s",
-            }
-            if fault.retry_after is not None:
-                headers["Retry-After"] = f"{fault.retry_after:g}"
-            h.send_json(fault.status, _status_body(fault.status, fault.message), headers)
+        fault = self.take_fault(h)
+        if fault is None:
             return
         if fault.malformed == "json":
             h.send_json(200, {"object": "audio.speech", "data": None})

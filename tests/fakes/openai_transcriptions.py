@@ -30,17 +30,23 @@ import os
 import socket
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
+
+from tests.fakes.vendor_server import (
+    KindFault,
+    KindFaults,
+    QuietHandler,
+    ThreadedVendorFake,
+    openai_error_body,
+    openai_key_error,
+)
 
 __all__ = ["FakeTranscriptionServer", "LocalASR", "RecordedRequest", "error_body"]
 
@@ -71,14 +77,8 @@ LANGUAGE_NAMES = {
 ISO_639_1 = set(LANGUAGE_NAMES) | {"zh", "ja", "ko", "ru", "pt", "it", "nl", "ar", "tr", "pl", "ur", "pa"}
 SAMPLE_RATE = 16000
 
-Fault = Literal["ok", "error", "slow", "drop", "malformed"]
 
-
-def error_body(
-    message: str, type_: str = "invalid_request_error", code: str | None = None, param: str | None = None
-) -> dict[str, Any]:
-    """OpenAI's (and Groq's) error body."""
-    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+error_body = openai_error_body
 
 
 # --------------------------------------------------------------------------- real transcription
@@ -204,15 +204,6 @@ class RecordedRequest:
         return values[0] if values else None
 
 
-@dataclass
-class _Fault:
-    kind: Fault
-    status: int = 200
-    retry_after: float | None = None
-    message: str | None = None
-    seconds: float = 0.0
-
-
 _ERRORS: dict[int, tuple[str, str, str | None]] = {
     400: ("Invalid request.", "invalid_request_error", None),
     401: ("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"),
@@ -234,15 +225,6 @@ _ERRORS: dict[int, tuple[str, str, str | None]] = {
 }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    fake: FakeTranscriptionServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients hang up on purpose (timeouts); tests assert on outcomes
-
-
 def parse_multipart(content_type: str, body: bytes) -> list[tuple[str, str | None, str | None, bytes]]:
     """(name, filename, content type, payload) of each part; raises ValueError on a broken body."""
     if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in content_type:
@@ -260,17 +242,16 @@ def parse_multipart(content_type: str, body: bytes) -> list[tuple[str, str | Non
     return parts
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+class _Handler(QuietHandler):
+    @property
+    def fake(self) -> FakeTranscriptionServer:
+        fake: FakeTranscriptionServer = self.server.fake
+        return fake
 
     def _send(
         self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
     ) -> None:
-        fake = self.server.fake
+        fake = self.fake
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -311,27 +292,19 @@ class _Handler(BaseHTTPRequestHandler):
             query=parse_qs(url.query),
             headers={k.lower(): v for k, v in self.headers.items()},
         )
-        self.server.fake._record(record)
+        self.fake._record(record)
         return record
 
     def _answer(self, record: RecordedRequest, raw: bytes) -> None:
-        fake = self.server.fake
+        fake = self.fake
         vendor = PATHS.get(record.path)
         if vendor is None:
             self._error(record, 404, f"Invalid URL (POST {record.path})")
             return
-        if fake.api_key is not None:
-            auth = record.headers.get("authorization", "")
-            given = auth[7:].strip() if auth.startswith("Bearer ") else ""
-            if given != fake.api_key:
-                message = (
-                    f"Incorrect API key provided: {given[:3]}***{given[-4:]}. You can find your API key at "
-                    "https://platform.openai.com/account/api-keys."
-                    if given
-                    else "You didn't provide an API key."
-                )
-                self._error(record, 401, message, code="invalid_api_key")
-                return
+        key_error = openai_key_error(fake.api_key, record.headers)
+        if key_error is not None:
+            self._error(record, 401, key_error, code="invalid_api_key")
+            return
         try:
             parts = parse_multipart(record.headers.get("content-type", ""), raw)
         except ValueError:
@@ -456,7 +429,7 @@ class _Handler(BaseHTTPRequestHandler):
                     {"word": w["word"], "start": w["start"], "end": w["end"]} for w in result["words"]
                 ]
         if vendor == "groq":
-            body["x_groq"] = {"id": f"req_fake{self.server.fake.request_count:06d}"}
+            body["x_groq"] = {"id": f"req_fake{self.fake.request_count:06d}"}
         self._json(200, body)
 
 
@@ -479,28 +452,15 @@ def _subtitles(segments: list[dict[str, Any]], fmt: str) -> str:
 # --------------------------------------------------------------------------- the server
 
 
-class FakeTranscriptionServer:
+class FakeTranscriptionServer(KindFaults[RecordedRequest], ThreadedVendorFake[RecordedRequest, KindFault]):
     """The fake API. ``api_key=None`` accepts any (or no) key."""
 
+    thread_name = "fake-openai-transcriptions"
+
     def __init__(self, api_key: str | None = "sk-test-key", asr: LocalASR | None = None) -> None:
-        self.api_key = api_key
+        super().__init__(api_key, _Handler)
         self.asr = asr or LocalASR.shared()
-        self.requests: list[RecordedRequest] = []
         self.transcripts: list[str] = []
-        self._faults: deque[_Fault] = deque()
-        self._lock = threading.Lock()
-        self._stopped = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def openai_base_url(self) -> str:
@@ -510,74 +470,12 @@ class FakeTranscriptionServer:
     def groq_base_url(self) -> str:
         return f"{self.url}/openai/v1"
 
-    def start(self) -> FakeTranscriptionServer:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-openai-transcriptions", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeTranscriptionServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     def reset(self, api_key: str | None = "sk-test-key") -> None:
+        self._clear()
         with self._lock:
-            self._faults.clear()
-            self.requests.clear()
             self.transcripts.clear()
         self.api_key = api_key
 
-    # ------------------------------------------------------------------ scripting
-    def fail(
-        self, status: int, times: int = 1, retry_after: float | None = None, message: str | None = None
-    ) -> None:
-        """Answer the next ``times`` requests with ``status`` and the vendor's error body."""
-        self._add(_Fault("error", status=status, retry_after=retry_after, message=message), times)
-
-    def slow(self, seconds: float, times: int = 1) -> None:
-        """Wait ``seconds`` before answering the next ``times`` requests."""
-        self._add(_Fault("slow", seconds=seconds), times)
-
-    def drop(self, times: int = 1) -> None:
-        """Send a 200 status line and part of the body, then close the connection."""
-        self._add(_Fault("drop"), times)
-
-    def malformed(self, times: int = 1) -> None:
-        """Answer 200 with a body that is not valid JSON."""
-        self._add(_Fault("malformed"), times)
-
-    def _add(self, fault: _Fault, times: int) -> None:
-        with self._lock:
-            self._faults.extend([fault] * times)
-
-    def _next_fault(self) -> _Fault:
-        with self._lock:
-            return self._faults.popleft() if self._faults else _Fault("ok")
-
     # ------------------------------------------------------------------ inspection
-    @property
-    def request_count(self) -> int:
-        return len(self.requests)
-
     def transcription_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path in PATHS]
-
-    @property
-    def last(self) -> RecordedRequest:
-        return self.requests[-1]
-
-    def _record(self, record: RecordedRequest) -> None:
-        with self._lock:
-            self.requests.append(record)

@@ -1,7 +1,7 @@
 """The machinery shared by the fake cloud TTS vendors (ElevenLabs, OpenAI speech, Coqui TTS server).
 
-Each fake is a real HTTP/1.1 server (``ThreadingHTTPServer`` in a daemon thread) on 127.0.0.1 and a free
-port; the vendor modules (:mod:`tests.fakes.elevenlabs`, :mod:`tests.fakes.openai_speech`,
+Each fake is a real HTTP/1.1 server (:class:`tests.fakes.vendor_server.ThreadedVendorFake`) on 127.0.0.1
+and a free port; the vendor modules (:mod:`tests.fakes.elevenlabs`, :mod:`tests.fakes.openai_speech`,
 :mod:`tests.fakes.coqui`) add the vendor's paths, headers, bodies and error shapes.
 
 The audio is real speech: eSpeak NG (through the project's own engine, ``backend.voice.providers.
@@ -23,15 +23,13 @@ import json
 import socket
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from backend.core.languages import LANGUAGES
 from backend.voice.hosted_tts import resample_pcm16
+from tests.fakes.vendor_server import QuietHandler, ThreadedVendorFake
 
 Malformed = Literal["json", "odd", "wav", "empty", "html", "mp3"]
 
@@ -84,27 +82,14 @@ def speech_pcm(text: str, language: str = "en", sample_rate: int = 22050) -> byt
     return pcm
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    fake: FakeTTSVendor
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients hang up on purpose (timeouts, dropped streams)
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(QuietHandler):
     disable_nagle_algorithm = True  # each chunk leaves at once (no 40 ms delayed-ACK stalls on loopback)
-    server: _Server
     record: RecordedRequest
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     @property
     def fake(self) -> FakeTTSVendor:
-        return self.server.fake
+        fake: FakeTTSVendor = self.server.fake
+        return fake
 
     def _handle(self) -> None:
         parts = urlsplit(self.path)
@@ -200,73 +185,38 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
 
 
-class FakeTTSVendor:
-    """Base of the vendor fakes: lifecycle, recording and the fault FIFO."""
+class FakeTTSVendor(ThreadedVendorFake[RecordedRequest, Fault]):
+    """Base of the TTS vendor fakes: the audio fault kinds and the streaming pace."""
 
     thread_name = "fake-tts"
 
     def __init__(self, api_key: str | None) -> None:
-        self.api_key = api_key
+        super().__init__(api_key, Handler)
         self.chunk_bytes = 4001
         """Bytes per streamed chunk (odd: a chunk boundary falls inside a 16-bit sample)."""
         self.first_chunk_pause = 0.0
         """Pause after the first chunk (seconds): shows whether a client streams."""
         self.chunk_interval = 0.0
-        self.requests: list[RecordedRequest] = []
-        self._faults: deque[Fault] = deque()
-        self._lock = threading.Lock()
-        self._stopped = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self._server.fake = self
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ vendor hooks
+    error_headers: dict[str, str] = {}
+    """Headers the vendor sends with a scripted error status (``Retry-After`` is added when set)."""
+
     def route(self, handler: Handler) -> None:
         raise NotImplementedError
 
-    # ------------------------------------------------------------------ lifecycle
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> FakeTTSVendor:
-        self._thread = threading.Thread(target=self._server.serve_forever, name=self.thread_name, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeTTSVendor:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def error_payload(self, status: int, message: str | None) -> Any:
+        """The vendor's JSON error body for a scripted error status."""
+        raise NotImplementedError
 
     def reset(self) -> None:
         """Forget faults and recorded requests, restore the pace (between tests sharing one fake)."""
-        with self._lock:
-            self._faults.clear()
-            self.requests.clear()
+        self._clear()
         self.chunk_bytes = 4001
         self.first_chunk_pause = 0.0
         self.chunk_interval = 0.0
 
     # ------------------------------------------------------------------ scripting
-    def enqueue(self, fault: Fault, times: int = 1) -> None:
-        with self._lock:
-            self._faults.extend([fault] * times)
-
     def fail(
         self, status: int, times: int = 1, retry_after: float | None = None, message: str | None = None
     ) -> None:
@@ -286,17 +236,22 @@ class FakeTTSVendor:
         self.enqueue(Fault(malformed=kind), times)
 
     def next_fault(self) -> Fault:
-        with self._lock:
-            return self._faults.popleft() if self._faults else Fault()
+        return self._pop_fault(Fault())
+
+    def take_fault(self, h: Handler) -> Fault | None:
+        """The next fault, after its delay; None when it was answered here (a scripted error status, in
+        the vendor's :meth:`error_payload`) or the fake was stopped meanwhile."""
+        fault = self.next_fault()
+        if fault.delay and h.wait(fault.delay):
+            return None
+        if fault.status != 200:
+            headers = dict(self.error_headers)
+            if fault.retry_after is not None:
+                headers["Retry-After"] = f"{fault.retry_after:g}"
+            h.send_json(fault.status, self.error_payload(fault.status, fault.message), headers)
+            return None
+        return fault
 
     # ------------------------------------------------------------------ inspection
-    def _record(self, record: RecordedRequest) -> None:
-        with self._lock:
-            self.requests.append(record)
-
     def audio_requests(self) -> list[RecordedRequest]:
         raise NotImplementedError
-
-    @property
-    def last(self) -> RecordedRequest:
-        return self.requests[-1]

@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import LiveServer, make_settings
 from tests.fakes.openai_chat import FakeChatServer
+from tests.integration.cloud_utils import close_circuits, failover_server, health
 
 KEY = "sk-test-key"
 COOLDOWN = 10.0  # long enough for two local-model turns while the circuit is open, under load
@@ -27,39 +28,23 @@ def chat() -> Iterator[FakeChatServer]:
 
 @pytest.fixture(scope="module")
 def live(chat: FakeChatServer, assembled_models: Path) -> Iterator[LiveServer]:
-    settings = make_settings(
-        {
-            "llm": {"provider": "openai", "fallback": ["llama_cpp"]},
-            "openai": {
-                "api_key": KEY,
-                "base_url": chat.openai_base_url,
-                "max_retries": 0,
-                "timeout_seconds": 1,
-            },
-            "resilience": {"failure_threshold": 2, "cooldown_seconds": COOLDOWN},
-            "whisper_local": {"preload": []},
-            "languages": ["en"],
-        },
-        models=assembled_models,
-    )
-    with LiveServer(settings) as server:
+    overrides = {
+        "llm": {"provider": "openai", "fallback": ["llama_cpp"]},
+        "openai": {"api_key": KEY, "base_url": chat.openai_base_url, "max_retries": 0, "timeout_seconds": 1},
+    }
+    with failover_server(overrides, assembled_models, COOLDOWN) as server:
         yield server
 
 
 @pytest.fixture
 def fake(chat: FakeChatServer, live: LiveServer) -> FakeChatServer:
     chat.reset(api_key=KEY)
-    for member in live.app.state.llm.chain.members.values():
-        member.breaker.record_success()  # closed circuits at the start of each test
+    close_circuits(live.app.state.llm.chain)
     return chat
 
 
 def say(live: LiveServer, text: str = "Tell me something nice about mornings.") -> httpx.Response:
     return httpx.post(f"{live.url}/api/chat", json={"text": text}, timeout=120)
-
-
-def llm_health(live: LiveServer) -> dict[str, Any]:
-    return httpx.get(f"{live.url}/health", timeout=10).json()
 
 
 def test_healthy_cloud_llm_answers_and_says_so(live: LiveServer, fake: FakeChatServer) -> None:
@@ -98,7 +83,7 @@ def test_bad_request_is_not_failed_over(live: LiveServer, fake: FakeChatServer) 
     assert resp.status_code == 422, resp.text
     error = resp.json()["error"]
     assert error["code"] == "provider_rejected_request" and "at least one user message" in error["message"]
-    circuit = llm_health(live)["providers"]["llm"]["openai"]["circuit"]
+    circuit = health(live)["providers"]["llm"]["openai"]["circuit"]
     assert circuit["state"] == "closed" and circuit["consecutive_failures"] == 0
 
 
@@ -119,7 +104,7 @@ async def test_breaker_opens_skips_the_vendor_reprobes_and_closes(
     fake.fail(503, times=2)
     for _ in range(2):
         assert say(live).json()["provider"] == "llama_cpp"
-    state = llm_health(live)
+    state = health(live)
     circuit = state["providers"]["llm"]["openai"]["circuit"]
     assert circuit["state"] == "open" and circuit["consecutive_failures"] == 2
     assert "503" in circuit["last_error"] and circuit["last_error_at"] > 0
@@ -133,11 +118,11 @@ async def test_breaker_opens_skips_the_vendor_reprobes_and_closes(
     assert body["provider"] == "llama_cpp" and body["failover"][0]["reason"] == "circuit_open"
     assert len(fake.chat_requests()) == 2
     # after the cool-down one request re-probes it; success closes the circuit
-    await asyncio.sleep(llm_health(live)["providers"]["llm"]["openai"]["circuit"]["retry_in_s"] + 0.2)
-    assert llm_health(live)["providers"]["llm"]["openai"]["circuit"]["state"] == "half_open"
+    await asyncio.sleep(health(live)["providers"]["llm"]["openai"]["circuit"]["retry_in_s"] + 0.2)
+    assert health(live)["providers"]["llm"]["openai"]["circuit"]["state"] == "half_open"
     body = say(live).json()
     assert body["provider"] == "openai" and body["reply"] == "I should not be asked."
-    state = llm_health(live)
+    state = health(live)
     assert state["providers"]["llm"]["openai"]["circuit"]["state"] == "closed" and state["status"] == "ok"
 
 

@@ -13,8 +13,9 @@ import pytest
 
 from backend.core.audio import decode_audio, pcm16_to_wav
 from backend.realtime.client import VoiceClient
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer
 from tests.fakes.openai_transcriptions import FakeTranscriptionServer
+from tests.integration.cloud_utils import close_circuits, failover_server, health
 from tests.integration.speech_utils import word_error_rate
 
 KEY = "sk-test-key"
@@ -29,30 +30,18 @@ def asr() -> Iterator[FakeTranscriptionServer]:
 
 @pytest.fixture(scope="module")
 def live(asr: FakeTranscriptionServer, assembled_models: Path) -> Iterator[LiveServer]:
-    settings = make_settings(
-        {
-            "stt": {"provider": "whisper_api", "fallback": ["whisper_local"], "language": "en"},
-            "openai": {
-                "api_key": KEY,
-                "base_url": asr.openai_base_url,
-                "max_retries": 0,
-                "timeout_seconds": 5,
-            },
-            "resilience": {"failure_threshold": 2, "cooldown_seconds": 60},
-            "whisper_local": {"preload": []},
-            "languages": ["en"],
-        },
-        models=assembled_models,
-    )
-    with LiveServer(settings) as server:
+    overrides = {
+        "stt": {"provider": "whisper_api", "fallback": ["whisper_local"], "language": "en"},
+        "openai": {"api_key": KEY, "base_url": asr.openai_base_url, "max_retries": 0, "timeout_seconds": 5},
+    }
+    with failover_server(overrides, assembled_models, cooldown=60) as server:
         yield server
 
 
 @pytest.fixture
 def fake(asr: FakeTranscriptionServer, live: LiveServer) -> FakeTranscriptionServer:
     asr.reset(api_key=KEY)
-    for member in live.app.state.stt.chain.members.values():
-        member.breaker.record_success()
+    close_circuits(live.app.state.stt.chain)
     return asr
 
 
@@ -68,7 +57,7 @@ def transcribe(live: LiveServer, wav: bytes) -> httpx.Response:
 
 
 def stt_circuit(live: LiveServer) -> dict[str, Any]:
-    return httpx.get(f"{live.url}/health", timeout=10).json()["providers"]["stt"]["whisper_api"]["circuit"]
+    return dict(health(live)["providers"]["stt"]["whisper_api"]["circuit"])
 
 
 def test_healthy_cloud_stt_names_itself(live: LiveServer, fake: FakeTranscriptionServer, wav: bytes) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,7 @@ from backend.voice.providers import deepgram_stt
 from backend.voice.providers.deepgram_stt import DeepgramSTT
 from tests.conftest import make_settings
 from tests.fakes.deepgram import FakeDeepgram
-from tests.integration.speech_utils import word_error_rate
-from tests.integration.test_stt_cloud_whisper_api import TEXT, TWO_SENTENCES, piper_audio
+from tests.integration.speech_utils import TEXT, TWO_SENTENCES, piper_audio, word_error_rate
 
 KEY = "dg-test-key-123"
 
@@ -57,13 +57,21 @@ def settings_for(fake: FakeDeepgram | None, **block: Any) -> Settings:
     return make_settings({"stt": {"provider": "deepgram"}, "deepgram": values})
 
 
-async def transcribe(settings: Settings, audio: np.ndarray, **config: Any) -> Any:
+@asynccontextmanager
+async def loaded(settings: Settings) -> AsyncIterator[DeepgramSTT]:
+    """The deepgram provider, loaded (closed again on the way out)."""
     provider = build_stt("deepgram", settings)
+    assert isinstance(provider, DeepgramSTT)
     await provider.load()
     try:
-        return await provider.transcribe(audio, STTConfig(**config))
+        yield provider
     finally:
         await provider.close()
+
+
+async def transcribe(settings: Settings, audio: np.ndarray, **config: Any) -> Any:
+    async with loaded(settings) as provider:
+        return await provider.transcribe(audio, STTConfig(**config))
 
 
 def pcm16(audio: np.ndarray) -> bytes:
@@ -274,13 +282,8 @@ async def stream_through(
 async def test_live_interim_results_arrive_while_audio_is_still_being_sent(
     fake: FakeDeepgram, speech: dict[str, np.ndarray]
 ) -> None:
-    provider = build_stt("deepgram", settings_for(fake))
-    assert isinstance(provider, DeepgramSTT)
-    await provider.load()
-    try:
+    async with loaded(settings_for(fake)) as provider:
         results, speech_sent = await stream_through(provider, speech[TEXT], STTConfig(language="en"))
-    finally:
-        await provider.close()
     interim = [(t, r) for t, r in results if not r.is_final and r.text]
     finals = [r for _, r in results if r.is_final]
     assert interim and interim[0][0] < speech_sent, (interim, speech_sent)  # partials before the audio ends
@@ -341,13 +344,9 @@ async def test_live_handshake_refusals_are_clear_errors(
         fake.api_key = "dg-the-right-one"
     else:
         fake.fail(429, retry_after=2)
-    provider = build_stt("deepgram", settings_for(fake))
-    await provider.load()
-    try:
+    async with loaded(settings_for(fake)) as provider:
         with pytest.raises(ProviderError) as err:
             await provider.open_stream(STTConfig(language="en"))
-    finally:
-        await provider.close()
     assert err.value.code == code and err.value.upstream_status == status
     assert words in err.value.message
 
@@ -355,10 +354,7 @@ async def test_live_handshake_refusals_are_clear_errors(
 async def test_live_drop_and_malformed_messages_end_the_stream_with_a_provider_error(
     fake: FakeDeepgram, speech: dict[str, np.ndarray]
 ) -> None:
-    provider = build_stt("deepgram", settings_for(fake))
-    assert isinstance(provider, DeepgramSTT)
-    await provider.load()
-    try:
+    async with loaded(settings_for(fake)) as provider:
         for fault, expected in (("drop", "code 1011: NET-0000"), ("malformed", "not JSON")):
             fake.reset(api_key=KEY)
             getattr(fake, fault)()
@@ -367,17 +363,11 @@ async def test_live_drop_and_malformed_messages_end_the_stream_with_a_provider_e
             assert err.value.code == "provider_bad_response" and expected in err.value.message
             sent = fake.live_sessions()[0].sent
             assert sent[0]["type"] == "Results" and not sent[0]["is_final"]  # one real result came first
-    finally:
-        await provider.close()
 
 
 async def test_live_bad_query_is_refused_with_deepgrams_error(fake: FakeDeepgram) -> None:
-    provider = build_stt("deepgram", settings_for(fake, model="nova-9"))
-    await provider.load()
-    try:
+    async with loaded(settings_for(fake, model="nova-9")) as provider:
         with pytest.raises(ProviderError) as err:
             await provider.open_stream(STTConfig())
-    finally:
-        await provider.close()
     assert err.value.status_code == 422 and "No such model" in err.value.message
     assert json.dumps(fake.last.query)  # recorded

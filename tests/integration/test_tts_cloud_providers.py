@@ -24,11 +24,9 @@ from backend.voice.providers.elevenlabs_tts import ElevenLabsTTS
 from backend.voice.providers.openai_tts import OpenAITTS, text_pieces
 from tests.fakes.coqui import FakeCoqui
 from tests.fakes.elevenlabs import FakeElevenLabs
-from tests.fakes.openai_speech import FakeOpenAISpeech
 from tests.fakes.tts_vendor import FakeTTSVendor, Fault
+from tests.integration.cloud_utils import EL_KEY, OA_KEY, tts_vendor_fakes
 
-EL_KEY = "xi-test-key"
-OA_KEY = "sk-test-key"
 RACHEL = "21m00Tcm4TlvDq8ikWAM"
 TEXT = "Good morning. The train leaves at ten."
 
@@ -58,16 +56,8 @@ class Vendor:
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[dict[str, FakeTTSVendor]]:
-    servers: dict[str, FakeTTSVendor] = {
-        "elevenlabs": FakeElevenLabs(api_key=EL_KEY),
-        "openai": FakeOpenAISpeech(api_key=OA_KEY),
-        "coqui": FakeCoqui(),
-    }
-    for fake in servers.values():
-        fake.start()
-    yield servers
-    for fake in servers.values():
-        fake.stop()
+    with tts_vendor_fakes() as servers:
+        yield servers
 
 
 _VOICES = {"elevenlabs": (RACHEL, 22050), "openai": ("alloy", 24000), "coqui": ("coqui-default", 22050)}

@@ -16,15 +16,11 @@ from backend.core.audio import pcm16_to_wav
 from backend.core.config import load_config
 from backend.realtime.client import VoiceClient
 from tests.conftest import LiveServer, make_settings, write_config
-from tests.fakes.coqui import FakeCoqui
-from tests.fakes.elevenlabs import FakeElevenLabs
-from tests.fakes.openai_speech import FakeOpenAISpeech
 from tests.fakes.tts_vendor import FakeTTSVendor
+from tests.integration.cloud_utils import EL_KEY, OA_KEY, tts_vendor_fakes
 from tests.integration.speech_utils import word_error_rate
 from tests.integration.test_stt_api import transcribe
 
-EL_KEY = "xi-test-key"
-OA_KEY = "sk-test-key"
 RACHEL = "21m00Tcm4TlvDq8ikWAM"
 TEXT = "Good morning. The train leaves at ten."
 VENDOR_RATE = {"elevenlabs": 22050, "openai": 24000, "coqui": 22050}
@@ -38,16 +34,8 @@ DEFAULT_VOICE = {
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[dict[str, FakeTTSVendor]]:
-    servers: dict[str, FakeTTSVendor] = {
-        "elevenlabs": FakeElevenLabs(api_key=EL_KEY),
-        "openai": FakeOpenAISpeech(api_key=OA_KEY),
-        "coqui": FakeCoqui(),
-    }
-    for fake in servers.values():
-        fake.start()
-    yield servers
-    for fake in servers.values():
-        fake.stop()
+    with tts_vendor_fakes() as servers:
+        yield servers
 
 
 @pytest.fixture

@@ -17,17 +17,7 @@ from backend.core.failover import (
     is_provider_failure,
     recording,
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.conftest import ManualClock
 
 
 def timeout(provider: str = "cloud") -> ProviderError:
@@ -59,7 +49,7 @@ def test_what_counts_as_a_provider_failure() -> None:
 
 
 def test_breaker_opens_after_threshold_then_half_opens_and_closes_on_success() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     b = CircuitBreaker("tts:cloud", failure_threshold=3, cooldown_seconds=30, clock=clock)
     assert b.state is BreakerState.CLOSED and b.acquire()
     b.record_failure(timeout())
@@ -83,7 +73,7 @@ def test_breaker_opens_after_threshold_then_half_opens_and_closes_on_success() -
 
 
 def test_a_failed_probe_reopens_for_a_full_cooldown() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     b = CircuitBreaker("stt:cloud", failure_threshold=2, cooldown_seconds=10, clock=clock)
     b.record_failure(timeout())
     b.record_failure(timeout())
@@ -95,7 +85,7 @@ def test_a_failed_probe_reopens_for_a_full_cooldown() -> None:
 
 
 def test_success_resets_the_consecutive_count() -> None:
-    b = CircuitBreaker("llm:cloud", failure_threshold=3, clock=Clock())
+    b = CircuitBreaker("llm:cloud", failure_threshold=3, clock=ManualClock(1000.0))
     for _ in range(5):
         b.record_failure(timeout())
         b.record_failure(timeout())
@@ -104,7 +94,7 @@ def test_success_resets_the_consecutive_count() -> None:
 
 
 def test_release_frees_the_probe_without_a_verdict() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     b = CircuitBreaker("tts:cloud", failure_threshold=1, cooldown_seconds=5, clock=clock)
     b.record_failure(timeout())
     clock.advance(5)
@@ -116,7 +106,7 @@ def test_release_frees_the_probe_without_a_verdict() -> None:
 # --------------------------------------------------------------------------- chains
 
 
-def make_chain(clock: Clock, threshold: int = 2, cooldown: float = 30) -> ProviderChain[str]:
+def make_chain(clock: ManualClock, threshold: int = 2, cooldown: float = 30) -> ProviderChain[str]:
     chain: ProviderChain[str] = ProviderChain("tts", threshold, cooldown, clock)
     chain.add("cloud", "cloud-engine", "primary")
     chain.add("local", "local-engine", "fallback")
@@ -140,7 +130,7 @@ class Script:
 
 
 async def test_failover_to_the_next_provider_and_report_it() -> None:
-    chain = make_chain(Clock())
+    chain = make_chain(ManualClock(1000.0))
     script = Script(cloud=[timeout()])
     with recording() as log:
         result, served = await chain.call(script)
@@ -158,7 +148,7 @@ async def test_failover_to_the_next_provider_and_report_it() -> None:
 
 
 async def test_request_fault_is_raised_not_failed_over_and_not_counted() -> None:
-    chain = make_chain(Clock(), threshold=1)
+    chain = make_chain(ManualClock(1000.0), threshold=1)
     script = Script(cloud=[rejected()])
     with pytest.raises(ProviderError) as info:
         await chain.call(script)
@@ -168,7 +158,7 @@ async def test_request_fault_is_raised_not_failed_over_and_not_counted() -> None
 
 
 async def test_open_circuit_is_skipped_then_reprobed_after_cooldown() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     chain = make_chain(clock, threshold=2, cooldown=30)
     script = Script(cloud=[timeout()])
     for _ in range(2):
@@ -191,7 +181,7 @@ async def test_open_circuit_is_skipped_then_reprobed_after_cooldown() -> None:
 
 
 async def test_every_circuit_open_probes_the_one_whose_cooldown_ends_first() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     chain = make_chain(clock, threshold=1, cooldown=30)
     script = Script(cloud=[timeout("cloud")], local=[timeout("local")])
     with pytest.raises(ProviderError) as info:
@@ -207,7 +197,7 @@ async def test_every_circuit_open_probes_the_one_whose_cooldown_ends_first() -> 
 
 
 async def test_single_provider_chain_raises_the_original_error() -> None:
-    chain: ProviderChain[str] = ProviderChain("llm", 3, 30, Clock())
+    chain: ProviderChain[str] = ProviderChain("llm", 3, 30, ManualClock(1000.0))
     chain.add("only", "engine", "primary")
     err = timeout("only")
     with pytest.raises(ProviderError) as info:
@@ -216,7 +206,7 @@ async def test_single_provider_chain_raises_the_original_error() -> None:
 
 
 async def test_half_open_allows_one_probe_while_others_use_the_fallback() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     chain = make_chain(clock, threshold=1, cooldown=5)
     await chain.call(Script(cloud=[timeout()]))
     clock.advance(5)
@@ -242,7 +232,7 @@ async def test_half_open_allows_one_probe_while_others_use_the_fallback() -> Non
 
 
 async def test_cancelled_call_releases_the_probe() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     chain = make_chain(clock, threshold=1, cooldown=5)
     await chain.call(Script(cloud=[timeout()]))
     clock.advance(5)
@@ -260,7 +250,7 @@ async def test_cancelled_call_releases_the_probe() -> None:
 
 
 def test_health_lists_role_and_circuit() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     chain = make_chain(clock, threshold=1, cooldown=30)
     chain.breaker("cloud").record_failure(timeout())
     clock.advance(10)

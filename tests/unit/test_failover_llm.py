@@ -14,19 +14,12 @@ from backend.core.errors import ProviderError
 from backend.core.failover import BreakerState, CircuitBreaker, recording
 from backend.llm.base import ChatMessage, LLMEvent, LLMOptions
 from backend.llm.chain import LLMChain
+from tests.conftest import ManualClock
 from tests.fakes.openai_chat import FakeChatServer
 
 KEY = "sk-test-key"
 HELLO = [ChatMessage("system", "You are Mithi, a voice assistant."), ChatMessage("user", "Say hello.")]
 OPTIONS = LLMOptions(max_tokens=12)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +37,7 @@ def fake(fake_server: FakeChatServer) -> FakeChatServer:
 @pytest.fixture(scope="module")
 async def loaded_chain(
     fake_server: FakeChatServer, assembled_models: Path
-) -> AsyncIterator[tuple[LLMChain, Clock]]:
+) -> AsyncIterator[tuple[LLMChain, ManualClock]]:
     settings = parse_config(
         {
             "llm": {"provider": "openai", "fallback": ["llama_cpp"]},
@@ -58,7 +51,7 @@ async def loaded_chain(
             "resilience": {"failure_threshold": 2, "cooldown_seconds": 30},
         }
     )
-    clock = Clock()
+    clock = ManualClock()
     chain = LLMChain(settings, clock=clock)
     await chain.load()
     try:
@@ -68,7 +61,7 @@ async def loaded_chain(
 
 
 @pytest.fixture
-def chain(loaded_chain: tuple[LLMChain, Clock], fake: FakeChatServer) -> tuple[LLMChain, Clock]:
+def chain(loaded_chain: tuple[LLMChain, ManualClock], fake: FakeChatServer) -> tuple[LLMChain, ManualClock]:
     llm, clock = loaded_chain
     for member in llm.chain.members.values():  # each test starts with closed circuits
         member.breaker = CircuitBreaker(member.breaker.name, 2, 30, clock)
@@ -86,7 +79,7 @@ def text(events: list[LLMEvent]) -> str:
     return "".join(e.text for e in events).strip()
 
 
-async def test_primary_serves_when_healthy(chain: tuple[LLMChain, Clock], fake: FakeChatServer) -> None:
+async def test_primary_serves_when_healthy(chain: tuple[LLMChain, ManualClock], fake: FakeChatServer) -> None:
     llm, _ = chain
     fake.reply_text("Hello from the cloud.")
     with recording() as log:
@@ -98,7 +91,7 @@ async def test_primary_serves_when_healthy(chain: tuple[LLMChain, Clock], fake: 
 
 @pytest.mark.parametrize("status", [503, 429, 500])
 async def test_5xx_and_429_fail_over_to_the_local_model(
-    chain: tuple[LLMChain, Clock], fake: FakeChatServer, status: int
+    chain: tuple[LLMChain, ManualClock], fake: FakeChatServer, status: int
 ) -> None:
     llm, _ = chain
     fake.fail(status, times=1, retry_after=0.01 if status == 429 else None)
@@ -112,7 +105,7 @@ async def test_5xx_and_429_fail_over_to_the_local_model(
     assert event.reason == "provider_unavailable" and str(status) in event.message
 
 
-async def test_timeout_fails_over(chain: tuple[LLMChain, Clock], fake: FakeChatServer) -> None:
+async def test_timeout_fails_over(chain: tuple[LLMChain, ManualClock], fake: FakeChatServer) -> None:
     llm, _ = chain
     fake.slow(seconds=3)
     with recording() as log:
@@ -121,7 +114,9 @@ async def test_timeout_fails_over(chain: tuple[LLMChain, Clock], fake: FakeChatS
     assert "timed out" in log.drain()[0].message
 
 
-async def test_bad_request_is_not_failed_over(chain: tuple[LLMChain, Clock], fake: FakeChatServer) -> None:
+async def test_bad_request_is_not_failed_over(
+    chain: tuple[LLMChain, ManualClock], fake: FakeChatServer
+) -> None:
     llm, _ = chain
     before = llm.chain.breaker("openai").failures
     fake.fail(400, times=1, message="'messages' must contain at least one user message")
@@ -136,7 +131,7 @@ async def test_bad_request_is_not_failed_over(chain: tuple[LLMChain, Clock], fak
 
 
 async def test_a_failure_after_the_first_token_is_raised(
-    chain: tuple[LLMChain, Clock], fake: FakeChatServer
+    chain: tuple[LLMChain, ManualClock], fake: FakeChatServer
 ) -> None:
     llm, _ = chain
     fake.drop("this reply is cut off half way through the sentence", after_chunks=4)
@@ -149,7 +144,7 @@ async def test_a_failure_after_the_first_token_is_raised(
 
 
 async def test_breaker_opens_skips_reprobes_and_closes(
-    chain: tuple[LLMChain, Clock], fake: FakeChatServer
+    chain: tuple[LLMChain, ManualClock], fake: FakeChatServer
 ) -> None:
     llm, clock = chain
     fake.fail(503, times=2)
@@ -175,7 +170,7 @@ async def test_breaker_opens_skips_reprobes_and_closes(
     assert breaker.state is BreakerState.CLOSED
 
 
-async def test_failed_probe_reopens(chain: tuple[LLMChain, Clock], fake: FakeChatServer) -> None:
+async def test_failed_probe_reopens(chain: tuple[LLMChain, ManualClock], fake: FakeChatServer) -> None:
     llm, clock = chain
     fake.fail(502, times=3)
     await collect(llm)

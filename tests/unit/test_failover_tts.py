@@ -12,18 +12,11 @@ from backend.core.config import parse_config
 from backend.core.failover import BreakerState, CircuitBreaker, recording
 from backend.voice.base import AudioChunk
 from backend.voice.tts_service import TTSService
+from tests.conftest import ManualClock
 from tests.fakes.elevenlabs import FakeElevenLabs
 
 KEY = "xi-test-key"
 TEXT = "The museum opens at nine. Tickets cost ten dollars. Children enter for free."
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +49,9 @@ async def service(eleven: FakeElevenLabs, assembled_models: Path) -> AsyncIterat
 
 
 @pytest.fixture
-def clock(service: TTSService, eleven: FakeElevenLabs) -> Clock:
+def clock(service: TTSService, eleven: FakeElevenLabs) -> ManualClock:
     eleven.reset()
-    clock = Clock()
+    clock = ManualClock()
     for member in service.chain.members.values():
         member.breaker = CircuitBreaker(member.breaker.name, 2, 30, clock)
     return clock
@@ -70,7 +63,7 @@ async def speak(service: TTSService, text: str = TEXT, **kw: bool) -> list[Audio
 
 
 async def test_fallback_audio_comes_at_the_requested_voices_rate(
-    service: TTSService, eleven: FakeElevenLabs, clock: Clock
+    service: TTSService, eleven: FakeElevenLabs, clock: ManualClock
 ) -> None:
     resolved = service.resolve(None, "en")
     assert resolved.voice.engine == "elevenlabs" and resolved.voice.sample_rate == 16000
@@ -88,7 +81,7 @@ async def test_fallback_audio_comes_at_the_requested_voices_rate(
 
 
 async def test_each_piece_comes_back_to_the_cloud_while_its_circuit_is_closed(
-    service: TTSService, eleven: FakeElevenLabs, clock: Clock
+    service: TTSService, eleven: FakeElevenLabs, clock: ManualClock
 ) -> None:
     eleven.fail(500)  # only the first piece fails
     chunks = await speak(service)
@@ -98,7 +91,7 @@ async def test_each_piece_comes_back_to_the_cloud_while_its_circuit_is_closed(
 
 
 async def test_whole_pieces_drop_the_broken_off_audio(
-    service: TTSService, eleven: FakeElevenLabs, clock: Clock
+    service: TTSService, eleven: FakeElevenLabs, clock: ManualClock
 ) -> None:
     eleven.drop_after(2000)
     chunks = await speak(service, whole_pieces=True)
@@ -111,7 +104,7 @@ async def test_whole_pieces_drop_the_broken_off_audio(
 
 
 async def test_a_listener_leaving_mid_probe_frees_the_probe(
-    service: TTSService, eleven: FakeElevenLabs, clock: Clock
+    service: TTSService, eleven: FakeElevenLabs, clock: ManualClock
 ) -> None:
     breaker = service.chain.breaker("elevenlabs")
     eleven.fail(503, times=2)

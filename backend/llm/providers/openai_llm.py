@@ -25,9 +25,9 @@ import logging
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from backend.core.errors import ConfigError, InvalidRequest, MithiError, ProviderError
+from backend.core.hosted import check_base_url, require_api_key
 from backend.llm.base import (
     ChatMessage,
     LLMCapabilities,
@@ -161,28 +161,14 @@ class ChatCompletionsLLM(LLMProvider):
 
     # ------------------------------------------------------------------ lifecycle
     def _api_key(self) -> str:
-        key = self.cfg.api_key.strip()
-        if key:
-            return key
-        host = (urlsplit(self.base_url).hostname or "").lower()
-        if host in self.official_hosts:
-            raise ConfigError(
-                f"{self.name}.api_key is empty but {self.name}.base_url is {self.base_url}: set "
-                f"{self.env_var} (config.yml reads {self.name}.api_key from it), or point "
-                f"{self.name}.base_url at a local OpenAI-compatible server that needs no key"
-            )
-        return PLACEHOLDER_API_KEY
+        key = require_api_key(self.name, self.cfg.api_key, self.base_url, self.official_hosts, self.env_var)
+        return key or PLACEHOLDER_API_KEY
 
     async def load(self) -> None:
         """Create the SDK client once (it pools connections). No request is made here."""
         if self._client is not None:
             return
-        parts = urlsplit(self.base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(
-                f"{self.name}.base_url: '{self.cfg.base_url}' is not an http(s) URL "
-                "(e.g. https://api.openai.com/v1 or http://localhost:11434/v1)"
-            )
+        check_base_url(self.name, self.cfg.base_url, "https://api.openai.com/v1 or http://localhost:11434/v1")
         api_key = self._api_key()
         try:
             self._client = self._make_client(api_key)

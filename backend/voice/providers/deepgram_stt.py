@@ -28,13 +28,20 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import numpy as np
 
 from backend.core.audio import STT_SAMPLE_RATE
-from backend.core.errors import ConfigError, ProviderError
-from backend.core.hosted import HostedClient, bad_response, error_from_status
+from backend.core.errors import ProviderError
+from backend.core.hosted import (
+    HostedClient,
+    bad_response,
+    check_base_url,
+    error_from_status,
+    require_api_key,
+    unreachable,
+)
 from backend.voice.base import (
     Segment,
     StreamResult,
@@ -86,23 +93,14 @@ class DeepgramSTT(STTProvider):
 
     # ------------------------------------------------------------------ lifecycle
     def _api_key(self) -> str:
-        key = self.cfg.api_key.strip()
-        host = (urlsplit(self.base_url).hostname or "").lower()
-        if not key and host in self.official_hosts:
-            raise ConfigError(
-                f"deepgram.api_key is empty but deepgram.base_url is {self.base_url}: set {self.env_var} "
-                "(config.yml reads deepgram.api_key from it) to use the deepgram provider"
-            )
-        return key
+        return require_api_key(
+            "deepgram", self.cfg.api_key, self.base_url, self.official_hosts, self.env_var, use="deepgram"
+        )
 
     async def load(self) -> None:
         if self._client is not None:
             return
-        parts = urlsplit(self.base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(
-                f"deepgram.base_url: '{self.cfg.base_url}' is not an http(s) URL (e.g. https://api.deepgram.com)"
-            )
+        check_base_url("deepgram", self.cfg.base_url, "https://api.deepgram.com")
         self._key = self._api_key()
         headers = {"Authorization": f"Token {self._key}"} if self._key else {}
         self._client = HostedClient(
@@ -296,13 +294,7 @@ class DeepgramSTT(STTProvider):
         except InvalidHandshake as exc:
             raise bad_response(self.name, f"the live WebSocket handshake failed: {exc}") from None
         except OSError as exc:
-            raise ProviderError(
-                f"{self.name}: cannot reach {self.base_url} ({type(exc).__name__}: {exc})",
-                code="provider_unreachable",
-                status_code=503,
-                provider=self.name,
-                retryable=True,
-            ) from None
+            raise unreachable(self.name, exc, self.base_url) from None
         return DeepgramStream(self.name, ws)
 
 

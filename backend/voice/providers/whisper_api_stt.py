@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from backend.core.audio import STT_SAMPLE_RATE, float_to_pcm16, pcm16_to_wav
-from backend.core.errors import ConfigError, ProviderError
-from backend.core.hosted import HostedClient, bad_response
+from backend.core.errors import ProviderError
+from backend.core.hosted import HostedClient, bad_response, check_base_url, require_api_key
 from backend.core.languages import LANGUAGES, normalize_language
 from backend.voice.base import Segment, STTCapabilities, STTConfig, STTProvider, Transcription
 
@@ -102,27 +101,16 @@ class WhisperAPISTT(STTProvider):
 
     # ------------------------------------------------------------------ lifecycle
     def _api_key(self) -> str:
-        key = self.cfg.api_key.strip()
-        if key:
-            return key
-        host = (urlsplit(self.base_url).hostname or "").lower()
-        if host in self.official_hosts:
-            raise ConfigError(
-                f"{self.block}.api_key is empty but {self.block}.base_url is {self.base_url}: set "
-                f"{self.env_var} (config.yml reads {self.block}.api_key from it) to use stt.provider "
-                f"'{self.name}', or point {self.block}.base_url at a local server that needs no key"
-            )
-        return PLACEHOLDER_API_KEY
+        use = f"stt.provider '{self.name}'"
+        key = require_api_key(
+            self.block, self.cfg.api_key, self.base_url, self.official_hosts, self.env_var, use=use
+        )
+        return key or PLACEHOLDER_API_KEY
 
     async def load(self) -> None:
         if self._client is not None:
             return
-        parts = urlsplit(self.base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(
-                f"{self.block}.base_url: '{self.cfg.base_url}' is not an http(s) URL "
-                "(e.g. https://api.openai.com/v1)"
-            )
+        check_base_url(self.block, self.cfg.base_url, "https://api.openai.com/v1")
         self._client = HostedClient(
             self.name,
             self.base_url,

@@ -1,0 +1,63 @@
+"""Helpers shared by the cloud-provider and failover tests: the TTS vendor fakes, /health, circuits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from backend.core.failover import ProviderChain
+from tests.conftest import LiveServer, make_settings
+from tests.fakes.coqui import FakeCoqui
+from tests.fakes.elevenlabs import FakeElevenLabs
+from tests.fakes.openai_speech import FakeOpenAISpeech
+from tests.fakes.tts_vendor import FakeTTSVendor
+
+EL_KEY = "xi-test-key"
+OA_KEY = "sk-test-key"
+
+
+@contextmanager
+def tts_vendor_fakes() -> Iterator[dict[str, FakeTTSVendor]]:
+    """The three TTS vendor fakes, started, by provider name (ElevenLabs and OpenAI check their keys)."""
+    servers: dict[str, FakeTTSVendor] = {
+        "elevenlabs": FakeElevenLabs(api_key=EL_KEY),
+        "openai": FakeOpenAISpeech(api_key=OA_KEY),
+        "coqui": FakeCoqui(),
+    }
+    with ExitStack() as stack:
+        for fake in servers.values():
+            stack.enter_context(fake)
+        yield servers
+
+
+@contextmanager
+def failover_server(overrides: dict[str, Any], models: Path, cooldown: float) -> Iterator[LiveServer]:
+    """A live server with ``overrides`` (the chain and its vendors): English only, no Whisper model
+    preloaded, and a circuit that opens after two failures and stays open ``cooldown`` seconds."""
+    settings = make_settings(
+        {
+            **overrides,
+            "resilience": {"failure_threshold": 2, "cooldown_seconds": cooldown},
+            "whisper_local": {"preload": []},
+            "languages": ["en"],
+        },
+        models=models,
+    )
+    with LiveServer(settings) as server:
+        yield server
+
+
+def health(live: LiveServer) -> dict[str, Any]:
+    """The server's /health body."""
+    return dict(httpx.get(f"{live.url}/health", timeout=10).json())
+
+
+def close_circuits(*chains: ProviderChain[Any]) -> None:
+    """Closed circuits (no failures counted) for every member of ``chains``: a clean start per test."""
+    for chain in chains:
+        for member in chain.members.values():
+            member.breaker.record_success()
