@@ -154,6 +154,97 @@ describe('Mithivoices web app', { timeout: 240000 }, () => {
     assert.equal(f2, f1, 'no audio is rendered after the interruption');
   });
 
+  it('(k) voice chat: talking over the reply (barge-in by voice) stops it at once; the next turn proceeds', { timeout: 150000 }, async () => {
+    // a fresh conversation, so that the long reply below is always the same (the LLM runs at temperature 0)
+    const oldId = await page.innerText('[data-testid="session-id"]');
+    await page.click('[data-testid="new-conversation"]');
+    await page.waitForFunction(
+      (id) =>
+        document.querySelector('[data-testid="session-id"]')?.textContent !== id &&
+        document.querySelector('[data-testid="connection-state"]')?.getAttribute('data-state') === 'open',
+      oldId,
+      { timeout: 30000 },
+    );
+    assert.equal(await page.locator('[data-testid="turn"]').count(), 0, 'the new conversation starts empty');
+    // a typed question with a long spoken answer (~9 s of audio); sent again if the new connection was not up yet
+    const long = page.locator('[data-testid="turn"]').nth(0);
+    for (let attempt = 0; (await long.count()) === 0; attempt++) {
+      assert.ok(attempt < 5, 'the question could be sent on the new connection');
+      if (attempt > 0) await page.waitForSelector('[data-testid="connection-state"][data-state="open"]', { timeout: 30000 });
+      await page.fill('[data-testid="chat-input"]', 'Describe the history of the old city museum in detail.');
+      await page.press('[data-testid="chat-input"]', 'Enter');
+      await long.waitFor({ timeout: 1000 }).catch(() => undefined);
+    }
+    await long.locator('[data-testid="user-transcript"]', { hasText: 'museum' }).waitFor({ timeout: 5000 });
+    await page.waitForSelector('[data-testid="player-state"][data-playing="true"]', { timeout: REPLY_TIMEOUT });
+    const framesBefore = await framesPlayed();
+
+    // in the page: when the Interrupted badge appears (response.interrupted), note the frames rendered then
+    // and every 25 ms after, until 1 s has passed or the next reply's audio starts (its audio badge shows),
+    // measured in the page so that the test's own latency does not count
+    const watch = page.evaluate(
+      () =>
+        new Promise((resolve, reject) => {
+          const frames = () => window.__mithi?.framesPlayed ?? 0;
+          const found = () => document.querySelector('[data-testid="turn"] .badge-interrupted');
+          // (the interrupted reply shows no audio badge: one means the next reply's audio started)
+          const nextReplyAudio = () => !!document.querySelector('[data-testid="turn"] .badge-audio');
+          const timer = setTimeout(() => reject(new Error('no response.interrupted within 30 s')), 30000);
+          const onFound = () => {
+            clearTimeout(timer);
+            const t0 = performance.now();
+            const f0 = frames();
+            const samples = [];
+            const tick = setInterval(() => {
+              const t = performance.now() - t0;
+              const next = nextReplyAudio();
+              if (!next) samples.push({ t, f: frames(), playing: document.querySelector('[data-testid="player-state"]')?.getAttribute('data-playing') });
+              if (next || t >= 1000) {
+                clearInterval(tick);
+                // frames counted in the last 100 ms before the next reply's badge rendered may be that reply's
+                if (next) while (samples.length > 0 && samples[samples.length - 1].t > t - 100) samples.pop();
+                resolve({ f0, samples, endedBy: next ? 'next reply' : 'time' });
+              }
+            }, 25);
+          };
+          if (found()) return onFound();
+          const observer = new MutationObserver(() => {
+            if (found()) {
+              observer.disconnect();
+              onFound();
+            }
+          });
+          observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+        }),
+    );
+    watch.catch(() => undefined); // (awaited below)
+    // the user talks over the reply: the microphone starts now and the fake one says "What time is it?"
+    await page.click('[data-testid="start-button"]');
+    const seen = await watch;
+    assert.ok(seen.f0 > framesBefore, `the reply was heard before the interruption (${framesBefore} → ${seen.f0} frames)`);
+    // the worklet drops its queue on its next render quantum; its frame count arrives a few ms later
+    const settled = seen.samples.filter((x) => x.t >= 150);
+    const watchedMs = settled.length > 0 ? settled[settled.length - 1].t - settled[0].t : 0;
+    assert.ok(watchedMs >= 200, `the frames were watched long enough after the interruption (${Math.round(watchedMs)} ms, ended by ${seen.endedBy})`);
+    const after = settled[0].f - seen.f0;
+    assert.ok(after < 4800, `at most a few render quanta after response.interrupted (${after} frames)`);
+    assert.deepEqual(new Set(settled.map((x) => x.f)).size, 1, `no reply audio is rendered after the interruption: ${JSON.stringify(settled)}`);
+    assert.ok(settled.every((x) => x.playing === 'false'), 'the player shows it stopped');
+    assert.equal(await long.locator('.badge-interrupted').count(), 1, 'the long reply is marked Interrupted');
+
+    // the words said over the reply are the next turn, which gets its own (heard) reply
+    const next = page.locator('[data-testid="turn"]').nth(1);
+    await next.locator('[data-testid="user-transcript"]', { hasText: /time/i }).waitFor({ timeout: REPLY_TIMEOUT });
+    await next.locator('[data-testid="latency"]').waitFor({ timeout: REPLY_TIMEOUT });
+    assert.ok((await next.locator('[data-testid="bot-text"]').innerText()).trim().length > 0, 'a reply to the next turn');
+    assert.equal(await next.locator('.badge-interrupted').count(), 0);
+    await page.waitForFunction((f) => (window.__mithi?.framesPlayed ?? 0) > f, settled[settled.length - 1].f, { timeout: 30000 });
+    await page.waitForSelector('[data-testid="player-state"][data-playing="false"]', { timeout: 30000 });
+    console.log(`# barge-in by voice: ${seen.f0 - framesBefore} frames of the long reply heard, ${after} after response.interrupted, none in the ${Math.round(watchedMs)} ms after that (ended by ${seen.endedBy})`);
+    await page.click('[data-testid="start-button"]'); // stop the microphone
+    await page.waitForSelector('[data-testid="start-button"][aria-pressed="false"]');
+  });
+
   it('(b) voice chat: a typed turn gets a reply; memory survives a reload', { timeout: 120000 }, async () => {
     // the voice picker changes the session's voice (session.update → session.updated)
     await page.selectOption('[data-testid="voice-select"]', 'espeak-en');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Pcm16ByteAligner, bytesToInt16, floatToPcm16, floatToPcm16Bytes, int16ToBytes, pcm16BytesToFloat, rms } from './pcm';
+import { Pcm16ByteAligner, bytesToInt16, concatFloat32, floatToPcm16, floatToPcm16Bytes, int16ToBytes, pcm16BytesToFloat, rms } from './pcm';
 
 describe('floatToPcm16', () => {
   it('maps the full scale asymmetrically: -1 → -32768, 1 → 32767, 0 → 0', () => {
@@ -63,5 +63,16 @@ describe('rms', () => {
     expect(rms(s)).toBeCloseTo(0.5 / Math.SQRT2, 3);
     expect(rms(new Float32Array(10))).toBe(0);
     expect(rms(new Float32Array(0))).toBe(0);
+  });
+});
+
+describe('concatFloat32', () => {
+  it('joins blocks in order', () => {
+    const out = concatFloat32([new Float32Array([1, 2]), new Float32Array(0), new Float32Array([3])]);
+    expect(Array.from(out)).toEqual([1, 2, 3]);
+  });
+
+  it('gives an empty array for no blocks', () => {
+    expect(concatFloat32([]).length).toBe(0);
   });
 });

@@ -80,3 +80,14 @@ export class Pcm16ByteAligner {
     return bytes;
   }
 }
+
+/** Join float blocks into one array. */
+export function concatFloat32(chunks: Float32Array[]): Float32Array {
+  const out = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
