@@ -78,6 +78,7 @@ bench: dev-deps models ## speech, agent and voice-to-voice benchmarks; numbers i
 	$(PY) bench/speech.py
 	$(PY) bench/agent.py
 	$(PY) bench/voice_latency.py
+	$(PY) bench/failover.py
 
 clean: ## remove the virtualenv, node_modules and the web build (models/ is kept; delete it by hand)
 	rm -rf $(VENV) $(WEB)/node_modules $(WEB)/dist
