@@ -74,7 +74,7 @@ format: dev-deps ## apply ruff fixes and formatting
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: dev-deps models ## speech, agent and voice-to-voice benchmarks; numbers in docs/BENCHMARKS.md
+bench: dev-deps models ## speech, agent, voice-to-voice and failover benchmarks; numbers in docs/BENCHMARKS.md
 	$(PY) bench/speech.py
 	$(PY) bench/agent.py
 	$(PY) bench/voice_latency.py
