@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from backend.core.failover import ChainedProviders, ChainMember, configured_chain_names
-from backend.voice.base import STTCapabilities, STTConfig, STTProvider, STTStream, Transcription
+from backend.core.failover import ChainedProviders, ChainMember, configured_chain_names, is_provider_failure
+from backend.voice.base import StreamResult, STTCapabilities, STTConfig, STTProvider, STTStream, Transcription
 from backend.voice.factory import build_stt, stt_class
 
 if TYPE_CHECKING:
@@ -64,7 +65,45 @@ class STTChain(ChainedProviders[STTProvider], STTProvider):
             return await self.primary_provider.open_stream(config)
 
         async def run(member: ChainMember[STTProvider]) -> STTStream:
-            return await member.provider.open_stream(config)
+            return _CountedStream(await member.provider.open_stream(config), member)
 
         stream, _ = await self.chain.call(run, streaming)
         return stream
+
+
+class _CountedStream(STTStream):
+    """A live stream whose failure after it opened (dropped socket, malformed message) still counts
+    against its provider's circuit, like a failed request would."""
+
+    def __init__(self, inner: STTStream, member: ChainMember[STTProvider]) -> None:
+        self.inner = inner
+        self.member = member
+
+    def _failed(self, exc: BaseException) -> None:
+        if is_provider_failure(exc):
+            self.member.breaker.record_failure(exc)
+
+    async def send(self, pcm16: bytes) -> None:
+        try:
+            await self.inner.send(pcm16)
+        except Exception as exc:
+            self._failed(exc)
+            raise
+
+    async def __aiter__(self) -> AsyncIterator[StreamResult]:
+        try:
+            async for result in self.inner:
+                yield result
+        except Exception as exc:
+            self._failed(exc)
+            raise
+
+    async def finalize(self) -> None:
+        try:
+            await self.inner.finalize()
+        except Exception as exc:
+            self._failed(exc)
+            raise
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

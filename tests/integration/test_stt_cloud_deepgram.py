@@ -371,3 +371,21 @@ async def test_live_bad_query_is_refused_with_deepgrams_error(fake: FakeDeepgram
             await provider.open_stream(STTConfig())
     assert err.value.status_code == 422 and "No such model" in err.value.message
     assert json.dumps(fake.last.query)  # recorded
+
+
+async def test_a_live_stream_that_breaks_counts_against_the_providers_circuit(
+    fake: FakeDeepgram, speech: dict[str, np.ndarray]
+) -> None:
+    from backend.voice.stt_chain import STTChain
+
+    settings = settings_for(fake)
+    async with loaded(settings) as provider:
+        chain = STTChain(settings, providers=[provider])
+        breaker = chain.chain.members["deepgram"].breaker
+        results, _ = await stream_through(chain, speech[TEXT], STTConfig(language="en"), frame_ms=100)
+        assert results and breaker.consecutive_failures == 0 and breaker.successes == 1
+        fake.drop()
+        with pytest.raises(ProviderError):
+            await stream_through(chain, speech[TEXT], STTConfig(language="en"), frame_ms=100)
+        assert breaker.consecutive_failures == 1 and breaker.failures == 1
+        assert "1011" in (breaker.last_error or "")

@@ -94,7 +94,12 @@ class DeepgramSTT(STTProvider):
     # ------------------------------------------------------------------ lifecycle
     def _api_key(self) -> str:
         return require_api_key(
-            "deepgram", self.cfg.api_key, self.base_url, self.official_hosts, self.env_var, use="deepgram"
+            "deepgram",
+            self.cfg.api_key,
+            self.base_url,
+            self.official_hosts,
+            self.env_var,
+            use="the deepgram speech-to-text provider",
         )
 
     async def load(self) -> None:

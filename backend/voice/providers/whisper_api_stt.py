@@ -101,7 +101,7 @@ class WhisperAPISTT(STTProvider):
 
     # ------------------------------------------------------------------ lifecycle
     def _api_key(self) -> str:
-        use = f"stt.provider '{self.name}'"
+        use = f"the {self.name} speech-to-text provider"
         key = require_api_key(
             self.block, self.cfg.api_key, self.base_url, self.official_hosts, self.env_var, use=use
         )
