@@ -88,12 +88,15 @@ class Turn:
 
     The client plays audio as it arrives; the server sends it faster than real time, so what has been
     *heard* at a moment is computed from a playback clock: each sentence's audio ends at
-    `playback start + duration of all audio sent up to and including it`.
+    `playback start + duration of all audio sent up to and including it`, and a sentence cut partway
+    counts the share of its words that its elapsed playback covers.
     """
 
     id: str
     transcript: str = ""
-    sentences: list[tuple[str, float]] = field(default_factory=list)  # (text, playback end, perf_counter s)
+    # (text, playback start, playback end) per sentence, perf_counter seconds on the playback clock
+    sentences: list[tuple[str, float, float]] = field(default_factory=list)
+    sentence_start: float | None = None  # playback start of the sentence whose audio is being sent
     in_memory: bool = False  # the agent has stored the user message: an interruption must be recorded
     latency: dict[str, float] = field(default_factory=dict)
     playback_start: float | None = None
@@ -113,10 +116,21 @@ class Turn:
         return (self.playback_start or 0.0) + self.audio_seconds
 
     def heard(self, at: float) -> str:
-        return " ".join(text for text, end in self.sentences if end <= at)
+        """What had been played by `at`: whole sentences, then the words of the sentence in progress
+        that its elapsed share of playback covers (rounded down: never claim an unheard word)."""
+        heard: list[str] = []
+        for text, start, end in self.sentences:
+            if end <= at:
+                heard.append(text)
+                continue
+            if start < at < end:
+                words = text.split()
+                heard.extend(words[: int(len(words) * (at - start) / (end - start))])
+            break
+        return " ".join(heard)
 
     def all_text(self) -> str:
-        return " ".join(text for text, _ in self.sentences)
+        return " ".join(text for text, _, _ in self.sentences)
 
 
 @dataclass
@@ -681,10 +695,15 @@ class VoiceSession:
                 await self.send_event("response.audio.started", turn_id=turn.id, sample_rate=self.output_rate)
             elif turn.playback_until < now:  # the client ran dry: playback resumes now
                 turn.audio_seconds = now - turn.playback_start
+            if turn.sentence_start is None:
+                turn.sentence_start = turn.playback_until
             turn.audio_seconds += len(payload) / 2 / self.output_rate
             await self.send_audio(payload)
         elif kind == "mark":
-            turn.sentences.append((payload, turn.playback_until))
+            end = turn.playback_until
+            start = end if turn.sentence_start is None else turn.sentence_start
+            turn.sentences.append((payload, start, end))
+            turn.sentence_start = None
         elif kind == "done":
             turn.latency["total"] = _ms(turn.ended_at)
             await self.send_event(
