@@ -16,7 +16,7 @@ import logging
 import re
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,7 @@ from backend.voice.tts_service import ResolvedVoice, TTSService
 
 logger = logging.getLogger(__name__)
 
+_CONTEXT_CHARS = 500  # previous_text sent with each sentence (ElevenLabs keeps the prosody continuous)
 _SENTENCE_END = re.compile(r"[.!?…।॥][\"'”’)\]]*(\s|$)")
 
 
@@ -643,10 +644,12 @@ class VoiceSession:
         resampler = StreamResampler(voice.voice.sample_rate, self.output_rate)
         frame_bytes = int(self.output_rate * self.cfg.output_frame_ms / 1000) * 2
         spoken_by: list[str] = turn.providers.setdefault("tts", [])
+        said = ""  # the reply so far: context for engines that keep prosody across requests
         while (sentence := await sentences.get()) is not None:
             ready = time.perf_counter()
             provider = ""
-            async for chunk in self.tts.stream(sentence, voice):
+            context = replace(voice, config=replace(voice.config, previous_text=said[-_CONTEXT_CHARS:]))
+            async for chunk in self.tts.stream(sentence, context):
                 provider = chunk.provider or voice.provider.name
                 await self._report_failovers(turn, "tts")  # before the audio of the engine taking over
                 pcm = resampler.process(chunk.pcm)
@@ -654,6 +657,7 @@ class VoiceSession:
                 for start in range(0, len(pcm), frame_bytes):
                     await self._emit(turn, "audio", pcm[start : start + frame_bytes])
             await self._emit(turn, "mark", sentence)
+            said = f"{said} {sentence}".strip()
             if provider and provider not in spoken_by:
                 spoken_by.append(provider)
             event = {"kind": "response.sentence", "turn_id": turn.id, "text": sentence, "provider": provider}

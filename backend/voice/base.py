@@ -44,6 +44,10 @@ class TTSConfig:
     language: str
     speed: float = 1.0
     eager_first: bool = False  # cut a short first phrase off for lower first-audio latency (streaming)
+    # the text spoken just before / after this request, when a reply is synthesized piece by piece:
+    # engines that take context (ElevenLabs' previous_text / next_text) keep the prosody continuous
+    previous_text: str = ""
+    next_text: str = ""
 
 
 @dataclass(frozen=True)

@@ -129,8 +129,13 @@ async def failover_stream(
             speech_pieces(text, language, eager_first),
             replace(resolved.config, eager_first=False),
         )
-    for piece in pieces:
-        speaking = _speak_piece(service, chain, order, piece, resolved, config, target, whole_pieces)
+    for i, piece in enumerate(pieces):
+        context = replace(
+            config,
+            previous_text=pieces[i - 1] if i else config.previous_text,
+            next_text=pieces[i + 1] if i + 1 < len(pieces) else config.next_text,
+        )
+        speaking = _speak_piece(service, chain, order, piece, resolved, context, target, whole_pieces)
         async with contextlib.aclosing(speaking):  # a listener that stops early closes the vendor stream now
             async for chunk in speaking:
                 yield chunk

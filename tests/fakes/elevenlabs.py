@@ -6,7 +6,8 @@ Wire format, from the ElevenLabs API reference:
   ``xi-api-key``; query ``output_format`` (default ``mp3_44100_128``; ``pcm_<rate>`` = raw 16-bit LE mono
   PCM, ``mp3_<rate>_<kbps>``), ``optimize_streaming_latency`` (0-4), ``enable_logging``; JSON body
   ``text`` (required), ``model_id``, ``voice_settings`` {stability, similarity_boost, style 0-1,
-  use_speaker_boost, speed 0.7-1.2}, ``language_code`` (only Flash/Turbo v2.5 accept it). The audio is
+  use_speaker_boost, speed 0.7-1.2}, ``language_code`` (only Flash/Turbo v2.5 accept it), ``previous_text``
+  and ``next_text`` (strings: the text around this request, for continuous prosody). The audio is
   streamed with chunked transfer encoding; headers ``request-id`` and ``character-cost``.
 * ``GET /v1/voices``: ``{"voices": [{voice_id, name, category, labels{accent, description, age, gender,
   use_case}, description, preview_url, ...}]}``.
@@ -165,6 +166,10 @@ class FakeElevenLabs(FakeTTSVendor):
         if not isinstance(body.get("text"), str):
             h.send_json(422, _validation("body", "text", "Field required"))
             return
+        for context in ("previous_text", "next_text"):  # optional strings: prosody context
+            if context in body and not isinstance(body[context], str | None):
+                h.send_json(422, _validation("body", context, "Input should be a valid string"))
+                return
         model = body.get("model_id", "eleven_multilingual_v2")
         if model not in MODELS:
             h.send_json(400, error_body(400, f"A model with model ID {model} does not exist", "model_id"))

@@ -85,6 +85,10 @@ async def test_same_calls_spoken_by_the_configured_provider(
                 for r in fake.audio_requests()
             )
             assert sent == TEXT  # the cloud vendor really was asked to speak it
+        if provider == "elevenlabs":  # spoken sentence by sentence, each with the text around it
+            first, second = (r.body for r in fake.audio_requests())
+            assert first.get("next_text") == "The train leaves at ten." and "previous_text" not in first
+            assert second.get("previous_text") == "Good morning." and "next_text" not in second
 
         # the OpenAI-compatible API, as the openai SDK calls it
         resp = httpx.post(
@@ -113,6 +117,11 @@ async def test_same_calls_spoken_by_the_configured_provider(
                 for r in fake.audio_requests()
             )
             assert word_error_rate(done["text"], spoken) <= 0.2, (done["text"], spoken)
+            if provider == "elevenlabs":  # each sentence carries the reply so far as previous_text
+                bodies = [r.body for r in fake.audio_requests()]
+                assert "previous_text" not in bodies[0]
+                for before, body in zip(bodies, bodies[1:], strict=False):
+                    assert body["previous_text"].endswith(before["text"]), (before, body)
             # what the client heard is the vendor's audio (resampled to the session's rate), all of it
             wav_headers = 44 if provider == "coqui" else 0
             vendor_seconds = sum(

@@ -5,8 +5,9 @@ Wire format (ElevenLabs API reference):
 * ``xi-api-key: <key>`` header; ``?output_format=pcm_22050`` query parameter (``pcm_<rate>`` is raw
   16-bit little-endian mono PCM; ``mp3_<rate>_<kbps>`` is MP3), optional ``optimize_streaming_latency``;
 * JSON body ``{"text", "model_id", "voice_settings": {stability, similarity_boost, style,
-  use_speaker_boost, speed}, "language_code"}`` (``language_code`` only for the models that enforce a
-  language: Flash v2.5 and Turbo v2.5);
+  use_speaker_boost, speed}, "language_code", "previous_text", "next_text"}`` (``language_code`` only for
+  the models that enforce a language: Flash v2.5 and Turbo v2.5; ``previous_text`` / ``next_text`` when a
+  reply is spoken piece by piece, so the pieces sound like one reply);
 * the audio comes back as a chunked stream while it is generated, so the first chunk is yielded long
   before the whole text is spoken; chunks are re-cut so none splits a 16-bit sample;
 * errors: ``{"detail": {"type", "code", "status", "message", "request_id", "param"}}`` (or FastAPI's
@@ -185,6 +186,10 @@ class ElevenLabsTTS(HostedTTSProvider):
             body["voice_settings"] = settings
         if cfg.model_id in LANGUAGE_CODE_MODELS:
             body["language_code"] = config.language
+        if config.previous_text:
+            body["previous_text"] = config.previous_text
+        if config.next_text:
+            body["next_text"] = config.next_text
         return body
 
     async def stream(self, text: str, config: TTSConfig) -> AsyncIterator[AudioChunk]:
