@@ -36,6 +36,7 @@ $(STAMPS)/dev-deps: requirements-dev.txt $(STAMPS)/deps
 	@mkdir -p $(STAMPS) && touch $@
 
 $(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json | system
+	@PYTHON=$(PYTHON) bash scripts/ensure_system_packages.sh --web
 	npm --prefix $(WEB) ci --no-audit --no-fund --loglevel=error
 
 $(WEB)/dist/index.html: $(WEB_STAMP) $(WEB_SOURCES)

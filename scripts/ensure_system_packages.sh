@@ -4,7 +4,8 @@
 #   espeak-ng     - the eSpeak NG library + voices: TTS for all 8 languages (libespeak-ng1, espeak-ng-data)
 #   g++ / gcc     - llama-cpp-python has no binary wheel: pip compiles it once (~5 min on 2 cores)
 #   chromium      - only with --browser (make test): the browser the end-to-end tests drive
-# Node.js 20.19+ with npm is required for the web app; it is checked, not installed (Debian's is too old).
+# --web / --browser also check for Node.js 20.19+ with npm (the web app); it is not installed here
+# (Debian 12's nodejs is too old). Backend-only targets (deps, lint, models, bench) do not need it.
 set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
@@ -22,11 +23,13 @@ if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
   need+=(chromium)
 fi
 
-node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number); console.log(a>20||(a===20&&b>=19)?1:0)' 2>/dev/null || echo 0)
-if [ "$node_ok" != "1" ] || ! command -v npm >/dev/null 2>&1; then
-  echo "Node.js 20.19 or newer with npm is needed for the web app (found: $(node --version 2>/dev/null || echo none))." >&2
-  echo "Install it from https://nodejs.org or NodeSource (Debian 12's nodejs package is 18)." >&2
-  exit 1
+if [ "${1:-}" = "--web" ] || [ "${1:-}" = "--browser" ]; then
+  node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number); console.log(a>20||(a===20&&b>=19)?1:0)' 2>/dev/null || echo 0)
+  if [ "$node_ok" != "1" ] || ! command -v npm >/dev/null 2>&1; then
+    echo "Node.js 20.19 or newer with npm is needed for the web app (found: $(node --version 2>/dev/null || echo none))." >&2
+    echo "Install it from https://nodejs.org or NodeSource (Debian 12's nodejs package is 18)." >&2
+    exit 1
+  fi
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -204,10 +204,11 @@ class FailoverLog:
 
     served: dict[str, str] = field(default_factory=dict)
     events: list[FailoverEvent] = field(default_factory=list)
-    _drained: int = 0
 
     def drain(self, kind: str | None = None) -> list[FailoverEvent]:
         """Events not drained before (of ``kind``, or all); other kinds stay for their own drain."""
+        if not self.events:  # the usual case, asked once per audio chunk and per token on /voice
+            return []
         out = [e for e in self.events if kind is None or e.kind == kind]
         self.events = [e for e in self.events if not (kind is None or e.kind == kind)]
         return out

@@ -269,9 +269,9 @@ class HostedClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    def _delay(self, attempt: int, error: ProviderError) -> float | None:
+    def _delay(self, attempt: int, error: ProviderError, retries: int | None = None) -> float | None:
         """Seconds to wait before retry number ``attempt + 1``, or None when not to retry."""
-        if not error.retryable or attempt >= self.max_retries:
+        if not error.retryable or attempt >= (self.max_retries if retries is None else retries):
             return None
         if error.retry_after is not None:
             if error.retry_after > self.max_retry_after:
@@ -279,16 +279,19 @@ class HostedClient:
             return error.retry_after
         return random.uniform(0, min(self.backoff_max, self.backoff_base * 2**attempt))
 
-    async def _wait_to_retry(self, attempt: int, error: ProviderError) -> None:
+    async def _wait_to_retry(self, attempt: int, error: ProviderError, retries: int | None = None) -> None:
         """Sleep before retry number ``attempt + 1``; raise ``error`` when it is not to be retried."""
-        delay = self._delay(attempt, error)
+        delay = self._delay(attempt, error, retries)
         if delay is None:
             raise error
         logger.info("%s: %s; retry %d in %.2f s", self.provider, error.message, attempt + 1, delay)
         await asyncio.sleep(delay)
 
-    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send a request and read the whole 2xx response; retry what is worth retrying."""
+    async def request(
+        self, method: str, path: str, *, retries: int | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """Send a request and read the whole 2xx response; retry what is worth retrying (``retries``
+        overrides ``max_retries`` for this call; ``timeout=`` in ``kwargs`` overrides the timeout)."""
         attempt = 0
         while True:
             try:
@@ -300,7 +303,7 @@ class HostedClient:
                 )
             except httpx.HTTPError as exc:
                 error = error_from_exception(self.provider, exc, self.base_url)
-            await self._wait_to_retry(attempt, error)
+            await self._wait_to_retry(attempt, error, retries)
             attempt += 1
 
     @asynccontextmanager

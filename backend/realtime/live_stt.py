@@ -84,6 +84,10 @@ class LiveTranscriber:
             if stream is not None:
                 await stream.aclose()
 
+    def cancel(self) -> None:
+        """Stop without waiting: the stream closes as the recognition task unwinds."""
+        self._task.cancel()
+
     async def close(self) -> None:
         """Stop now: the utterance is over (its final transcript is made by `transcribe`)."""
         self._task.cancel()

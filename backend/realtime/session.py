@@ -481,6 +481,7 @@ class VoiceSession:
         """End the utterance's live recognition in the background (closing a socket takes a moment)."""
         live, self.live = self.live, None
         if live is not None:
+            live.cancel()  # now: the task awaiting close() may itself be cancelled before it runs
             self._spawn(live.close())
 
     def _stt_config(self) -> STTConfig:

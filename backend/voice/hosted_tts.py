@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 VARIANT_SEP = "@"
+DISCOVERY_TIMEOUT_S = 5.0  # the voice listing at startup: one try, at most this long
 
 
 def vendor_voice_id(voice_id: str) -> str:
@@ -188,9 +189,11 @@ class HostedTTSProvider(TTSProvider):
     def _entries(cls, settings: Settings) -> dict[str, dict[str, Any]]:
         langs = cls.catalogue_languages(settings)
         rate = cls.output_rate(settings)
+        voices = cls._all_voices(settings)
+        source = cls.settings_block(settings).base_url
         entries: dict[str, dict[str, Any]] = {}
         for index, lang in enumerate(langs):  # language-major: available(lang) lists the default first
-            for voice in cls._all_voices(settings):
+            for voice in voices:
                 voice_id = voice.vendor_id if index == 0 else f"{voice.vendor_id}{VARIANT_SEP}{lang}"
                 entries[voice_id] = {
                     "id": voice_id,
@@ -202,7 +205,7 @@ class HostedTTSProvider(TTSProvider):
                     "quality": voice.quality,
                     "sample_rate": rate,
                     "license": cls.license,
-                    "source": voice.source or cls.settings_block(settings).base_url,
+                    "source": voice.source or source,
                 }
         return entries
 
@@ -239,6 +242,11 @@ class HostedTTSProvider(TTSProvider):
             timeout=self.cfg.timeout_seconds,
             max_retries=self.cfg.max_retries,
         )
+
+    def discovery_options(self) -> dict[str, Any]:
+        """For the voice listing at startup: one short try. A vendor that is down must not hold the
+        server's start for retries x timeout_seconds; the configured voice works without the list."""
+        return {"retries": 0, "timeout": min(DISCOVERY_TIMEOUT_S, self.cfg.timeout_seconds)}
 
     async def load(self) -> None:
         if self._client is None:

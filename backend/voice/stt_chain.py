@@ -60,9 +60,14 @@ class STTChain(ChainedProviders[STTProvider], STTProvider):
 
     async def open_stream(self, config: STTConfig) -> STTStream:
         """Live recognition from the first provider that streams and whose circuit lets it through."""
-        streaming = [m.name for m in self.chain.members.values() if m.provider.capabilities().streaming]
-        if not streaming:
+        streamers = [m for m in self.chain.members.values() if m.provider.capabilities().streaming]
+        if not streamers:
             return await self.primary_provider.open_stream(config)
+        # only a provider whose circuit lets requests through: a live stream is best effort (partials
+        # then come from re-transcribing), and re-probing a vendor that is down is transcribe()'s job
+        streaming = [m.name for m in streamers if m.breaker.available()]
+        if not streaming:
+            raise self.chain.exhausted([])
 
         async def run(member: ChainMember[STTProvider]) -> STTStream:
             return _CountedStream(await member.provider.open_stream(config), member)
@@ -78,9 +83,11 @@ class _CountedStream(STTStream):
     def __init__(self, inner: STTStream, member: ChainMember[STTProvider]) -> None:
         self.inner = inner
         self.member = member
+        self.counted = False  # one broken stream is one failure, however many calls then see it
 
     def _failed(self, exc: BaseException) -> None:
-        if is_provider_failure(exc):
+        if is_provider_failure(exc) and not self.counted:
+            self.counted = True
             self.member.breaker.record_failure(exc)
 
     async def send(self, pcm16: bytes) -> None:

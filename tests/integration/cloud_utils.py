@@ -37,10 +37,12 @@ def tts_vendor_fakes() -> Iterator[dict[str, FakeTTSVendor]]:
 @contextmanager
 def failover_server(overrides: dict[str, Any], models: Path, cooldown: float) -> Iterator[LiveServer]:
     """A live server with ``overrides`` (the chain and its vendors): English only, no Whisper model
-    preloaded, and a circuit that opens after two failures and stays open ``cooldown`` seconds."""
+    preloaded, a circuit that opens after two failures and stays open ``cooldown`` seconds, and Piper
+    without sampling noise, so the same text always gives the same audio (lengths can be compared)."""
     settings = make_settings(
         {
             **overrides,
+            "piper": {"noise_scale": 0.0, "noise_w_scale": 0.0},
             "resilience": {"failure_threshold": 2, "cooldown_seconds": cooldown},
             "whisper_local": {"preload": []},
             "languages": ["en"],

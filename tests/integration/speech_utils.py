@@ -31,11 +31,13 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
 
 
 def piper_audio(models: Path, texts: list[str]) -> dict[str, np.ndarray]:
-    """Real speech: Piper's default voice, as the 16 kHz mono float32 samples STT providers take."""
+    """Real speech: Piper's default voice, as the 16 kHz mono float32 samples STT providers take.
+
+    Without Piper's sampling noise, so every run hears the same audio (and Whisper the same words)."""
     from backend.voice.providers.piper_tts import PiperTTS
 
     async def run() -> dict[str, np.ndarray]:
-        tts = PiperTTS(make_settings(models=models))
+        tts = PiperTTS(make_settings({"piper": {"noise_scale": 0.0, "noise_w_scale": 0.0}}, models=models))
         await tts.load()
         out = {}
         for text in texts:

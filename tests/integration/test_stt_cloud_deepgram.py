@@ -389,3 +389,19 @@ async def test_a_live_stream_that_breaks_counts_against_the_providers_circuit(
             await stream_through(chain, speech[TEXT], STTConfig(language="en"), frame_ms=100)
         assert breaker.consecutive_failures == 1 and breaker.failures == 1
         assert "1011" in (breaker.last_error or "")
+
+
+async def test_no_live_stream_is_opened_to_a_provider_whose_circuit_is_open(fake: FakeDeepgram) -> None:
+    from backend.voice.stt_chain import STTChain
+
+    settings = settings_for(fake)
+    async with loaded(settings) as provider:
+        chain = STTChain(settings, providers=[provider])
+        breaker = chain.chain.members["deepgram"].breaker
+        for _ in range(breaker.failure_threshold):
+            breaker.record_failure(ProviderError("deepgram: down", failover=True))
+        before = fake.request_count
+        with pytest.raises(ProviderError) as err:
+            await chain.open_stream(STTConfig(language="en"))
+        assert err.value.code == "no_provider_available"
+        assert fake.request_count == before  # the vendor that is down was not asked (transcribe() re-probes)

@@ -100,7 +100,7 @@ class CoquiTTS(HostedTTSProvider):
 
     async def discover_voices(self) -> list[CloudVoice]:
         try:
-            response = await self.client.request("GET", "/voices")
+            response = await self.client.request("GET", "/voices", **self.discovery_options())
         except ProviderError as exc:
             if exc.upstream_status == 404:  # coqui-ai/TTS before the MaryTTS layer: no listing
                 return []

@@ -144,7 +144,7 @@ class ElevenLabsTTS(HostedTTSProvider):
         return {"xi-api-key": api_key}
 
     async def discover_voices(self) -> list[CloudVoice]:
-        response = await self.client.request("GET", "/v1/voices")
+        response = await self.client.request("GET", "/v1/voices", **self.discovery_options())
         data = self.client.json(response)
         voices = data.get("voices") if isinstance(data, dict) else None
         if not isinstance(voices, list):
