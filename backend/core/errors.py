@@ -67,8 +67,9 @@ class ProviderError(MithiError):
     What a caller may do next is carried by the error itself (see ``backend.core.hosted``):
 
     * ``retryable``: the same provider may succeed if asked again (timeout, 5xx, 429, network error);
-    * ``failover``: another provider should serve the request (``retryable`` errors, a rejected key, a
-      malformed response) — false when the request itself was at fault (4xx such as a too-long text);
+    * ``failover``: another provider should serve the request (true unless said otherwise: a failing
+      provider is the provider's fault) — false when the request itself was at fault (a vendor's 4xx such
+      as a too-long text), so another provider would refuse it too;
     * ``provider``, ``upstream_status`` and ``retry_after`` (seconds, from the vendor's Retry-After).
     """
 
@@ -90,7 +91,7 @@ class ProviderError(MithiError):
         super().__init__(message, code=code, status_code=status_code)
         self.provider = provider
         self.retryable = retryable
-        self.failover = retryable if failover is None else failover
+        self.failover = True if failover is None else failover
         self.upstream_status = upstream_status
         self.retry_after = retry_after
 

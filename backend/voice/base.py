@@ -225,5 +225,7 @@ class STTProvider(Provider):
         from backend.core.errors import ProviderError
 
         raise ProviderError(
-            f"{self.name}: live (streaming) recognition is not supported", code="streaming_unsupported"
+            f"{self.name}: live (streaming) recognition is not supported",
+            code="streaming_unsupported",
+            failover=False,  # a capability, not a failure: it says nothing about the provider's health
         )

@@ -289,3 +289,11 @@ def test_unknown_fallback_names_fail_with_the_key() -> None:
         "openai",
         "llama_cpp",
     ]
+
+
+def test_a_providers_own_error_fails_over_unless_the_request_was_at_fault() -> None:
+    assert is_provider_failure(ProviderError("eSpeak NG synthesis failed (error 2)"))  # a local engine
+    assert is_provider_failure(ProviderError("llama_cpp: generation failed: boom"))
+    assert is_provider_failure(RuntimeError("an engine crashed"))
+    assert not is_provider_failure(ProviderError("vendor refused the text", failover=False))
+    assert not is_provider_failure(InvalidRequest("text is empty"))

@@ -359,7 +359,8 @@ class ChatCompletionsLLM(LLMProvider):
             if isinstance(exc, sdk.NotFoundError):
                 return error(
                     f"{name}: not found ({status}): {vendor}; check the model ('{self.model}', "
-                    f"{name}.llm_model / llm.model) and {name}.base_url ({self.base_url})"
+                    f"{name}.llm_model / llm.model) and {name}.base_url ({self.base_url})",
+                    failover=False,
                 )
             if status >= 500 or status in (408, 425):
                 return error(
