@@ -29,7 +29,8 @@ def _headers(
     headers = {"X-Voice-Id": voice_used(tts, resolved, engines[0]), "X-TTS-Provider": ", ".join(engines)}
     events = log.drain("tts")
     if events:
-        headers["X-Failover"] = "; ".join(e.header() for e in events)
+        # each failover once: a text of N pieces that skipped an open circuit says so once, not N times
+        headers["X-Failover"] = "; ".join(dict.fromkeys(e.header() for e in events))
     return headers
 
 

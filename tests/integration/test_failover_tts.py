@@ -154,6 +154,11 @@ async def test_cloud_tts_dies_mid_conversation_piper_takes_over_and_nothing_is_l
         assert "503" in circuit["last_error"] and 0 < circuit["retry_in_s"] <= COOLDOWN
         assert state["providers"]["tts"]["piper"]["role"] == "fallback"
         assert state["providers"]["tts"]["piper"]["circuit"]["state"] == "closed"
+        # the same over REST: every piece skips the open circuit, the header says so once
+        resp = httpx.post(f"{live.url}/api/tts/generate", json={"text": REPLY}, timeout=60)
+        assert resp.status_code == 200 and resp.headers["x-tts-provider"] == "piper"
+        assert resp.headers["x-failover"] == "elevenlabs -> piper (circuit_open)"
+        assert len(eleven.audio_requests()) == before
 
         # the vendor recovers; after the cool-down the next request re-probes it and it speaks again
         eleven.reset()
