@@ -210,7 +210,23 @@ class StreamResampler:
             np.frombuffer(pcm, dtype="<i2").reshape(1, -1), format="s16", layout="mono"
         )
         frame.sample_rate = self.from_rate
-        return b"".join(out.to_ndarray().astype("<i2").tobytes() for out in self._resampler.resample(frame))
+        return _pcm16(self._resampler.resample(frame))
+
+    def flush(self) -> bytes:
+        """The samples still held in the filter, at the end of the stream."""
+        return b"" if self._resampler is None else _pcm16(self._resampler.resample(None))
+
+
+def _pcm16(frames: list[av.AudioFrame]) -> bytes:
+    return b"".join(out.to_ndarray().astype("<i2").tobytes() for out in frames)
+
+
+def resample_pcm16(pcm: bytes, from_rate: int, to_rate: int) -> bytes:
+    """Resample a complete PCM16 mono buffer (flushing the resampler, unlike a stream)."""
+    if from_rate == to_rate or not pcm:
+        return pcm
+    resampler = StreamResampler(from_rate, to_rate)
+    return resampler.process(pcm) + resampler.flush()
 
 
 def pcm16_to_float(pcm: bytes) -> np.ndarray:

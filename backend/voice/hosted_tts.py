@@ -27,9 +27,6 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import av
-import numpy as np
-
 from backend.core.errors import ProviderError
 from backend.core.hosted import HostedClient, bad_response, check_base_url, require_api_key
 from backend.core.languages import LANGUAGES
@@ -80,19 +77,6 @@ class PCMAligner:
     def pending(self) -> int:
         """Bytes held back (0 or 1); 1 at the end of a stream means the body had an odd length."""
         return len(self._carry)
-
-
-def resample_pcm16(pcm: bytes, from_rate: int, to_rate: int) -> bytes:
-    """Resample a complete PCM16 mono buffer (flushing the resampler, unlike a stream)."""
-    if from_rate == to_rate or not pcm:
-        return pcm
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=to_rate)
-    frame = av.AudioFrame.from_ndarray(
-        np.frombuffer(pcm, dtype="<i2").reshape(1, -1), format="s16", layout="mono"
-    )
-    frame.sample_rate = from_rate
-    out = [*resampler.resample(frame), *resampler.resample(None)]
-    return b"".join(f.to_ndarray().astype("<i2").tobytes() for f in out)
 
 
 def looks_like_text(content_type: str) -> bool:

@@ -21,9 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-import av
-import numpy as np
-
+from backend.core.audio import StreamResampler
 from backend.core.errors import ConfigError
 from backend.core.failover import (
     ChainMember,
@@ -60,34 +58,6 @@ def build_tts_chain(settings: Settings, providers: dict[str, TTSProvider]) -> Pr
     if language_fallback and language_fallback in providers:
         chain.add(language_fallback, providers[language_fallback], "language_fallback")
     return chain
-
-
-class _ToRate:
-    """Resamples one piece's chunks to the target rate (flushing the resampler at the end)."""
-
-    def __init__(self, target: int) -> None:
-        self.target = target
-        self._resampler: av.AudioResampler | None = None
-        self._source = 0
-
-    def feed(self, chunk: AudioChunk) -> bytes:
-        if chunk.sample_rate == self.target and self._resampler is None:
-            return chunk.pcm
-        if self._resampler is None or chunk.sample_rate != self._source:
-            self._resampler = av.AudioResampler(format="s16", layout="mono", rate=self.target)
-            self._source = chunk.sample_rate
-        if not chunk.pcm:
-            return b""
-        frame = av.AudioFrame.from_ndarray(
-            np.frombuffer(chunk.pcm, dtype="<i2").reshape(1, -1), format="s16", layout="mono"
-        )
-        frame.sample_rate = chunk.sample_rate
-        return b"".join(f.to_ndarray().astype("<i2").tobytes() for f in self._resampler.resample(frame))
-
-    def flush(self) -> bytes:
-        if self._resampler is None:
-            return b""
-        return b"".join(f.to_ndarray().astype("<i2").tobytes() for f in self._resampler.resample(None))
 
 
 def failover_order(service: TTSService, resolved: ResolvedVoice) -> list[str]:
@@ -163,10 +133,11 @@ async def _speak_piece(
         started = verdict = False
         held: list[AudioChunk] = []  # whole: the piece's audio, yielded once it is complete
         try:
-            converter = _ToRate(target)
+            converter: StreamResampler | None = None  # the engine's rate → the requested voice's rate
             async with contextlib.aclosing(member.provider.stream(piece, own)) as chunks:
                 async for chunk in chunks:
-                    pcm = converter.feed(chunk)
+                    converter = converter or StreamResampler(chunk.sample_rate, target)
+                    pcm = converter.process(chunk.pcm)
                     if not pcm:
                         continue
                     out = AudioChunk(pcm, target, chunk.text or piece, provider=member.name)
@@ -178,7 +149,7 @@ async def _speak_piece(
                         chain.report(member.name, unreported, order)
                         unreported = []
                     yield out
-            tail = converter.flush()
+            tail = converter.flush() if converter is not None else b""
             member.breaker.record_success()
             verdict = True
             if not started:

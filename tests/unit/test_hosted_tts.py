@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from backend.core.audio import resample_pcm16
 from backend.core.config import parse_config
 from backend.core.errors import ConfigError
-from backend.voice.hosted_tts import PCMAligner, resample_pcm16, vendor_voice_id
+from backend.voice.hosted_tts import PCMAligner, vendor_voice_id
 from backend.voice.providers.elevenlabs_tts import ElevenLabsTTS, parse_output_format
 from backend.voice.providers.openai_tts import OpenAITTS, text_pieces
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from backend.core.audio import resample_pcm16
 from backend.core.errors import ProviderError
 from backend.core.hosted import bad_response
 from backend.core.text import speech_pieces
@@ -38,7 +39,6 @@ from backend.voice.hosted_tts import (
     CloudVoice,
     HostedTTSProvider,
     looks_like_text,
-    resample_pcm16,
     vendor_voice_id,
 )
 

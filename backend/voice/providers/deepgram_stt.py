@@ -52,7 +52,8 @@ from backend.voice.base import (
     Transcription,
 )
 from backend.voice.providers.whisper_api_stt import (
-    DEFAULT_MODEL_ALIASES,
+    hosted_model,
+    json_float,
     language_code,
     name_the_key,
     wav_bytes,
@@ -72,10 +73,6 @@ KEEPALIVE_SECONDS = 5.0  # Deepgram closes a live socket after ~10 s without aud
 
 def _bool(value: bool) -> str:
     return "true" if value else "false"
-
-
-def _float(value: Any, default: float = 0.0) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
 
 
 class DeepgramSTT(STTProvider):
@@ -134,7 +131,7 @@ class DeepgramSTT(STTProvider):
         return {"model": self.model, "base_url": self.base_url, "streaming": self.cfg.streaming}
 
     def resolve_model(self, requested: str | None) -> str:
-        return self.model if requested is None or requested.strip() in DEFAULT_MODEL_ALIASES else requested
+        return hosted_model(self.model, requested)
 
     # ------------------------------------------------------------------ pre-recorded
     def _params(self, config: STTConfig, model: str) -> dict[str, str]:
@@ -178,14 +175,14 @@ class DeepgramSTT(STTProvider):
         if not isinstance(text, str):
             raise bad_response(self.name, "the transcript is not a string")
         metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-        duration = round(_float(metadata.get("duration"), duration), 3)
+        duration = round(json_float(metadata.get("duration"), duration), 3)
         segments = self._segments(body["results"], best, text.strip(), duration)
         detected = language_code(channel.get("detected_language"))
         return Transcription(
             text=text.strip(),
             language=config.language or detected or "en",  # Deepgram's default language is English
             language_probability=round(
-                _float(channel.get("language_confidence"), 1.0 if config.language else 0.0), 4
+                json_float(channel.get("language_confidence"), 1.0 if config.language else 0.0), 4
             )
             if config.language or detected
             else 0.0,
@@ -202,13 +199,13 @@ class DeepgramSTT(STTProvider):
         paragraphs = best.get("paragraphs")
         if isinstance(utterances, list) and utterances:
             spans = [
-                (_float(u.get("start")), _float(u.get("end")), str(u.get("transcript", "")))
+                (json_float(u.get("start")), json_float(u.get("end")), str(u.get("transcript", "")))
                 for u in utterances
                 if isinstance(u, dict) and u.get("channel", 0) == 0
             ]
         elif isinstance(paragraphs, dict) and isinstance(paragraphs.get("paragraphs"), list):
             spans = [
-                (_float(s.get("start")), _float(s.get("end")), str(s.get("text", "")))
+                (json_float(s.get("start")), json_float(s.get("end")), str(s.get("text", "")))
                 for p in paragraphs["paragraphs"]
                 if isinstance(p, dict)
                 for s in p.get("sentences") or []
@@ -238,7 +235,7 @@ class DeepgramSTT(STTProvider):
             if not isinstance(w, dict):
                 continue
             token = str(w.get("punctuated_word") or w.get("word") or "")
-            w_start, w_end = _float(w.get("start")), _float(w.get("end"))
+            w_start, w_end = json_float(w.get("start")), json_float(w.get("end"))
             if current and w_start - end > _WORD_GAP_S:
                 spans.append((start, end, " ".join(current)))
                 current = []
@@ -387,14 +384,14 @@ class DeepgramStream(STTStream):
                 text = str(best["transcript"])
             except (KeyError, IndexError, TypeError):
                 raise bad_response(self.provider, "a live Results message has no transcript") from None
-            start = _float(message.get("start"))
+            start = json_float(message.get("start"))
             yield StreamResult(
                 text=text.strip(),
                 is_final=bool(message.get("is_final")),
                 speech_final=bool(message.get("speech_final")),
                 start=round(start, 3),
-                end=round(start + _float(message.get("duration")), 3),
-                confidence=_float(best.get("confidence")),
+                end=round(start + json_float(message.get("duration")), 3),
+                confidence=json_float(best.get("confidence")),
             )
 
     async def aclose(self) -> None:

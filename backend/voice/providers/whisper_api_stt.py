@@ -67,8 +67,14 @@ def language_code(value: Any, fallback: str = "") -> str:
     return normalize_language(name)
 
 
-def _float(value: Any, default: float = 0.0) -> float:
+def json_float(value: Any, default: float = 0.0) -> float:
+    """A number from a vendor's JSON, or ``default`` when it is missing or not a number."""
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+
+
+def hosted_model(configured: str, requested: str | None) -> str:
+    """The model a request asks for; none, or an alias such as ``whisper-1``, means the configured one."""
+    return configured if requested is None or requested.strip() in DEFAULT_MODEL_ALIASES else requested
 
 
 def name_the_key(err: ProviderError, provider: str, block: str, env_var: str) -> ProviderError:
@@ -133,7 +139,7 @@ class WhisperAPISTT(STTProvider):
 
     # ------------------------------------------------------------------ transcription
     def resolve_model(self, requested: str | None) -> str:
-        return self.model if requested is None or requested.strip() in DEFAULT_MODEL_ALIASES else requested
+        return hosted_model(self.model, requested)
 
     async def transcribe(self, audio: np.ndarray, config: STTConfig) -> Transcription:
         if self._client is None:
@@ -173,16 +179,16 @@ class WhisperAPISTT(STTProvider):
         for i, seg in enumerate(raw_segments or []):
             if not isinstance(seg, dict) or not isinstance(seg.get("text"), str):
                 raise bad_response(self.name, f"segment {i} has no text")
-            start, end = _float(seg.get("start")), _float(seg.get("end"))
+            start, end = json_float(seg.get("start")), json_float(seg.get("end"))
             segments.append(
                 Segment(
                     id=int(seg["id"]) if isinstance(seg.get("id"), int) else i,
                     start=round(min(start, duration), 3),
                     end=round(min(max(end, start), duration), 3),
                     text=seg["text"].strip(),
-                    avg_logprob=round(_float(seg.get("avg_logprob")), 4),
-                    no_speech_prob=round(_float(seg.get("no_speech_prob")), 4),
-                    compression_ratio=round(_float(seg.get("compression_ratio")), 4),
+                    avg_logprob=round(json_float(seg.get("avg_logprob")), 4),
+                    no_speech_prob=round(json_float(seg.get("no_speech_prob")), 4),
+                    compression_ratio=round(json_float(seg.get("compression_ratio")), 4),
                 )
             )
         if not segments and text:
@@ -194,7 +200,7 @@ class WhisperAPISTT(STTProvider):
             language=language,
             # the API reports no probability: 1 when the language was given or reported, else unknown
             language_probability=1.0 if config.language or detected else 0.0,
-            duration=round(_float(body.get("duration"), duration), 3),
+            duration=round(json_float(body.get("duration"), duration), 3),
             segments=segments,
             model=model,
         )
