@@ -8,7 +8,7 @@ import sys
 
 import uvicorn
 
-from backend.core.config import CONFIG_ENV, load_config
+from backend.core.config import CONFIG_ENV, is_loopback_host, load_config
 from backend.core.errors import ConfigError
 
 
@@ -25,9 +25,17 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"mithivoices: configuration error: {exc.message}\n")
         return 2
+    host = args.host or settings.server.host
+    if not settings.auth.enabled and settings.auth.required and not is_loopback_host(host):
+        sys.stderr.write(
+            f"mithivoices: configuration error: --host {host} can be reached by other machines, but no API "
+            "key is set: add one with MITHI_API_KEYS=name:secret (auth.api_keys), or set auth.required: false to "
+            "serve without keys on purpose\n"
+        )
+        return 2
     uvicorn.run(
         "backend.app.main:app",
-        host=args.host or settings.server.host,
+        host=host,
         port=args.port or settings.server.port,
         log_level=settings.server.log_level,
     )

@@ -65,8 +65,10 @@ def speech_end_s(pcm: bytes, threshold: float = 0.01) -> float:
     return (loud[-1] + 1) * FRAME_MS / 1000 if loud.size else 0.0
 
 
-async def one_turn(url: str, session: str, pcm: bytes, push_to_talk: bool) -> dict[str, Any]:
-    async with VoiceClient.connect(url, session_id=session) as client:
+async def one_turn(
+    url: str, session: str, pcm: bytes, push_to_talk: bool, api_key: str | None = None
+) -> dict[str, Any]:
+    async with VoiceClient.connect(url, session_id=session, api_key=api_key) as client:
         if push_to_talk:
             await client.send_json(type="session.update", config={"vad": False})
             await client.wait_for("session.updated")

@@ -1,8 +1,9 @@
-"""Appointments, stored in Redis: one calendar for the whole deployment (a slot is booked once),
-listed per session (the caller who booked it).
+"""Appointments, stored in Redis: one calendar per tenant (API key; a slot is booked once within it,
+and two tenants may book the same minute), listed per session (the caller who booked it).
 
-Keys (prefix `mithi:`): `appt:<id>` JSON document, `slot:<UTC ISO start>` → id (SET NX: the atomic
-double-booking guard), `session:<session_id>:appts` sorted set of ids by start time.
+Keys (prefix `mithi:`): `appt:<id>` JSON document, `slot:[<tenant>:]<UTC ISO start>` → id (SET NX: the
+atomic double-booking guard), `session:<memory id>:appts` sorted set of ids by start time. The session id
+here is the memory id (`backend.core.tenancy`), so it carries its tenant.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel
+
+from backend.core.tenancy import split_scoped
 
 
 class Appointment(BaseModel):
@@ -31,15 +34,27 @@ class SlotTaken(Exception):
 
 
 class AppointmentStore:
-    def __init__(self, client: aioredis.Redis, prefix: str = "mithi") -> None:
+    """`ttl_seconds` (agent.session_ttl_days; 0 = keep forever): a session's index expires that long after
+    it was last used (booking or listing renews it); an appointment and its slot that long after the
+    appointment's start (so a booked slot is never freed early)."""
+
+    def __init__(self, client: aioredis.Redis, prefix: str = "mithi", ttl_seconds: int = 0) -> None:
         self.r = client
         self.prefix = prefix
+        self.ttl_seconds = ttl_seconds
+
+    def _expire_at(self, start: datetime) -> int | None:
+        if not self.ttl_seconds:
+            return None
+        return int(max(start.timestamp(), datetime.now(UTC).timestamp())) + self.ttl_seconds
 
     def _k(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
 
-    def _slot(self, start: datetime) -> str:
-        return self._k("slot", start.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ"))
+    def _slot(self, session_id: str, start: datetime) -> str:
+        tenant, _ = split_scoped(session_id)
+        minute = start.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+        return self._k("slot", tenant, minute) if tenant else self._k("slot", minute)
 
     async def book(
         self, session_id: str, start: datetime, purpose: str | None, name: str | None
@@ -52,12 +67,17 @@ class AppointmentStore:
             name=name,
             created_at=datetime.now(UTC),
         )
-        if not await self.r.set(self._slot(start), appt.id, nx=True):
-            existing = await self.r.get(self._slot(start))
+        slot = self._slot(session_id, start)
+        expire_at = self._expire_at(start)
+        if not await self.r.set(slot, appt.id, nx=True, exat=expire_at):
+            existing = await self.r.get(slot)
             raise SlotTaken(existing.decode() if isinstance(existing, bytes) else str(existing))
+        index = self._k("session", session_id, "appts")
         async with self.r.pipeline(transaction=True) as pipe:
-            pipe.set(self._k("appt", appt.id), appt.model_dump_json())
-            pipe.zadd(self._k("session", session_id, "appts"), {appt.id: start.timestamp()})
+            pipe.set(self._k("appt", appt.id), appt.model_dump_json(), exat=expire_at)
+            pipe.zadd(index, {appt.id: start.timestamp()})
+            if self.ttl_seconds:
+                pipe.expire(index, self.ttl_seconds)
             await pipe.execute()
         return appt
 
@@ -67,12 +87,15 @@ class AppointmentStore:
 
     async def list(self, session_id: str, after: datetime | None = None) -> list[Appointment]:
         low = after.timestamp() if after else "-inf"
-        ids = await self.r.zrangebyscore(self._k("session", session_id, "appts"), low, "+inf")
+        index = self._k("session", session_id, "appts")
+        ids = await self.r.zrangebyscore(index, low, "+inf")
+        if self.ttl_seconds:  # (no-op when the session has no appointments)
+            await self.r.expire(index, self.ttl_seconds)  # used: it lives agent.session_ttl_days more
         found = [await self.get(i.decode() if isinstance(i, bytes) else i) for i in ids]
         return [a for a in found if a is not None]
 
     async def cancel(self, appointment: Appointment) -> None:
-        slot = self._slot(appointment.start)
+        slot = self._slot(appointment.session_id, appointment.start)
         async with self.r.pipeline(transaction=True) as pipe:
             pipe.delete(self._k("appt", appointment.id))
             pipe.zrem(self._k("session", appointment.session_id, "appts"), appointment.id)

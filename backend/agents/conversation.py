@@ -17,7 +17,7 @@ import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, aclosing, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypedDict
@@ -30,8 +30,10 @@ from langgraph.graph import END, START, StateGraph
 
 from backend.agents.appointments import AppointmentStore
 from backend.agents.intents import extract_facts, parse_intent, parse_when
+from backend.agents.lease import TurnLease
 from backend.agents.tools import DEFAULT_TOOLS, ToolContext, ToolRegistry
 from backend.core.config import Settings
+from backend.core.errors import StorageUnavailable, storage_error, storage_guard
 from backend.core.languages import LANGUAGES
 from backend.core.redis import RedisService
 from backend.core.text import for_speech
@@ -126,12 +128,28 @@ class ConversationAgent:
         self.tools = tools
         self.tz = ZoneInfo(self.cfg.timezone)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.lease = TurnLease(self._redis_client)  # the same, across processes (backend/agents/lease.py)
+
+    def _redis_client(self) -> Any:
+        assert self.redis.client is not None, "start Redis first"
+        return self.redis.client
+
+    @asynccontextmanager
+    async def _exclusive(self, session_id: str) -> AsyncIterator[None]:
+        """One turn (or memory correction) at a time per conversation: an asyncio.Lock in this process,
+        then the conversation's lease in Redis against every other process. Other sessions run
+        concurrently."""
+        async with self._locks.setdefault(session_id, asyncio.Lock()), self.lease.hold(session_id):
+            yield
 
     async def start(self) -> None:
         assert self.redis.client is not None, "start Redis first"
-        self.saver = AsyncRedisSaver(redis_client=self.redis.client)
+        ttl_days = self.cfg.session_ttl_days  # 0 = never expire
+        # every checkpoint write sets the TTL; reading the conversation (each turn does) renews it
+        ttl = {"default_ttl": ttl_days * 24 * 60, "refresh_on_read": True} if ttl_days > 0 else None
+        self.saver = AsyncRedisSaver(redis_client=self.redis.client, ttl=ttl)
         await self.saver.asetup()
-        self.store = AppointmentStore(self.redis.client)
+        self.store = AppointmentStore(self.redis.client, ttl_seconds=round(ttl_days * 86400))
         graph = StateGraph(ConversationState)
         graph.add_node("understand", self._understand)
         graph.add_node("act", self._act)
@@ -154,9 +172,17 @@ class ConversationAgent:
     async def stream_turn(
         self, session_id: str, text: str, language: str | None = None
     ) -> AsyncIterator[AgentEvent]:
-        """Run one user turn; yields `delta` events as the reply is generated, then one `done`."""
-        lock = self._locks.setdefault(session_id, asyncio.Lock())
-        async with lock:  # one turn at a time per session; other sessions run concurrently
+        """Run one user turn; yields `delta` events as the reply is generated, then one `done`.
+        Redis unreachable (or full): StorageUnavailable, before or during the turn."""
+        with storage_guard():
+            async with aclosing(self._stream_turn(session_id, text, language)) as events:
+                async for event in events:  # (closed with this one: it holds the conversation's lock)
+                    yield event
+
+    async def _stream_turn(
+        self, session_id: str, text: str, language: str | None
+    ) -> AsyncIterator[AgentEvent]:
+        async with self._exclusive(session_id):  # one turn at a time per session, on every worker
             start = time.perf_counter()
             first_delta: float | None = None
             turn: dict[str, Any] = {"messages": [{"role": "user", "content": text, "ts": time.time()}]}
@@ -172,9 +198,10 @@ class ConversationAgent:
                         yield AgentEvent("delta", text=chunk.get("text", ""))
                     else:
                         final = chunk
-            except Exception:
+            except Exception as exc:
                 # The turn failed (e.g. a hosted LLM is down): don't leave the question unanswered in memory.
-                await self._amend(session_id, {"drop_since": turn["messages"][0]["ts"]})
+                if storage_error(exc) is None:  # (with Redis away there is nothing to correct it in)
+                    await self._amend(session_id, {"drop_since": turn["messages"][0]["ts"]})
                 raise
             total = (time.perf_counter() - start) * 1000
             latency = {"total": round(total, 1), **(final.get("timings") or {})}
@@ -200,17 +227,24 @@ class ConversationAgent:
             "interrupted": True,
             "replaces_since": since,
         }
-        async with self._locks.setdefault(session_id, asyncio.Lock()):
-            await self._amend(session_id, message)
+        await self._correct(session_id, message)
 
     async def retract_since(self, session_id: str, since: float) -> None:
         """Forget the messages stored at or after `since` (time.time()): a speculative turn that the
         user continued speaking over."""
-        async with self._locks.setdefault(session_id, asyncio.Lock()):
-            await self._amend(session_id, {"drop_since": since})
+        await self._correct(session_id, {"drop_since": since})
+
+    async def _correct(self, session_id: str, marker: dict[str, Any]) -> None:
+        """A memory correction; with Redis away it is logged and skipped (the voice session goes on)."""
+        try:
+            with storage_guard():
+                async with self._exclusive(session_id):
+                    await self._amend(session_id, marker)
+        except StorageUnavailable as exc:
+            logger.warning("memory correction of %s skipped: %s", session_id, exc.message)
 
     async def _amend(self, session_id: str, marker: dict[str, Any]) -> None:
-        """Apply one memory correction (see `_append_capped`); the caller holds the session lock."""
+        """Apply one memory correction (see `_append_capped`); the caller holds `_exclusive`."""
         config: RunnableConfig = {"configurable": {"thread_id": session_id}}
         await self.graph.aupdate_state(config, {"messages": [marker]}, as_node="respond")
 
@@ -219,11 +253,16 @@ class ConversationAgent:
         Always true for tool-calling LLMs: only the model knows."""
         if self.tool_calling:
             return True
-        state = await self.graph.aget_state({"configurable": {"thread_id": session_id}})
+        try:
+            with storage_guard():
+                state = await self.graph.aget_state({"configurable": {"thread_id": session_id}})
+        except StorageUnavailable:
+            return True  # memory cannot be read: do not speculate (the turn itself reports the error)
         return bool(self._parse_calls(text, state.values or {}))
 
     async def history(self, session_id: str) -> dict[str, Any] | None:
-        state = await self.graph.aget_state({"configurable": {"thread_id": session_id}})
+        with storage_guard():
+            state = await self.graph.aget_state({"configurable": {"thread_id": session_id}})
         if not state.values:
             return None
         values = state.values
@@ -235,8 +274,9 @@ class ConversationAgent:
 
     async def forget(self, session_id: str) -> bool:
         existed = await self.history(session_id) is not None
-        await self.saver.adelete_thread(session_id)
-        removed = await self.store.delete_session(session_id)
+        with storage_guard():
+            await self.saver.adelete_thread(session_id)
+            removed = await self.store.delete_session(session_id)
         return existed or removed > 0
 
     # ------------------------------------------------------------------ graph nodes

@@ -17,6 +17,7 @@ from typing import Any
 
 from backend.agents.appointments import Appointment, AppointmentStore, SlotTaken
 from backend.agents.intents import format_when
+from backend.core.tenancy import split_scoped
 from backend.llm.base import ToolSpec
 
 logger = logging.getLogger(__name__)
@@ -112,7 +113,8 @@ def _describe(appt: Appointment, now: datetime) -> str:
 
 
 def _public(appt: Appointment) -> dict[str, Any]:
-    return appt.model_dump(mode="json")
+    """The appointment as the caller sees it: its own session id, not the tenant-scoped memory id."""
+    return {**appt.model_dump(mode="json"), "session_id": split_scoped(appt.session_id)[1]}
 
 
 # ----------------------------------------------------------------------------- the tools

@@ -7,7 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from backend.agents.conversation import ConversationAgent
+from backend.app.auth import Principal, principal_of
+from backend.app.quotas import Meter
 from backend.core.config import Settings
+from backend.core.tenancy import scoped_session_id
 from backend.voice.base import STTProvider
 from backend.voice.tts_service import TTSService
 
@@ -28,7 +31,32 @@ def get_stt(request: Request) -> STTProvider:
     return request.app.state.stt
 
 
+def get_principal(request: Request) -> Principal:
+    return principal_of(request)
+
+
+def get_meter(request: Request) -> Meter:
+    return Meter(getattr(request.app.state, "quotas", None), principal_of(request))
+
+
+class Owner:
+    """The caller's namespace: turns a public session id into the memory id the agent stores it under."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+
+    def memory_id(self, session_id: str) -> str:
+        return scoped_session_id(self.principal.tenant, session_id)
+
+
+def get_owner(request: Request) -> Owner:
+    return Owner(principal_of(request))
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TTSDep = Annotated[TTSService, Depends(get_tts)]
 STTDep = Annotated[STTProvider, Depends(get_stt)]
 AgentDep = Annotated[ConversationAgent, Depends(get_agent)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+MeterDep = Annotated[Meter, Depends(get_meter)]
+OwnerDep = Annotated[Owner, Depends(get_owner)]

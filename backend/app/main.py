@@ -6,6 +6,7 @@ provider that cannot load stops startup with a message that says what to do.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -14,16 +15,23 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib import metadata
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.agents.conversation import running_agent
-from backend.app.api import chat, health, openai_compat, stt, tts, voice_ws, voices
+from backend.app.api import auth_token, chat, health, openai_compat, stt, tts, voice_ws, voices
+from backend.app.auth import AccessGuard, KeyRing, install_log_redaction
+from backend.app.body_limit import BodySizeLimit
+from backend.app.lifecycle import Lifecycle
+from backend.app.metrics import install_metrics
+from backend.app.openapi import ERRORS, OPEN_ERRORS, install_openapi
+from backend.app.quotas import Quotas
 from backend.app.web import mount_web_app
+from backend.app.worker import WorkerHeader
 from backend.core.config import Settings, load_config
-from backend.core.errors import ConfigError, error_body, install_error_handlers
+from backend.core.errors import ConfigError, install_error_handlers
+from backend.core.urls import install_log_masking
 from backend.llm.chain import LLMChain, validate_llm_chain
 from backend.voice.factory import validate_provider_names
 from backend.voice.stt_chain import STTChain, validate_stt_chain
@@ -96,6 +104,10 @@ async def _startup(app: FastAPI) -> AsyncIterator[None]:
         agent = await stack.enter_async_context(running_agent(settings))
         app.state.tts, app.state.stt, app.state.agent = tts_service, stt_provider, agent
         app.state.redis, app.state.llm = agent.redis, agent.llm
+        app.state.quotas = Quotas(settings, agent.redis)
+        lifecycle: Lifecycle = app.state.lifecycle
+        stack.callback(lifecycle.install_sigterm(asyncio.get_running_loop()))  # drain, then uvicorn exits
+        stack.push_async_callback(lifecycle.drain)  # also when stopped another way: sessions get 1012
         app.state.started = time.monotonic()
         app.state.startup_ms = round((time.perf_counter() - start) * 1000, 1)
         logger.info(
@@ -108,7 +120,14 @@ async def _startup(app: FastAPI) -> AsyncIterator[None]:
             " -> ".join(agent.llm.chain.names) if isinstance(agent.llm, LLMChain) else settings.llm.provider,
             agent.redis.status()["url"],
         )
+        if settings.auth.enabled:
+            names = ", ".join(settings.auth.api_keys)  # the keys' names, never their secrets
+            logger.info("auth on: %d API key(s): %s", len(settings.auth.api_keys), names)
+        else:
+            logger.info("auth off (no auth.api_keys): serving loopback only")
+        lifecycle.ready = True
         yield
+        lifecycle.ready = False
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -122,7 +141,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.version = _version()
+    app.state.keys = KeyRing(settings.auth.api_keys, settings.auth.token_ttl_seconds)
+    app.state.lifecycle = Lifecycle(settings.server.max_voice_sessions, settings.server.drain_seconds)
+    app.add_middleware(AccessGuard, settings=settings, keys=app.state.keys)  # inside CORS: 401s get CORS
     install_error_handlers(app)
+    install_log_masking()  # a password inside a URL never reaches a log line (backend/core/urls.py)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.server.cors_origins,
@@ -135,29 +158,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "X-Audio-Duration",
             "X-Processing-Ms",
             "X-Failover",
+            "X-Mithi-Worker",
         ],
     )
 
-    max_body = settings.limits.max_upload_bytes + _BODY_OVERHEAD
+    app.add_middleware(  # 413 as soon as a body passes the limit, chunked or not (backend.app.body_limit)
+        BodySizeLimit,
+        max_bytes=settings.limits.max_upload_bytes + _BODY_OVERHEAD,
+        limit_text=f"{settings.limits.max_upload_mb:g} MiB (limits.max_upload_mb)",
+    )
 
-    @app.middleware("http")
-    async def limit_body_size(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit():
-            if int(length) > max_body:
-                return JSONResponse(
-                    error_body(
-                        "payload_too_large",
-                        f"request body is {int(length)} bytes; the limit is "
-                        f"{settings.limits.max_upload_mb:g} MiB (limits.max_upload_mb)",
-                    ),
-                    413,
-                )
-        return await call_next(request)
-
-    for module in (health, voices, tts, stt, openai_compat, chat, voice_ws):
-        app.include_router(module.router)
+    for module in (health, voices, tts, stt, openai_compat, chat, auth_token, voice_ws):
+        # every route declares its errors ({"error": {"code", "message"}}): backend.app.openapi
+        app.include_router(module.router, responses=OPEN_ERRORS if module is health else ERRORS)
     mount_web_app(app, settings.web_dist)
+    install_openapi(app)  # /openapi.json with this server's limits, languages, voices and models
+    app.add_middleware(WorkerHeader)  # outside the others: every response names its process
+    install_metrics(app)  # GET /metrics; outside the others, so their own 400/401/413/429 are counted
     app.add_middleware(CleanStartupErrors)
     return app
 
@@ -165,6 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _configure_logging() -> None:
     level = os.environ.get("MITHI_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
 
 
 def _module_app() -> FastAPI:

@@ -4,20 +4,32 @@ validate limits, synthesize (whole or streamed), decode an upload and transcribe
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 from fastapi import UploadFile
 from fastapi.responses import Response, StreamingResponse
 
-from backend.core.audio import OutputFormat, StreamEncoder, decode_audio, encode_pcm16
+from backend.core.audio import (
+    STT_SAMPLE_RATE,
+    OutputFormat,
+    StreamEncoder,
+    decode_audio,
+    encode_pcm16,
+    loudest_dbfs,
+)
 from backend.core.config import Settings
 from backend.core.errors import InvalidRequest, PayloadTooLarge
 from backend.core.failover import FailoverLog, recording
+from backend.core.usage import UsageMeter
 from backend.voice.base import STTConfig, STTProvider, Transcription
 from backend.voice.tts_chain import voice_used
 from backend.voice.tts_service import ResolvedVoice, TTSService
+
+logger = logging.getLogger(__name__)
 
 
 def _headers(
@@ -53,14 +65,14 @@ async def speech_response(
     if stream:
 
         async def body() -> AsyncIterator[bytes]:
-            encoder = StreamEncoder(fmt, first.sample_rate)
+            encoder = StreamEncoder(fmt, first.sample_rate)  # encoding runs in a thread: CPU work
             try:
-                yield encoder.feed(first.pcm)
+                yield await asyncio.to_thread(encoder.feed, first.pcm)
                 async for chunk in chunks:
-                    data = encoder.feed(chunk.pcm)
+                    data = await asyncio.to_thread(encoder.feed, chunk.pcm)
                     if data:
                         yield data
-                yield encoder.close()
+                yield await asyncio.to_thread(encoder.close)
             finally:
                 await chunks.aclose()
 
@@ -72,7 +84,21 @@ async def speech_response(
         "X-Audio-Duration": f"{len(audio) / 2 / first.sample_rate:.3f}",
         "X-Processing-Ms": f"{(time.perf_counter() - start) * 1000:.1f}",
     }
-    return Response(encode_pcm16(audio, first.sample_rate, fmt), media_type=fmt.media_type, headers=headers)
+    encoded = await asyncio.to_thread(encode_pcm16, audio, first.sample_rate, fmt)  # never on the loop
+    return Response(encoded, media_type=fmt.media_type, headers=headers)
+
+
+# An upload whose loudest 30 ms is quieter than this is silence: empty text, without running STT
+# (590 s of silence cost 20 s of CPU and +0.5 GB in Whisper, to return ". . . . .").
+SILENCE_DBFS = -50.0
+# Longer audio is transcribed with the VAD filter on (stt.vad or not): Whisper skips its silent parts.
+VAD_ABOVE_SECONDS = 30.0
+
+
+def _decode_and_measure(data: bytes, max_seconds: float) -> tuple[np.ndarray, float]:
+    """Decode (16 kHz mono float32) and measure the loudest 30 ms: one trip to a worker thread."""
+    audio = decode_audio(data, max_seconds=max_seconds)
+    return audio, loudest_dbfs(audio)
 
 
 @dataclass(frozen=True)
@@ -82,7 +108,7 @@ class TimedTranscription:
 
 
 async def transcribe_upload(
-    upload: UploadFile, stt: STTProvider, settings: Settings, config: STTConfig
+    upload: UploadFile, stt: STTProvider, settings: Settings, config: STTConfig, meter: UsageMeter | None = None
 ) -> TimedTranscription:
     limit = settings.limits.max_upload_bytes
     data = await upload.read(limit + 1)
@@ -92,6 +118,22 @@ async def transcribe_upload(
             code="upload_too_large",
         )
     start = time.perf_counter()
-    audio = await asyncio.to_thread(decode_audio, data, max_seconds=settings.limits.max_audio_seconds)
-    result = await stt.transcribe(audio, config)
+    audio, level = await asyncio.to_thread(_decode_and_measure, data, settings.limits.max_audio_seconds)
+    if meter is not None:  # limits.stt_seconds_per_day counts decoded audio seconds, not bytes
+        await meter.stt(len(audio) / STT_SAMPLE_RATE)
+    duration = len(audio) / STT_SAMPLE_RATE
+    if level < SILENCE_DBFS:
+        logger.info("upload of %.1f s is silent (loudest %.1f dBFS): STT skipped", duration, level)
+        result = Transcription(
+            text="",
+            language=config.language or "",
+            language_probability=0.0,
+            duration=round(duration, 3),
+            model=config.model or settings.stt.model_size,
+            provider=getattr(stt, "name", ""),
+        )
+    else:
+        if duration > VAD_ABOVE_SECONDS and not config.vad:
+            config = replace(config, vad=True)  # long audio: Whisper's VAD filter skips the silent parts
+        result = await stt.transcribe(audio, config)
     return TimedTranscription(result, round((time.perf_counter() - start) * 1000, 1))

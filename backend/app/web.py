@@ -13,13 +13,16 @@ from typing import NoReturn
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from backend.core.errors import MithiError, NotFound
+from backend.core.errors import NotFound
 
-API_PATHS = frozenset({"api", "v1", "voice", "health", "docs", "redoc", "openapi.json"})
+API_PATHS = frozenset({"api", "v1", "voice", "health", "docs", "redoc", "openapi.json", "metrics"})
 CATCH_ALL = "/{path:path}"
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")  # what an Allow header may list
+_WEB_ALLOW = "GET, HEAD, OPTIONS"
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
 _NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Mithivoices</title>
@@ -31,22 +34,40 @@ with hot reload at <a href="http://localhost:5173">http://localhost:5173</a>; or
 <p>API reference: <a href="/docs">/docs</a> · health: <a href="/health">/health</a></p></body></html>"""
 
 
-def _api_miss(request: Request) -> NoReturn:
-    """An API path no route answered for this method: 405 when another method has it, else 404."""
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some API route takes at this request's path (the catch-all itself does not count),
+    in a fixed order, with OPTIONS last when any is found (the catch-all answers it)."""
     routes = [r for r in request.app.router.routes if getattr(r, "path", None) != CATCH_ALL]
-    # which methods some API route takes at this path (the catch-all itself does not count)
     allowed = [
         method
-        for method in _METHODS
+        for method in _ALL_METHODS
         if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
     ]
+    return [*allowed, "OPTIONS"] if allowed else []
+
+
+def _api_miss(request: Request) -> NoReturn:
+    """An API path no route answered for this method: 405 (with `Allow`) when another method has it,
+    else 404."""
+    allowed = allowed_methods(request)
     if allowed:
-        raise MithiError(
+        raise HTTPException(
+            405,
             f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}",
-            code="method_not_allowed",
-            status_code=405,
+            headers={"Allow": ", ".join(allowed)},
         )
     raise NotFound(f"no route {request.method} {request.url.path}; see /docs for the API")
+
+
+def _options(request: Request, path: str) -> Response:
+    """`OPTIONS`: 204 with `Allow` listing every method the path takes (CORS preflights never get here:
+    the CORS middleware answers them)."""
+    if path.split("/", 1)[0] in API_PATHS:
+        allowed = allowed_methods(request)
+        if not allowed:
+            raise NotFound(f"no route at {request.url.path}; see /docs for the API")
+        return Response(status_code=204, headers={"Allow": ", ".join(allowed)})
+    return Response(status_code=204, headers={"Allow": _WEB_ALLOW})
 
 
 def _file_in(dist: Path, path: str) -> Path | None:
@@ -64,8 +85,10 @@ def mount_web_app(app: FastAPI, dist: Path) -> None:
     Starlette's 405 for "the catch-all only does GET"."""
     dist = dist.resolve()
 
-    @app.api_route(CATCH_ALL, methods=list(_METHODS) + ["HEAD"], include_in_schema=False)
+    @app.api_route(CATCH_ALL, methods=[*_METHODS, "HEAD", "OPTIONS"], include_in_schema=False)
     async def web_app(path: str, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return _options(request, path)
         if path.split("/", 1)[0] in API_PATHS:
             _api_miss(request)
         if request.method not in ("GET", "HEAD"):

@@ -97,6 +97,23 @@ def decode_audio(
     return audio.astype(np.float32, copy=False)
 
 
+def loudest_dbfs(audio: np.ndarray, window: int = 480) -> float:
+    """The level of the loudest ``window``-sample stretch (30 ms at 16 kHz), as RMS in dBFS: about -3
+    for a full-scale tone, -20 to -30 for speech, below -50 for room noise; -inf for digital silence."""
+    if audio.size == 0:
+        return float("-inf")
+    loudest = 0.0
+    step = window * 100_000  # a bounded temporary, however long the audio
+    for start in range(0, audio.size, step):
+        part = audio[start : start + step].astype(np.float32, copy=False)
+        whole = part.size // window * window
+        if whole:
+            loudest = max(loudest, float(np.square(part[:whole]).reshape(-1, window).mean(axis=1).max()))
+        if part.size > whole:
+            loudest = max(loudest, float(np.square(part[whole:]).mean()))
+    return 10.0 * float(np.log10(loudest)) if loudest > 0 else float("-inf")
+
+
 def float_to_pcm16(audio: np.ndarray) -> np.ndarray:
     return (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
 
@@ -202,6 +219,11 @@ class StreamResampler:
         self._resampler = (
             av.AudioResampler(format="s16", layout="mono", rate=to_rate) if from_rate != to_rate else None
         )
+
+    @property
+    def converts(self) -> bool:
+        """Whether it changes anything (the rates differ); callers run `process` in a thread only then."""
+        return self._resampler is not None
 
     def process(self, pcm: bytes) -> bytes:
         if self._resampler is None or not pcm:

@@ -95,6 +95,9 @@ class OpenAICompatSettings(Section):
     stt_model: str = "whisper-1"
     timeout_seconds: float = Field(30.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
+    # LLM: chat = /chat/completions (the server's chat template); completion = /completions with the
+    # plain-text dialogue prompt, for base models such as the bundled Gemma on a llama.cpp server (openai only)
+    prompt_style: Literal["chat", "completion"] = "chat"
 
 
 class RealtimeSettings(Section):
@@ -110,7 +113,8 @@ class RealtimeSettings(Section):
     partial_interval_ms: float = Field(800, ge=200)
     max_utterance_seconds: float = Field(30, ge=1, le=600)
     max_frame_bytes: int = Field(256 * 1024, ge=320)  # one binary PCM message (WAV files may be larger)
-    frame_backlog: int = Field(1500, ge=50)  # frames buffered in Redis before the socket is paused
+    frame_backlog: int = Field(1500, ge=50)  # frames buffered in Redis; audio beyond it is dropped
+    max_input_speed: float = Field(4, ge=1, le=1000)  # × real time, after a burst of frame_backlog × 20 ms
     min_input_rate: int = Field(8000, ge=8000)
     max_input_rate: int = Field(48000, le=192000)
     output_frame_ms: int = Field(100, ge=10, le=1000)  # size of each binary audio message sent
@@ -139,6 +143,7 @@ class AgentSettings(Section):
     timezone: str = "UTC"
     history_tokens: int = Field(768, ge=64)  # prompt budget for past turns; older turns are summarised
     max_reply_sentences: int = Field(3, ge=1, le=20)
+    session_ttl_days: float = Field(30, ge=0)  # a conversation not used this long expires; 0 = never
 
     @model_validator(mode="after")
     def _known_timezone(self) -> AgentSettings:
@@ -155,6 +160,58 @@ class AgentSettings(Section):
 
 class RedisSettings(Section):
     url: str = ""
+    max_memory_mb: int = Field(0, ge=0)  # embedded Redis: maxmemory (0 = no cap); never evicts (noeviction)
+    reconnect_max_seconds: float = Field(30.0, gt=0)  # longest wait between reconnect attempts (backoff)
+
+
+_KEY_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_MIN_SECRET_CHARS = 8
+
+
+def parse_api_keys(value: Any) -> dict[str, str]:
+    """`name:secret,name:secret` (or a list of `name:secret`, or a mapping) → {name: secret}."""
+    value = _empty_as_none(value)
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        pairs = [(str(k), str(v)) for k, v in value.items()]
+    else:
+        items = value.split(",") if isinstance(value, str) else list(value)
+        pairs = []
+        for item in (str(i).strip() for i in items):
+            if not item:
+                continue
+            name, sep, secret = item.partition(":")
+            if not sep:
+                raise ValueError(
+                    "each key is name:secret (e.g. clinic:sk-clinic-1); an entry without ':' was given"
+                )
+            pairs.append((name.strip(), secret.strip()))
+    keys: dict[str, str] = {}
+    for name, secret in pairs:
+        if not _KEY_NAME.fullmatch(name):
+            raise ValueError(f"key name {name!r} may only contain letters, digits, '_' and '-' (1-32)")
+        if len(secret) < _MIN_SECRET_CHARS:
+            raise ValueError(f"the secret of key '{name}' is shorter than {_MIN_SECRET_CHARS} characters")
+        if name in keys:
+            raise ValueError(f"key name '{name}' appears twice")
+        if secret in keys.values():
+            raise ValueError(f"the secret of key '{name}' is also another key's secret")
+        keys[name] = secret
+    return keys
+
+
+class AuthSettings(Section):
+    """API keys (docs/DEPLOY.md). No keys = auth off, allowed only on a loopback server.host."""
+
+    api_keys: Annotated[dict[str, str], BeforeValidator(parse_api_keys)] = {}
+    required: bool = True  # false = serve a non-loopback host with no keys, on purpose
+    token_ttl_seconds: int = Field(300, ge=10, le=86400)  # POST /api/auth/token (WebSocket ?token=)
+    metrics_token: str = ""  # a bearer token for GET /metrics alone (scrapers); "" = any API key
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_keys)
 
 
 class LimitsSettings(Section):
@@ -163,6 +220,11 @@ class LimitsSettings(Section):
     max_audio_seconds: float = Field(600, gt=0)
     min_speed: float = Field(0.5, gt=0)
     max_speed: float = Field(2.0, gt=0)
+    # per key (or per client address while auth is off), shared by every worker through Redis; 0 = no limit
+    requests_per_minute: int = Field(600, ge=0)
+    voice_sessions_per_key: int = Field(8, ge=0)
+    tts_chars_per_day: int = Field(1_000_000, ge=0)
+    stt_seconds_per_day: float = Field(36_000, ge=0)
 
     @model_validator(mode="after")
     def _speed_range(self) -> LimitsSettings:
@@ -180,6 +242,29 @@ class ServerSettings(Section):
     port: int = Field(8000, ge=1, le=65535)
     cors_origins: list[str] = ["http://localhost:5173", "http://127.0.0.1:5173"]
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
+    public_url: str = ""  # e.g. https://voice.example.com: its host and origin are allowed
+    allowed_hosts: list[str] = []  # Host names besides loopback, server.host and public_url; ["*"] = any
+    max_voice_sessions: int = Field(32, ge=1)  # per process; a new /voice beyond it: server_busy, close 1013
+    drain_seconds: float = Field(10.0, ge=0, le=600)  # SIGTERM: how long the turns in flight may finish
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback_host(self.host)
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "ip6-localhost"})
+
+
+def is_loopback_host(host: str) -> bool:
+    import ipaddress
+
+    name = host.strip().strip("[]").lower()
+    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 class PathSettings(Section):
@@ -265,6 +350,7 @@ class Settings(Section):
     stt: STTSettings = STTSettings()
     llm: LLMSettings = LLMSettings()
     redis: RedisSettings = RedisSettings()
+    auth: AuthSettings = AuthSettings()
     limits: LimitsSettings = LimitsSettings()
     server: ServerSettings = ServerSettings()
     paths: PathSettings = PathSettings()
@@ -295,6 +381,12 @@ class Settings(Section):
                 f"tts.speed: {self.tts.speed:g} is outside limits.min_speed..limits.max_speed "
                 f"({self.limits.min_speed:g}..{self.limits.max_speed:g})"
             )
+        if not self.auth.enabled and self.auth.required and not self.server.loopback:
+            raise ValueError(
+                f"server.host is {self.server.host}, which other machines can reach, but no API key is set: "
+                "add one with MITHI_API_KEYS=name:secret (auth.api_keys, e.g. clinic:sk-clinic-1), or set "
+                "auth.required: false to serve without keys on purpose"
+            )
         if self.stt.language is not None and self.stt.language not in self.languages:
             raise ValueError(
                 f"stt.language: '{self.stt.language}' is not in languages ({', '.join(self.languages)})"
@@ -319,19 +411,29 @@ class Settings(Section):
 
     def public_view(self) -> dict[str, Any]:
         """The config in effect with secrets masked, for /health and the status page."""
-        from backend.core.redis import mask_url
-
         data = self.model_dump()
         for section in data.values():
             if isinstance(section, dict):
                 for key in list(section):
                     if key in _SECRET_KEYS and section[key]:
                         section[key] = "***"
-        data["redis"]["url"] = mask_url(data["redis"]["url"])
-        return data
+        data["auth"]["api_keys"] = {name: "***" for name in self.auth.api_keys}  # names only
+        return _mask_urls(data)  # user info in every URL (base_url, redis.url, ...): user:***@host
 
 
-_SECRET_KEYS = frozenset({"api_key", "token", "secret", "password"})
+_SECRET_KEYS = frozenset({"api_key", "token", "secret", "password", "metrics_token"})
+
+
+def _mask_urls(value: Any) -> Any:
+    from backend.core.urls import mask_url
+
+    if isinstance(value, dict):
+        return {k: _mask_urls(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_urls(v) for v in value]
+    if isinstance(value, str) and "://" in value:
+        return mask_url(value)
+    return value
 
 # --------------------------------------------------------------------------- loading
 

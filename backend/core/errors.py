@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import OutOfMemoryError, RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from backend.core.urls import mask_secrets_in_text
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +25,7 @@ class MithiError(Exception):
     code: str = "internal_error"
 
     def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None) -> None:
+        message = mask_secrets_in_text(message)  # a URL's password never reaches a client or a log
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -61,6 +67,18 @@ class UnsupportedMedia(MithiError):
     code = "unsupported_media"
 
 
+class RateLimited(MithiError):
+    """Over a quota or rate limit: HTTP 429 with Retry-After; on /voice a fatal error event + close 1008."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float, code: str | None = None, limit: str = "") -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+        self.limit = limit
+
+
 class ProviderError(MithiError):
     """A provider failed or is not available (missing model, missing SDK, engine error, vendor error).
 
@@ -96,6 +114,65 @@ class ProviderError(MithiError):
         self.retry_after = retry_after
 
 
+class StorageUnavailable(MithiError):
+    """Redis (conversation memory, appointments) cannot be reached, or refuses writes (full).
+
+    REST: 503; on /voice a non-fatal ``error`` event: the socket stays open and the next turn works
+    once Redis is back (``backend.core.redis``).
+    """
+
+    status_code = 503
+    code = "storage_unavailable"
+
+
+def storage_error(exc: BaseException) -> StorageUnavailable | None:
+    """The StorageUnavailable for `exc` when it is (or was caused by) a Redis failure, else None.
+
+    Libraries above redis-py wrap its errors (redisvl raises its own ``RedisSearchError`` from a
+    ``ConnectionError``), so the cause chain is searched.
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, StorageUnavailable):
+            return cause
+        if isinstance(cause, OutOfMemoryError):
+            return StorageUnavailable(
+                "Redis is full (maxmemory reached; it never evicts conversations): nothing could be "
+                "stored; raise redis.max_memory_mb or free memory"
+            )
+        if isinstance(cause, RedisError) and not _is_command_error(cause):
+            return StorageUnavailable(f"conversation storage (Redis) is unavailable: {cause}")
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+@contextmanager
+def storage_guard() -> Iterator[None]:
+    """Raise a Redis failure inside the block as StorageUnavailable (other errors pass unchanged)."""
+    try:
+        yield
+    except MithiError:
+        raise
+    except Exception as exc:
+        storage = storage_error(exc)
+        if storage is None:
+            raise
+        raise storage from exc
+
+
+def _is_command_error(exc: RedisError) -> bool:
+    """A ResponseError is a bug in a command, not an unavailable Redis, unless Redis says it cannot
+    write now (MISCONF: the AOF cannot be written; READONLY: a replica; LOADING: starting up)."""
+    from redis.exceptions import ResponseError
+
+    return isinstance(exc, ResponseError) and not str(exc).startswith(_UNAVAILABLE_REPLIES)
+
+
+_UNAVAILABLE_REPLIES = ("MISCONF", "READONLY", "LOADING")
+
+
 def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
@@ -121,7 +198,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _mithi(_: Request, exc: MithiError) -> JSONResponse:
         if exc.status_code >= 500:
             logger.warning("%s: %s", exc.code, exc.message)
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+        headers = None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(max(1, int(exc.retry_after + 0.999)))}
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -135,7 +215,20 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )
 
+    @app.exception_handler(RedisError)
+    async def _redis(_: Request, exc: RedisError) -> JSONResponse:
+        storage = storage_error(exc)
+        if storage is None:  # a command error (wrong type, syntax) is a bug: a 500 like any other
+            logger.exception("Redis command failed", exc_info=exc)
+            return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
+        logger.warning("%s: %s", storage.code, storage.message)
+        return JSONResponse(storage.to_dict(), status_code=storage.status_code)
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        storage = storage_error(exc)  # a Redis failure wrapped by a library (redisvl, langgraph)
+        if storage is not None:
+            logger.warning("%s: %s", storage.code, storage.message)
+            return JSONResponse(storage.to_dict(), status_code=storage.status_code)
         logger.exception("unhandled error")
         return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)

@@ -65,17 +65,37 @@ class ProtocolError(Exception):
         self.fatal = fatal
 
 
-def parse_client_event(raw: str) -> InputAudioCommit | TextInput | ResponseCancel | SessionUpdate:
-    """Parse one JSON text message, or raise ProtocolError saying what is wrong and what is allowed."""
+def text_size(raw: str) -> int:
+    """The UTF-8 size of a text message, in bytes."""
+    return len(raw) if raw.isascii() else len(raw.encode("utf-8", "surrogatepass"))
+
+
+def parse_client_event(
+    raw: str, max_bytes: int | None = None
+) -> InputAudioCommit | TextInput | ResponseCancel | SessionUpdate:
+    """Parse one JSON text message, or raise ProtocolError saying what is wrong and what is allowed.
+
+    A message over `max_bytes` (UTF-8) is refused unread (`frame_too_large`); JSON nested too deep for
+    the parser (e.g. 100,000 brackets) is `invalid_json`, like any other text that is not JSON.
+    """
+    if max_bytes is not None and (size := text_size(raw)) > max_bytes:
+        raise ProtocolError(
+            "frame_too_large", f"text message of {size} bytes; JSON events may be up to {max_bytes} bytes"
+        )
     try:
         data = json.loads(raw)
     except ValueError:
         raise ProtocolError("invalid_json", "text messages must be JSON objects") from None
+    except RecursionError:
+        raise ProtocolError("invalid_json", "the JSON text is nested too deeply") from None
     if not isinstance(data, dict) or "type" not in data:
         raise ProtocolError("invalid_event", 'a JSON message needs a "type" field')
+    if not isinstance(data["type"], str):
+        raise ProtocolError("invalid_event", f'"type" must be a string, one of: {", ".join(CLIENT_EVENT_TYPES)}')
     if data["type"] not in CLIENT_EVENT_TYPES:
+        shown = data["type"] if len(data["type"]) <= 40 else data["type"][:40] + "…"
         raise ProtocolError(
-            "unknown_event", f"unknown event type {data['type']!r}; known: {', '.join(CLIENT_EVENT_TYPES)}"
+            "unknown_event", f"unknown event type {shown!r}; known: {', '.join(CLIENT_EVENT_TYPES)}"
         )
     try:
         return _CLIENT.validate_python(data)

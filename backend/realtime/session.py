@@ -23,14 +23,18 @@ import numpy as np
 from fastapi import WebSocket, WebSocketDisconnect
 
 from backend.agents.conversation import ConversationAgent
+from backend.core import metrics
 from backend.core.audio import STT_SAMPLE_RATE, StreamResampler, decode_audio, pcm16_to_float
 from backend.core.config import Settings
-from backend.core.errors import MithiError
+from backend.core.errors import MithiError, RateLimited
 from backend.core.failover import FailoverLog, attach, current_log
 from backend.core.limits import check_language, check_speed, check_text
 from backend.core.text import split_first_phrase, strip_markup
+from backend.core.usage import UsageMeter
+from backend.core.worker import worker_id
 from backend.realtime.frames import FrameStream
 from backend.realtime.live_stt import LiveTranscriber
+from backend.realtime.overflow import InputGuard
 from backend.realtime.protocol import (
     InputAudioCommit,
     ProtocolError,
@@ -154,6 +158,8 @@ class VoiceSession:
         session_id: str,
         input_rate: int,
         language: str | None,
+        memory_id: str | None = None,
+        meter: UsageMeter | None = None,
     ) -> None:
         self.ws = ws
         self.settings = settings
@@ -161,7 +167,9 @@ class VoiceSession:
         self.tts = tts
         self.stt = stt
         self.agent = agent
-        self.session_id = session_id
+        self.session_id = session_id  # what the client calls it
+        self.memory_id = memory_id or session_id  # what the agent stores it under (the key's namespace)
+        self.meter = meter  # limits.tts_chars_per_day / stt_seconds_per_day of the caller's key
         self.connection_id = uuid.uuid4().hex[:8]
         self.input_rate = input_rate
         self.language = language
@@ -174,6 +182,9 @@ class VoiceSession:
             f"mithi:voice:{session_id}:{self.connection_id}:in",
             max_backlog=self.cfg.frame_backlog,
         )
+        # audio faster than max_input_speed × real time, past a burst of one backlog of 20 ms frames, is shed
+        self.guard = InputGuard(self.cfg.max_input_speed, self.cfg.frame_backlog * 0.02)
+        self._overflow_task: asyncio.Task[None] | None = None
         self.resampler = StreamResampler(input_rate, STT_SAMPLE_RATE)
         self.vad_config = VADConfig(
             threshold=self.cfg.vad_threshold,
@@ -226,13 +237,16 @@ class VoiceSession:
             output_format="pcm16",
             language=self.language,
             vad=self.vad_enabled,
+            worker=worker_id(),
         )
         attach(self.failover_log)  # provider chains report failovers here (tasks below inherit it)
         pipeline = asyncio.create_task(self._pipeline(), name=f"voice-pipeline-{self.connection_id}")
         pipeline.add_done_callback(lambda _: self.frames.release())  # never leave the reader waiting
+        metrics.voice_session_started()
         try:
             await self._read_socket(pipeline)
         finally:
+            metrics.voice_session_ended()
             self.closed = True
             spec, self.speculative = self.speculative, None
             with contextlib.suppress(Exception):
@@ -248,6 +262,28 @@ class VoiceSession:
                     await task
             with contextlib.suppress(Exception):
                 await self.frames.delete()
+
+    # ------------------------------------------------------------------ drain (backend.app.lifecycle)
+    async def finish_turn(self, within: float) -> None:
+        """Wait (at most `within` s) for the response in flight, so its last sentence is heard."""
+        response = self.response
+        if response is None or response.done():
+            return
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
+            await asyncio.wait_for(asyncio.shield(response), within)
+
+    async def close_for_restart(self) -> None:
+        """Close with 1012 (service restart): the client reconnects, another worker continues."""
+        if self.closed:
+            return
+        await self.send_error(
+            "server_restarting",
+            "this server is restarting; reconnect to continue the conversation",
+            fatal=True,
+        )
+        self.closed = True
+        with contextlib.suppress(Exception):
+            await self.ws.close(code=1012, reason="server restarting")
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
@@ -292,10 +328,39 @@ class VoiceSession:
             raise ProtocolError(
                 "invalid_frame", f"PCM16 frames need an even number of bytes, got {len(data)}; frame dropped"
             )
-        await self.frames.add_audio(data)
+        seconds = len(data) / 2 / self.input_rate
+        if self.guard.admit(seconds):
+            if await self.frames.add_audio(data):
+                return
+            self.guard.drop(seconds)  # the pipeline is a whole backlog behind
+        if self._overflow_task is None or self._overflow_task.done():
+            self._overflow_task = self._spawn(self._report_overflow())
+
+    async def _report_overflow(self) -> None:
+        """Tell the client once per flood, when it is over, how much of its audio was dropped."""
+        while (wait := self.guard.due()) is not None:
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            dropped = self.guard.report()
+            if dropped is None:
+                continue
+            await self.send_event(
+                "error",
+                code="input_overflow",
+                message=(
+                    f"{dropped.frames} audio frames ({dropped.seconds:g} s) were dropped: audio may arrive at "
+                    f"up to {self.cfg.max_input_speed:g}x real time after a burst of "
+                    f"{self.guard.burst_s:g} s, with at most {self.cfg.frame_backlog} frames waiting to be "
+                    "processed; stream at real time"
+                ),
+                fatal=False,
+                dropped_frames=dropped.frames,
+                dropped_seconds=dropped.seconds,
+            )
 
     async def _on_text(self, raw: str) -> None:
-        message = parse_client_event(raw)
+        message = parse_client_event(raw, self.cfg.max_frame_bytes)
         if isinstance(message, InputAudioCommit):
             await self.frames.add_commit()
         elif isinstance(message, TextInput):
@@ -397,7 +462,7 @@ class VoiceSession:
             or (self.response is not None and not self.response.done())
         ):
             return
-        if await self.agent.would_act(self.session_id, text) or self.speculative is not spec:
+        if await self.agent.would_act(self.memory_id, text) or self.speculative is not spec:
             return
         turn = Turn(id=uuid.uuid4().hex[:8], speculative=True, held=True, memory_since=time.time())
         spec.turn = turn
@@ -420,7 +485,7 @@ class VoiceSession:
                 await self.response
             self.response, self.turn = None, None
         if turn.in_memory:
-            await self.agent.retract_since(self.session_id, turn.memory_since)
+            await self.agent.retract_since(self.memory_id, turn.memory_since)
 
     async def _end_utterance(self, reason: str) -> None:
         ended_at = time.perf_counter()
@@ -525,7 +590,7 @@ class VoiceSession:
         heard = turn.heard(now)
         await self.send_event("response.interrupted", turn_id=turn.id, spoken=heard)
         if turn.in_memory:
-            await self.agent.record_interruption(self.session_id, heard, since=turn.memory_since)
+            await self.agent.record_interruption(self.memory_id, heard, since=turn.memory_since)
 
     async def _respond(
         self,
@@ -539,6 +604,11 @@ class VoiceSession:
             await self._run_turn(turn, audio, text, transcription, result)
         except asyncio.CancelledError:
             raise
+        except RateLimited as err:  # a daily quota is used up: say so and end the session (1008)
+            await self.send_error(err.code, err.message, fatal=True)
+            self.closed = True
+            with contextlib.suppress(Exception):
+                await self.ws.close(code=1008, reason=err.code)
         except MithiError as err:
             await self._emit(
                 turn, "event", {"kind": "error", "code": err.code, "message": err.message, "fatal": False}
@@ -570,6 +640,8 @@ class VoiceSession:
             result = await transcription if transcription is not None else await self._transcribe(audio)
             turn.latency["stt"] = _ms(turn.ended_at)
         if result is not None:
+            if self.meter is not None:  # limits.stt_seconds_per_day: the utterance's audio seconds
+                await self.meter.stt(result.duration)
             text = result.text.strip()
             language = language or result.language
             turn.providers["stt"] = result.provider or self.stt.name
@@ -612,7 +684,7 @@ class VoiceSession:
         try:
             turn.memory_since = turn.memory_since or time.time()
             turn.in_memory = True
-            async for item in self.agent.stream_turn(self.session_id, text, agent_language):
+            async for item in self.agent.stream_turn(self.memory_id, text, agent_language):
                 if item.type == "delta" and item.text:
                     turn.latency.setdefault("llm_first_token", _ms(llm_start))
                     await self._report_failovers(turn, "llm")
@@ -650,10 +722,14 @@ class VoiceSession:
             ready = time.perf_counter()
             provider = ""
             context = replace(voice, config=replace(voice.config, previous_text=said[-_CONTEXT_CHARS:]))
+            if self.meter is not None:  # limits.tts_chars_per_day, sentence by sentence
+                await self.meter.tts(len(sentence))
             async for chunk in self.tts.stream(sentence, context):
                 provider = chunk.provider or voice.provider.name
                 await self._report_failovers(turn, "tts")  # before the audio of the engine taking over
-                pcm = resampler.process(chunk.pcm)
+                pcm = (  # a sentence's audio: resampled in a thread, never on the event loop
+                    await asyncio.to_thread(resampler.process, chunk.pcm) if resampler.converts else chunk.pcm
+                )
                 turn.latency.setdefault("tts_first_audio", _ms(ready))
                 for start in range(0, len(pcm), frame_bytes):
                     await self._emit(turn, "audio", pcm[start : start + frame_bytes])
@@ -711,6 +787,8 @@ class VoiceSession:
             turn.sentence_start = None
         elif kind == "done":
             turn.latency["total"] = _ms(turn.ended_at)
+            if turn.transcript:  # the user said something (an empty transcript is not a turn)
+                metrics.observe_voice_turn(turn.latency)
             await self.send_event(
                 "response.done",
                 turn_id=turn.id,

@@ -137,7 +137,11 @@ async def _speak_piece(
             async with contextlib.aclosing(member.provider.stream(piece, own)) as chunks:
                 async for chunk in chunks:
                     converter = converter or StreamResampler(chunk.sample_rate, target)
-                    pcm = converter.process(chunk.pcm)
+                    pcm = (  # resampling a sentence is CPU work: off the event loop
+                        await asyncio.to_thread(converter.process, chunk.pcm)
+                        if converter.converts
+                        else chunk.pcm
+                    )
                     if not pcm:
                         continue
                     out = AudioChunk(pcm, target, chunk.text or piece, provider=member.name)

@@ -131,8 +131,11 @@ async function waitForUrl(url, { timeoutMs, child, what, accept = (res) => res.o
 
 /**
  * The backend + the app. Returns { baseUrl, backendUrl, tmp, backend, stop(), stopBackend(), restartBackend() }.
+ * `options.config`: more top-level YAML lines for the temporary config (e.g. `auth: {api_keys: ${MITHI_API_KEYS}}`);
+ * `options.server`: more `server:` settings, as YAML flow entries (e.g. `max_voice_sessions: 2`);
+ * `options.env`: more environment for the backend (e.g. { MITHI_API_KEYS: 'web:sk-web-test-123' }).
  */
-export async function startStack() {
+export async function startStack(options = {}) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mithi-e2e-'));
   const serve = (process.env.MITHI_E2E_SERVE ?? 'backend').toLowerCase();
   const port = await freePort();
@@ -140,7 +143,8 @@ export async function startStack() {
   if (!fs.existsSync(path.join(dist, 'index.html'))) throw new Error(`${dist}/index.html is missing: run \`npm run build\` first (npm run e2e does).`);
   const config = [
     `paths: {data_dir: ${JSON.stringify(path.join(tmp, 'data'))}${serve === 'backend' ? `, web_dist: ${JSON.stringify(dist)}` : ''}}`,
-    `server: {host: 127.0.0.1, port: ${port}, log_level: info}`,
+    `server: {host: 127.0.0.1, port: ${port}, log_level: info${options.server ? `, ${options.server}` : ''}}`,
+    ...(options.config ?? []),
     '',
   ].join('\n');
   const configFile = path.join(tmp, 'config.yml');
@@ -151,7 +155,7 @@ export async function startStack() {
     const t0 = Date.now();
     const child = startGroup('backend', python, ['-m', 'backend', '--config', configFile], {
       cwd: REPO,
-      env: { ...process.env, PYTHONUNBUFFERED: '1', MITHI_CONFIG: configFile },
+      env: { ...process.env, ...(options.env ?? {}), PYTHONUNBUFFERED: '1', MITHI_CONFIG: configFile },
       logFile: path.join(tmp, `backend-${label}.log`),
     });
     stack.backend = child;

@@ -1,5 +1,8 @@
-import { useEffect, useRef } from 'react';
+import { Fragment, useEffect, useRef } from 'react';
+import { authEnabled } from './api';
+import { ApiKeyDialog } from './components/ApiKeyDialog';
 import { NavBar } from './components/NavBar';
+import { useAuth } from './hooks/useAuth';
 import { useRoute, ROUTES } from './hooks/useRoute';
 import { StatusPage } from './pages/StatusPage';
 import { TranscribePage } from './pages/TranscribePage';
@@ -10,6 +13,13 @@ export function App() {
   const [path, navigate] = useRoute();
   const mainRef = useRef<HTMLElement>(null);
   const first = useRef(true);
+  // a saved or forgotten API key restarts the pages (their requests and the /voice socket use the new one)
+  const { version } = useAuth();
+
+  useEffect(() => {
+    // learn from /health whether the server needs a key (the key dialog opens if none is stored)
+    authEnabled().catch(() => undefined);
+  }, []);
 
   useEffect(() => {
     const label = ROUTES.find((r) => r.path === path)?.label ?? '';
@@ -26,11 +36,14 @@ export function App() {
       </a>
       <NavBar path={path} navigate={navigate} />
       <main id="main" ref={mainRef} tabIndex={-1}>
-        {path === '/' && <VoiceChatPage />}
-        {path === '/tts' && <TtsStudioPage />}
-        {path === '/transcribe' && <TranscribePage />}
-        {path === '/status' && <StatusPage />}
+        <Fragment key={version}>
+          {path === '/' && <VoiceChatPage />}
+          {path === '/tts' && <TtsStudioPage />}
+          {path === '/transcribe' && <TranscribePage />}
+          {path === '/status' && <StatusPage />}
+        </Fragment>
       </main>
+      <ApiKeyDialog />
     </>
   );
 }

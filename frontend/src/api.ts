@@ -2,17 +2,23 @@
  * HTTP API client (docs/API.md). Every request has a timeout; every failure becomes an ApiError whose
  * `message` is the server's `error.message` (or a plain description of a network problem).
  * URLs are absolute-root paths, so the app works on the Vite dev server (proxy) and served by the backend.
+ * Every call goes through `apiFetch`, which sends the stored API key (`Authorization: Bearer`, see
+ * lib/auth.ts), opens the key dialog on a 401 and words a 429 with its Retry-After.
  */
+import { NEEDS_KEY_MESSAGE, UNAUTHORIZED_MESSAGE, auth, authEnabledOf, authHeaders, parseRetryAfter, rateLimitMessage } from './lib/auth';
 
 export class ApiError extends Error {
   readonly code: string;
   readonly status: number;
+  /** seconds from a 429's Retry-After, else null */
+  readonly retryAfterS: number | null;
 
-  constructor(code: string, message: string, status = 0) {
+  constructor(code: string, message: string, status = 0, retryAfterS: number | null = null) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
     this.status = status;
+    this.retryAfterS = retryAfterS;
   }
 }
 
@@ -34,9 +40,14 @@ export interface RequestOptions {
   /** ms until the response headers must have arrived (default 15 s) */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** open the key dialog when the answer is 401 (default true; false while checking a key being typed) */
+  authPrompt?: boolean;
 }
 
-/** Reads the `{"error": {"code", "message"}}` body of a failed response. */
+/**
+ * Reads the `{"error": {"code", "message"}}` body of a failed response. A 401 says "API key missing or
+ * wrong."; a 429 says "Rate limit reached: <server message>. Try again in N s" (from Retry-After).
+ */
 export async function errorFromResponse(res: Response): Promise<ApiError> {
   let code = `http_${res.status}`;
   let message = `${res.status} ${res.statusText || 'error'}`;
@@ -55,6 +66,12 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
     }
   } catch {
     /* body unreadable: keep the status line */
+  }
+  if (res.status === 401) return new ApiError('unauthorized', UNAUTHORIZED_MESSAGE, 401);
+  if (res.status === 429) {
+    const retryAfterS = parseRetryAfter(res.headers.get('Retry-After'));
+    const serverMessage = code === `http_${res.status}` ? null : message;
+    return new ApiError(code === 'http_429' ? 'rate_limited' : code, rateLimitMessage(serverMessage, retryAfterS), 429, retryAfterS);
   }
   return new ApiError(code, message, res.status);
 }
@@ -77,7 +94,7 @@ export async function apiFetch(path: string, options: RequestOptions = {}): Prom
     if (outer.aborted) controller.abort();
     else outer.addEventListener('abort', onAbort, { once: true });
   }
-  const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
+  const headers: Record<string, string> = { Accept: 'application/json', ...authHeaders(auth.key()), ...options.headers };
   let body = options.body;
   if (options.json !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -85,7 +102,11 @@ export async function apiFetch(path: string, options: RequestOptions = {}): Prom
   }
   try {
     const res = await fetch(path, { method: options.method ?? (body ? 'POST' : 'GET'), headers, body, signal: controller.signal });
-    if (!res.ok) throw await errorFromResponse(res);
+    if (!res.ok) {
+      const err = await errorFromResponse(res);
+      if (err.status === 401 && (options.authPrompt ?? true)) auth.rejected();
+      throw err;
+    }
     return res;
   } catch (err) {
     if (err instanceof ApiError) throw err;
@@ -151,6 +172,8 @@ export interface Limits {
 
 export interface Health {
   status: string;
+  /** API keys are required (newer servers; missing = off) */
+  auth?: { enabled: boolean };
   /** kinds whose primary provider's circuit is open (newer servers) */
   degraded?: string[];
   version: string;
@@ -222,8 +245,45 @@ export const FORMAT_EXT: Record<TtsFormat, string> = {
 
 // ----------------------------------------------------------------------------- endpoints
 
+export interface AuthToken {
+  token: string;
+  /** ISO time (or epoch seconds) when it stops working */
+  expires_at: string | number;
+  expires_in?: number;
+}
+
+let authKnown: Promise<boolean> | null = null;
+
+/** Whether the server needs a key (read once from /health; a failed read is retried next time). */
+export function authEnabled(): Promise<boolean> {
+  const known = auth.getSnapshot().enabled;
+  if (known !== null) return Promise.resolve(known);
+  // shared by every caller, so not tied to one caller's AbortSignal (it has its own timeout)
+  authKnown ??= api.health().then(
+    (h) => authEnabledOf(h),
+    (err: unknown) => {
+      authKnown = null;
+      throw err;
+    },
+  );
+  return authKnown;
+}
+
 export const api = {
-  health: (signal?: AbortSignal) => getJson<Health>('/health', { signal, timeoutMs: 10000 }),
+  health: async (signal?: AbortSignal): Promise<Health> => {
+    const health = await getJson<Health>('/health', { signal, timeoutMs: 10000 });
+    auth.setEnabled(authEnabledOf(health));
+    return health;
+  },
+  /** A short-lived token for the /voice WebSocket (`?token=`), for the stored key or `key`. */
+  authToken: (signal?: AbortSignal, key?: string) =>
+    getJson<AuthToken>('/api/auth/token', {
+      method: 'POST',
+      signal,
+      timeoutMs: 10000,
+      json: {},
+      ...(key === undefined ? {} : { headers: authHeaders(key), authPrompt: false }),
+    }),
   voices: (signal?: AbortSignal) => getJson<Voice[]>('/api/voices', { signal }),
   languages: (signal?: AbortSignal) => getJson<Language[]>('/api/languages', { signal }),
   session: async (id: string, signal?: AbortSignal): Promise<SessionHistory | null> => {
@@ -242,6 +302,21 @@ export const api = {
     return getJson<Transcription>('/api/stt/transcribe', { body: form, signal, timeoutMs: 180000 });
   },
 };
+
+/**
+ * The `?token=` for the next /voice connection: null when the server has no keys; a fresh token from
+ * `POST /api/auth/token` otherwise. No key stored → an `unauthorized` ApiError (and the key dialog).
+ */
+export async function voiceToken(signal?: AbortSignal): Promise<string | null> {
+  if (!(await authEnabled())) return null;
+  if (auth.key() === null) {
+    auth.ask(NEEDS_KEY_MESSAGE);
+    throw new ApiError('unauthorized', UNAUTHORIZED_MESSAGE, 401);
+  }
+  const { token } = await api.authToken(signal);
+  if (typeof token !== 'string' || !token) throw new ApiError('bad_response', 'The server sent no token for the voice connection.');
+  return token;
+}
 
 export interface TtsRequest {
   text: string;

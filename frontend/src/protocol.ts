@@ -148,15 +148,18 @@ export interface ConnectParams {
   sessionId?: string | null;
   sampleRate?: number;
   language?: string | null; // null / "auto" = detect
+  /** a short-lived token from POST /api/auth/token (browsers cannot set headers on a WebSocket) */
+  token?: string | null;
 }
 
-/** ws(s)://<this host>/voice?session_id=…&sample_rate=…&language=… */
+/** ws(s)://<this host>/voice?session_id=…&sample_rate=…&language=…&token=… */
 export function voiceUrl(location: Pick<Location, 'protocol' | 'host'>, params: ConnectParams): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const q = new URLSearchParams();
   if (params.sessionId) q.set('session_id', params.sessionId);
   q.set('sample_rate', String(params.sampleRate ?? 16000));
   if (params.language && params.language !== 'auto') q.set('language', params.language);
+  if (params.token) q.set('token', params.token);
   return `${scheme}//${location.host}/voice?${q.toString()}`;
 }
 

@@ -12,7 +12,8 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.agents.conversation import new_session_id
-from backend.app.deps import AgentDep, SettingsDep
+from backend.app.deps import AgentDep, OwnerDep, SettingsDep
+from backend.app.openapi import MARK, NOT_FOUND, PROVIDER_ERRORS
 from backend.core.config import Settings
 from backend.core.errors import InvalidRequest, MithiError, NotFound
 from backend.core.failover import FailoverLog, recording
@@ -28,9 +29,17 @@ SessionId = Annotated[str, Path(pattern=SESSION_ID_PATTERN, description="letters
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(description="What the user said or typed")
-    session_id: str | None = Field(None, description="Continue this conversation; omit to start a new one")
-    language: str | None = Field(None, description="The user's language (replies follow it when known)")
+    text: str = Field(description="What the user said or typed", json_schema_extra={MARK: "text"})
+    session_id: str | None = Field(
+        None,
+        description="Continue this conversation; omit to start a new one",
+        json_schema_extra={"pattern": SESSION_ID_PATTERN},
+    )
+    language: str | None = Field(
+        None,
+        description="The user's language (replies follow it when known)",
+        json_schema_extra={MARK: "language"},
+    )
 
 
 class ChatResponse(BaseModel):
@@ -61,17 +70,23 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
-@router.post("/chat", response_model=ChatResponse, responses={200: {"content": {"text/event-stream": {}}}})
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}} | PROVIDER_ERRORS,
+)
 async def chat(
     req: ChatRequest,
     agent: AgentDep,
     settings: SettingsDep,
+    owner: OwnerDep,
     stream: bool = Query(False, description="Server-sent events: `delta` {text} …, then `done` {…}"),
 ) -> Response | ChatResponse:
     session_id, text, language = _validated(req, settings)
+    memory_id = owner.memory_id(session_id)  # the caller's own conversation of that id
     if not stream:
         with recording() as log:
-            result = await agent.run_turn(session_id, text, language)
+            result = await agent.run_turn(memory_id, text, language)
         return ChatResponse(
             session_id=session_id,
             reply=result.reply,
@@ -86,7 +101,7 @@ async def chat(
         log = FailoverLog()
         try:
             with recording(log):
-                async for event in agent.stream_turn(session_id, text, language):
+                async for event in agent.stream_turn(memory_id, text, language):
                     if event.type == "delta":
                         yield _sse("delta", {"text": event.text})
                     elif event.result is not None:
@@ -106,17 +121,17 @@ async def chat(
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/sessions/{session_id}")
-async def get_session(session_id: SessionId, agent: AgentDep) -> dict[str, Any]:
-    history = await agent.history(session_id)
+@router.get("/sessions/{session_id}", responses=NOT_FOUND)
+async def get_session(session_id: SessionId, agent: AgentDep, owner: OwnerDep) -> dict[str, Any]:
+    history = await agent.history(owner.memory_id(session_id))
     if history is None:
         raise NotFound(f"session '{session_id}' does not exist (or was deleted)", code="unknown_session")
     return {"session_id": session_id, **history}
 
 
-@router.delete("/sessions/{session_id}")
-async def delete_session(session_id: SessionId, agent: AgentDep) -> dict[str, Any]:
-    existed = await agent.forget(session_id)
+@router.delete("/sessions/{session_id}", responses=NOT_FOUND)
+async def delete_session(session_id: SessionId, agent: AgentDep, owner: OwnerDep) -> dict[str, Any]:
+    existed = await agent.forget(owner.memory_id(session_id))
     if not existed:
         raise NotFound(f"session '{session_id}' does not exist", code="unknown_session")
     return {"session_id": session_id, "deleted": True}
@@ -125,8 +140,10 @@ async def delete_session(session_id: SessionId, agent: AgentDep) -> dict[str, An
 @router.get("/appointments")
 async def appointments(
     agent: AgentDep,
+    owner: OwnerDep,
     session_id: str = Query(pattern=SESSION_ID_PATTERN, description="The session that booked them"),
     upcoming: bool = Query(False, description="Only appointments that have not started yet"),
 ) -> dict[str, Any]:
-    items = await agent.store.list(session_id, after=agent.now() if upcoming else None)
-    return {"session_id": session_id, "appointments": [a.model_dump(mode="json") for a in items]}
+    items = await agent.store.list(owner.memory_id(session_id), after=agent.now() if upcoming else None)
+    shown = [{**a.model_dump(mode="json"), "session_id": session_id} for a in items]  # not the memory id
+    return {"session_id": session_id, "appointments": shown}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import platform
 import time
 from importlib import metadata
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 router = APIRouter(tags=["health"])
 
@@ -32,15 +34,57 @@ async def health(request: Request) -> dict:
     chains = {"tts": state.tts.chain, "stt": state.stt.chain, "llm": state.llm.chain}
     providers = {kind: chain.health() for kind, chain in chains.items()}  # roles + circuit breakers
     degraded = [kind for kind, chain in chains.items() if chain.degraded()]
+    redis = await state.redis.health()  # `reachable`: a PING now, bounded by 0.5 s
+    if not redis["reachable"]:
+        degraded.append("redis")  # conversations cannot be stored; REST TTS/STT still work
     return {
         "status": "degraded" if degraded else "ok",
-        "degraded": degraded,  # kinds whose primary provider's circuit is open (a fallback serves)
+        "degraded": degraded,  # kinds whose primary provider's circuit is open (a fallback serves), "redis"
         "version": state.version,
         "uptime_s": round(time.monotonic() - state.started, 1),
         "startup_ms": state.startup_ms,
         "providers": providers,
-        "redis": state.redis.status(),
+        "redis": redis,
         "versions": _versions(),
         "languages": state.settings.languages,
+        "auth": {"enabled": state.settings.auth.enabled},  # never the keys
+        "voice_sessions": {
+            "active": len(state.lifecycle.sessions),
+            "max": state.lifecycle.max_voice_sessions,
+        },
         "config": state.settings.public_view(),
     }
+
+
+@router.get(
+    "/health/ready",
+    responses={503: {"description": "starting, draining, or Redis is unreachable"}},
+)
+async def ready(request: Request) -> JSONResponse:
+    """Readiness for load balancers: 200 when this process should get traffic, else 503 with the reason."""
+    state = request.app.state
+    lifecycle = getattr(state, "lifecycle", None)
+    reasons = []
+    if lifecycle is None or not lifecycle.ready:
+        reasons.append("starting")
+    elif lifecycle.draining:
+        reasons.append("draining")
+    redis = getattr(state, "redis", None)
+    if not reasons and not await _redis_reachable(redis):
+        reasons.append("redis_unreachable")
+    if reasons:
+        return JSONResponse({"status": "not_ready", "reasons": reasons}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+async def _redis_reachable(redis: object) -> bool:
+    ping = getattr(redis, "ping", None)
+    if ping is not None:
+        return bool(await ping())
+    client = getattr(redis, "client", None)
+    if client is None:
+        return False
+    try:
+        return bool(await asyncio.wait_for(client.ping(), 0.5))
+    except Exception:  # noqa: BLE001 - any failure means not reachable
+        return False

@@ -12,12 +12,13 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.app.api.stt import stt_language
-from backend.app.deps import SettingsDep, STTDep, TTSDep
+from backend.app.deps import MeterDep, SettingsDep, STTDep, TTSDep
+from backend.app.openapi import AUDIO_RESPONSE, MARK, PROVIDER_ERRORS, UNSUPPORTED_AUDIO
 from backend.app.speech import speech_response, transcribe_upload
 from backend.core.audio import output_format
 from backend.core.errors import InvalidRequest
 from backend.core.languages import LANGUAGES
-from backend.core.limits import check_speed, check_text
+from backend.core.limits import check_characters, check_speed, check_text
 from backend.voice.base import Segment, STTConfig
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
@@ -46,24 +47,26 @@ _CREATED = 1_700_000_000
 class SpeechRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")  # OpenAI adds fields over time; unknown ones are ignored
 
-    model: str
-    input: str
-    voice: str
-    response_format: str = "mp3"
-    speed: float | None = Field(None, description="default: tts.speed")
+    model: str = Field(description="tts-1, tts-1-hd, gpt-4o-mini-tts, or an engine name (piper, espeak, ...)")
+    input: str = Field(description="Text to speak (limits.max_text_chars)", json_schema_extra={MARK: "text"})
+    voice: str = Field(description="An OpenAI voice name (alloy, ...) or a voice id from GET /api/voices")
+    response_format: str = Field("mp3", json_schema_extra={MARK: "format"})
+    speed: float | None = Field(None, description="default: tts.speed", json_schema_extra={MARK: "speed"})
     instructions: str | None = None
-    language: str | None = None  # extension: pick the default voice of this language
+    language: str | None = Field(  # extension: pick the default voice of this language
+        None, description="Language of the default voice (an extension)", json_schema_extra={MARK: "language"}
+    )
 
 
-@router.post("/audio/speech", response_class=Response)
-async def speech(req: SpeechRequest, tts: TTSDep, settings: SettingsDep) -> Response:
+@router.post("/audio/speech", response_class=Response, responses=AUDIO_RESPONSE | PROVIDER_ERRORS)
+async def speech(req: SpeechRequest, tts: TTSDep, settings: SettingsDep, meter: MeterDep) -> Response:
     allowed_models = (*TTS_MODELS, *tts.providers)
     if req.model not in allowed_models:
         raise InvalidRequest(
             f"model '{req.model}' is not supported; use one of: {', '.join(allowed_models)}",
             code="unknown_model",
         )
-    text = check_text(req.input, settings)
+    text = check_text(req.input, settings, field="input")
     fmt = output_format(req.response_format)
     voice_id: str | None = req.voice
     if req.voice.lower() in OPENAI_VOICES:
@@ -71,6 +74,7 @@ async def speech(req: SpeechRequest, tts: TTSDep, settings: SettingsDep) -> Resp
         voice_id = known.id if known is not None and known.available else None  # else: the default voice
     engine = req.model if req.model in tts.providers else None  # "piper" / "espeak" pick the engine
     resolved = tts.resolve(voice_id, req.language, check_speed(req.speed, settings), engine=engine)
+    await meter.tts(len(text))  # limits.tts_chars_per_day
     return await speech_response(tts, text, resolved, fmt, stream=True)
 
 
@@ -98,14 +102,30 @@ def to_vtt(segments: list[Segment]) -> str:
 ResponseFormat = Literal["json", "text", "srt", "verbose_json", "vtt"]
 
 
-@router.post("/audio/transcriptions", response_model=None)
+@router.post(
+    "/audio/transcriptions",
+    response_model=None,
+    responses={
+        200: {
+            "description": "The transcript: JSON (json, verbose_json), or text (text, srt, vtt)",
+            "content": {
+                "application/json": {"schema": {"type": "object", "required": ["text"]}},
+                "text/plain": {"schema": {"type": "string"}},
+                "text/vtt": {"schema": {"type": "string"}},
+            },
+        },
+        **UNSUPPORTED_AUDIO,
+        **PROVIDER_ERRORS,
+    },
+)
 async def transcriptions(
     stt: STTDep,
     settings: SettingsDep,
+    meter: MeterDep,
     file: Annotated[UploadFile, File()],
     model: Annotated[str, Form()],
-    language: Annotated[str | None, Form()] = None,
-    prompt: Annotated[str | None, Form()] = None,
+    language: Annotated[str | None, Form(json_schema_extra={MARK: "stt_language"})] = None,
+    prompt: Annotated[str | None, Form(json_schema_extra={MARK: "chars"})] = None,
     response_format: Annotated[ResponseFormat, Form()] = "json",
     temperature: Annotated[float | None, Form(ge=0, le=1)] = None,  # accepted; decoding is greedy
 ) -> Response | dict:
@@ -115,9 +135,9 @@ async def transcriptions(
         beam_size=settings.stt.beam_size,
         vad=settings.stt.vad,
         temperature_fallback=settings.stt.temperature_fallback,
-        prompt=prompt or None,
+        prompt=check_characters(prompt, "prompt") if prompt else None,
     )
-    timed = await transcribe_upload(file, stt, settings, config)
+    timed = await transcribe_upload(file, stt, settings, config, meter)
     r = timed.result
     if response_format == "text":
         return PlainTextResponse(r.text + "\n")

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel, Field
 
-from backend.app.deps import SettingsDep, STTDep
+from backend.app.deps import MeterDep, SettingsDep, STTDep
+from backend.app.openapi import MARK, PROVIDER_ERRORS, UNSUPPORTED_AUDIO
 from backend.app.speech import transcribe_upload
 from backend.core.config import Settings
 from backend.core.failover import recording
@@ -43,12 +44,16 @@ def stt_language(language: str | None, settings: Settings) -> str | None:
     return check_language(language, settings)
 
 
-@router.post("/transcribe", response_model=TranscriptionOut)
+@router.post("/transcribe", response_model=TranscriptionOut, responses=UNSUPPORTED_AUDIO | PROVIDER_ERRORS)
 async def transcribe(
     stt: STTDep,
     settings: SettingsDep,
+    meter: MeterDep,
     file: Annotated[UploadFile, File(description="Audio: wav, mp3, ogg/opus, webm, m4a, flac, ...")],
-    language: Annotated[str | None, Form(description="Language code, or 'auto' to detect")] = None,
+    language: Annotated[
+        str | None,
+        Form(description="Language code, or 'auto' to detect", json_schema_extra={MARK: "stt_language"}),
+    ] = None,
     model: Annotated[str | None, Form(description="Installed whisper model (default stt.model_size)")] = None,
     beam_size: Annotated[int | None, Form(ge=1, le=10)] = None,
     vad: Annotated[bool | None, Form(description="Skip silence with Silero VAD")] = None,
@@ -62,7 +67,7 @@ async def transcribe(
         temperature_fallback=cfg.temperature_fallback,
     )
     with recording() as log:
-        timed = await transcribe_upload(file, stt, settings, config)
+        timed = await transcribe_upload(file, stt, settings, config, meter)
     r = timed.result
     return TranscriptionOut(
         text=r.text,

@@ -1,15 +1,26 @@
-"""The /voice WebSocket: real-time voice conversation (protocol in docs/PROTOCOL.md)."""
+"""The /voice WebSocket: real-time voice conversation (protocol in docs/PROTOCOL.md).
+
+Before a session starts: the caller is known (backend.app.auth), its parameters are valid, this process
+has room (`server.max_voice_sessions`, else `server_busy` + close 1013) and the key has a free voice slot
+(`limits.voice_sessions_per_key`, else `too_many_sessions` + close 1008). The conversation is the key's
+own: the same `session_id` under another key is another conversation.
+"""
 
 from __future__ import annotations
 
 import logging
+from contextlib import AsyncExitStack
 
 from fastapi import APIRouter, WebSocket
 
 from backend.agents.conversation import new_session_id
 from backend.app.api.chat import _SESSION_ID
+from backend.app.auth import principal_of
+from backend.app.lifecycle import CLOSE_TRY_AGAIN_LATER
+from backend.app.quotas import Meter
 from backend.core.errors import MithiError
 from backend.core.limits import check_language
+from backend.core.tenancy import scoped_session_id
 from backend.realtime.protocol import event
 from backend.realtime.session import VoiceSession
 
@@ -17,11 +28,11 @@ logger = logging.getLogger(__name__)
 router = APIRouter(tags=["voice"])
 
 
-async def _refuse(ws: WebSocket, code: str, message: str) -> None:
-    """Accept, say why in an error event, then close with 1008 (policy violation)."""
+async def _refuse(ws: WebSocket, code: str, message: str, close_code: int = 1008) -> None:
+    """Accept, say why in an error event, then close (1008 policy violation unless told otherwise)."""
     await ws.accept()
     await ws.send_text(event("error", code=code, message=message, fatal=True))
-    await ws.close(code=1008, reason=code)
+    await ws.close(code=close_code, reason=code)
 
 
 @router.websocket("/voice")
@@ -50,14 +61,45 @@ async def voice(ws: WebSocket) -> None:
     except MithiError as err:
         await _refuse(ws, err.code, err.message)
         return
+    lifecycle = state.lifecycle
+    busy = lifecycle.admission_error()
+    if busy is not None:
+        await _refuse(ws, "server_busy", busy, close_code=CLOSE_TRY_AGAIN_LATER)
+        return
+    principal = principal_of(ws)
     try:
         session = VoiceSession(
-            ws, settings, state.tts, state.stt, state.agent, session_id, int(raw_rate), language
+            ws,
+            settings,
+            state.tts,
+            state.stt,
+            state.agent,
+            session_id,
+            int(raw_rate),
+            language,
+            memory_id=scoped_session_id(principal.tenant, session_id),
+            meter=Meter(state.quotas, principal),
         )
     except MithiError as err:
         await _refuse(ws, err.code, err.message)
         return
-    await ws.accept()
-    logger.info("voice session %s connected (%s Hz, language %s)", session_id, raw_rate, language or "auto")
-    await session.run()
-    logger.info("voice session %s closed", session_id)
+    lifecycle.add(session)  # counted from here: a burst of handshakes cannot overshoot the limit
+    try:
+        async with AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(state.quotas.voice_session(principal))
+            except MithiError as err:  # too_many_sessions: the key's concurrent-session limit
+                await _refuse(ws, err.code, err.message)
+                return
+            await ws.accept()
+            logger.info(
+                "voice session %s connected (%s Hz, language %s, key %s)",
+                session_id,
+                raw_rate,
+                language or "auto",
+                principal.name or "-",
+            )
+            await session.run()
+            logger.info("voice session %s closed", session_id)
+    finally:
+        lifecycle.discard(session)

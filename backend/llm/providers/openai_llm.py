@@ -15,6 +15,12 @@ Base URL conventions: ``openai.base_url`` is the OpenAI-style API root (``https:
 ``http://localhost:11434/v1``); the SDK posts to ``<base_url>/chat/completions``. The ``groq`` SDK posts to
 ``<host>/openai/v1/chat/completions`` itself, so a ``groq.base_url`` ending in ``/openai/v1`` (the config
 default, OpenAI-style) has that suffix removed before the client is built; a bare host works too.
+
+``openai.prompt_style: completion`` talks to ``<base_url>/completions`` instead, with the same plain-text
+dialogue prompt as ``llama_cpp.prompt_style: completion`` (:func:`completion_prompt`) and the same stops:
+for a *base* model with no chat template (the bundled Gemma 3 270M) served by ``llama_cpp.server``, vLLM or
+any other OpenAI-compatible server. Tools are then not offered (the agent's deterministic intent parser
+routes, as with the local model).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from backend.llm.base import (
     ToolCall,
     ToolSpec,
 )
+from backend.llm.providers.llama_cpp_llm import COMPLETION_STOPS, completion_prompt
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -138,6 +145,8 @@ class ChatCompletionsLLM(LLMProvider):
     """The environment variable config.yml reads the key from (named in error messages)."""
     official_hosts: frozenset[str] = frozenset()
     """Hosts that require a key; any other base_url (a local server) may run without one."""
+    supports_completions = False
+    """Whether the SDK has the legacy ``completions`` endpoint (``prompt_style: completion``)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -164,10 +173,20 @@ class ChatCompletionsLLM(LLMProvider):
         key = require_api_key(self.name, self.cfg.api_key, self.base_url, self.official_hosts, self.env_var)
         return key or PLACEHOLDER_API_KEY
 
+    @property
+    def completion_style(self) -> bool:
+        """True: ``<base_url>/completions`` with the plain-text prompt (base models)."""
+        return self.cfg.prompt_style == "completion"
+
     async def load(self) -> None:
         """Create the SDK client once (it pools connections). No request is made here."""
         if self._client is not None:
             return
+        if self.completion_style and not self.supports_completions:
+            raise ConfigError(
+                f"{self.name}.prompt_style: 'completion' is not supported by the {self.name} API "
+                "(no /completions endpoint); use prompt_style: chat"
+            )
         check_base_url(self.name, self.cfg.base_url, "https://api.openai.com/v1 or http://localhost:11434/v1")
         api_key = self._api_key()
         try:
@@ -191,16 +210,33 @@ class ChatCompletionsLLM(LLMProvider):
             await client.close()
 
     def status(self) -> dict[str, object]:
-        return {"model": self.model, "base_url": self.base_url, "loaded": self._client is not None}
+        return {
+            "model": self.model,
+            "base_url": self.base_url,
+            "loaded": self._client is not None,
+            "prompt_style": self.cfg.prompt_style,
+        }
 
     def capabilities(self) -> LLMCapabilities:
         return LLMCapabilities(
             streaming=True,
-            tool_calling=True,
+            tool_calling=not self.completion_style,
             context_tokens=DEFAULT_CONTEXT_TOKENS,
             model=self.model,
-            extra={"provider": self.name, "base_url": self.base_url},
+            extra={"provider": self.name, "base_url": self.base_url, "prompt_style": self.cfg.prompt_style},
         )
+
+    async def warm_up(self, messages: list[ChatMessage]) -> None:
+        """Completion style: one 1-token request, so the server caches the fixed start of every prompt
+        (llama.cpp reuses the longest matching prefix). A server that is not up yet only logs a warning:
+        the first turn then pays for it, and the failure is reported there."""
+        if not self.completion_style:
+            return
+        try:
+            async for _ in self.stream(messages, LLMOptions(max_tokens=1)):
+                pass
+        except ProviderError as exc:
+            logger.warning("%s: warm-up failed (the first turn will retry): %s", self.name, exc.message)
 
     # ------------------------------------------------------------------ requests
     def request_params(self, messages: list[ChatMessage], options: LLMOptions) -> dict[str, Any]:
@@ -218,21 +254,42 @@ class ChatCompletionsLLM(LLMProvider):
             params["tools"] = [to_wire_tool(t) for t in options.tools]
         return params
 
+    def completion_params(self, messages: list[ChatMessage], options: LLMOptions) -> dict[str, Any]:
+        """The keyword arguments of ``completions.create`` (``prompt_style: completion``) for one turn."""
+        return {
+            "model": self.model,
+            "prompt": completion_prompt(messages),
+            "stream": True,
+            "max_tokens": options.max_tokens,
+            "temperature": options.temperature,
+            "stop": list(dict.fromkeys([*COMPLETION_STOPS, *options.stop]))[:4],  # OpenAI allows 4
+        }
+
     async def stream(self, messages: list[ChatMessage], options: LLMOptions) -> AsyncIterator[LLMEvent]:
         """Text deltas as they arrive, then one final event with the tool calls and the finish reason."""
         if self._client is None:
             await self.load()
-        params = self.request_params(messages, options)
+        completion = self.completion_style
         partial: dict[int, _PartialToolCall] = {}
         finish_reason: str | None = None
         streaming = False  # False: the request failed (after the SDK's retries); True: the stream broke
         try:
-            response = await self._client.chat.completions.create(**params)
+            if completion:
+                params = self.completion_params(messages, options)
+                response = await self._client.completions.create(**params)
+            else:
+                params = self.request_params(messages, options)
+                response = await self._client.chat.completions.create(**params)
             streaming = True
             try:
                 async for chunk in response:
                     for choice in chunk.choices or ():
                         if choice.index not in (0, None):
+                            continue
+                        if completion:
+                            if choice.text:
+                                yield LLMEvent(text=choice.text)
+                            finish_reason = choice.finish_reason or finish_reason
                             continue
                         delta = choice.delta
                         if delta is not None:
@@ -398,6 +455,7 @@ class OpenAILLM(ChatCompletionsLLM):
     name = "openai"
     env_var = "OPENAI_API_KEY"
     official_hosts = frozenset({"api.openai.com"})
+    supports_completions = True
 
     def _settings_block(self, settings: Settings) -> OpenAICompatSettings:
         return settings.openai

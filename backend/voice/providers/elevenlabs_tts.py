@@ -23,6 +23,7 @@ needs no decoding and is the default.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -211,11 +212,11 @@ class ElevenLabsTTS(HostedTTSProvider):
             aligner = PCMAligner()
             sent = 0
             async for data in client.iter_bytes(response):
-                pcm = decoder.feed(data) if decoder else aligner.feed(data)
+                pcm = await asyncio.to_thread(decoder.feed, data) if decoder else aligner.feed(data)  # CPU
                 if pcm:
                     yield AudioChunk(pcm, self.sample_rate, "" if sent else text)
                     sent += len(pcm)
-            tail = decoder.close() if decoder else b""
+            tail = await asyncio.to_thread(decoder.close) if decoder else b""
             if tail:
                 yield AudioChunk(tail, self.sample_rate, "" if sent else text)
                 sent += len(tail)

@@ -1,11 +1,14 @@
 import { useEffect, useState } from 'react';
 import type { ConnectionStatus } from '../hooks/useVoiceSocket';
+import { auth } from '../lib/auth';
 
 interface Props {
   status: ConnectionStatus;
   attempt: number;
   retryAt: number | null;
   problem: string | null;
+  /** stopped for a missing/wrong API key: offer the key dialog instead of a retry */
+  needsKey?: boolean;
   onReconnect: () => void;
 }
 
@@ -18,7 +21,7 @@ const LABEL: Record<ConnectionStatus, string> = {
   closed: 'Disconnected',
 };
 
-export function ConnectionBadge({ status, attempt, retryAt, problem, onReconnect }: Props) {
+export function ConnectionBadge({ status, attempt, retryAt, problem, needsKey = false, onReconnect }: Props) {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     if (retryAt === null) return;
@@ -34,13 +37,23 @@ export function ConnectionBadge({ status, attempt, retryAt, problem, onReconnect
           {LABEL[status]}
           {status === 'reconnecting' && wait !== null ? ` in ${wait} s (attempt ${attempt})` : ''}
         </span>
-        {(status === 'reconnecting' || status === 'failed') && (
-          <button type="button" className="link-button" onClick={onReconnect}>
-            Retry now
+        {needsKey && status === 'failed' ? (
+          <button type="button" className="link-button" onClick={() => auth.open()} data-testid="connection-key">
+            Enter API key
           </button>
+        ) : (
+          (status === 'reconnecting' || status === 'failed') && (
+            <button type="button" className="link-button" onClick={onReconnect}>
+              Retry now
+            </button>
+          )
         )}
       </div>
-      {problem && status !== 'open' && <div className="connection-problem">{problem}</div>}
+      {problem && status !== 'open' && (
+        <div className="connection-problem" data-testid="connection-problem">
+          {problem}
+        </div>
+      )}
     </div>
   );
 }

@@ -1,5 +1,6 @@
 import type { MouseEvent } from 'react';
 import { ROUTES, type RoutePath } from '../hooks/useRoute';
+import { ApiKeyControl } from './ApiKeyDialog';
 
 interface Props {
   path: RoutePath;
@@ -33,6 +34,7 @@ export function NavBar({ path, navigate }: Props) {
           ))}
         </ul>
       </nav>
+      <ApiKeyControl />
     </header>
   );
 }

@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { backoffDelay } from '../lib/backoff';
+import { ApiError, errorMessage, voiceToken } from '../api';
+import { UNAUTHORIZED_MESSAGE, auth } from '../lib/auth';
+import { decideRetry, retryDelay, type LastError, type RetryAction } from '../lib/voiceRetry';
 import { parseServerEvent, voiceUrl, type ClientEvent, type ServerEvent } from '../protocol';
 
 export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'failed' | 'closed';
@@ -25,6 +27,8 @@ export interface VoiceSocket {
   retryAt: number | null;
   /** why the socket failed for good (a fatal error event), or the last close reason */
   problem: string | null;
+  /** stopped because the API key is missing or wrong (saving a key starts it again) */
+  needsKey: boolean;
   send(event: ClientEvent): boolean;
   sendAudio(pcm: ArrayBuffer): boolean;
   /** reconnect now (after a failure, or to skip the backoff wait) */
@@ -34,8 +38,12 @@ export interface VoiceSocket {
 /**
  * The /voice WebSocket with automatic reconnection: exponential backoff with jitter (0.5 s … 10 s),
  * the same session id on every attempt (so the conversation goes on), a connect timeout, and an
- * immediate retry when the browser comes back online. A fatal error event (bad parameters, close 1008)
- * stops retrying until `reconnect()` is called.
+ * immediate retry when the browser comes back online. When the server has API keys, every attempt first
+ * gets a fresh token (`POST /api/auth/token`) and connects with `?token=`. How a connection's end is
+ * handled is `decideRetry` (lib/voiceRetry.ts): `unauthorized` stops and opens the key dialog;
+ * `rate_limited` / `too_many_sessions` retry with a slow backoff (5 s … 60 s); `server_busy` / close 1013
+ * and close 1012 (restart) reconnect; any other fatal error event (bad parameters, close 1008) stops
+ * retrying until `reconnect()` is called.
  */
 export function useVoiceSocket(options: VoiceSocketOptions): VoiceSocket {
   const { sessionId, enabled } = options;
@@ -43,6 +51,7 @@ export function useVoiceSocket(options: VoiceSocketOptions): VoiceSocket {
   const [attempt, setAttempt] = useState(0);
   const [retryAt, setRetryAt] = useState<number | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
+  const [needsKey, setNeedsKey] = useState(false);
   const [kick, setKick] = useState(0);
 
   const latest = useRef(options);
@@ -60,34 +69,59 @@ export function useVoiceSocket(options: VoiceSocketOptions): VoiceSocket {
     let tries = 0;
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
     let connectTimer: ReturnType<typeof setTimeout> | undefined;
+    /** the token request of the attempt in progress */
+    const tokenRequest = new AbortController();
+    setNeedsKey(false);
 
-    const scheduleRetry = () => {
+    const scheduleRetry = (action: RetryAction = 'reconnect') => {
       if (disposed) return;
-      const delay = backoffDelay(tries);
+      const delay = retryDelay(action, tries);
       tries += 1;
       setAttempt(tries);
       setStatus('reconnecting');
       setRetryAt(Date.now() + delay);
-      retryTimer = setTimeout(open, delay);
+      retryTimer = setTimeout(() => void open(), delay);
+    };
+
+    const stopForKey = () => {
+      auth.rejected();
+      setNeedsKey(true);
+      setProblem(UNAUTHORIZED_MESSAGE);
+      setStatus('failed');
     };
 
     const onOnline = () => {
       if (wsRef.current === null && retryTimer !== undefined) {
         clearTimeout(retryTimer);
-        open();
+        void open();
       }
     };
 
-    function open(): void {
+    async function open(): Promise<void> {
       if (disposed) return;
       retryTimer = undefined;
       setRetryAt(null);
       setStatus(tries === 0 ? 'connecting' : 'reconnecting');
-      let fatal: string | null = null;
+      // with API keys on: a fresh short-lived token for each attempt (auth off: no request at all)
+      let token: string | null;
+      try {
+        token = await voiceToken(tokenRequest.signal);
+      } catch (err) {
+        if (disposed) return;
+        if (err instanceof ApiError && err.status === 401) return stopForKey();
+        if (err instanceof ApiError && err.status === 429) {
+          setProblem(err.message);
+          return scheduleRetry('later');
+        }
+        setProblem(`Cannot get a token for the voice connection (${errorMessage(err)}).`);
+        return scheduleRetry();
+      }
+      if (disposed) return;
+      let lastError: LastError | null = null;
       let started = false;
       let ws: WebSocket;
       try {
-        ws = new WebSocket(voiceUrl(window.location, { sessionId, sampleRate: 16000, language: latest.current.language }));
+        ws = new WebSocket(voiceUrl(window.location, { sessionId, sampleRate: 16000, language: latest.current.language, token }));
       } catch (err) {
         setProblem(`Cannot open the voice connection (${err instanceof Error ? err.message : String(err)}).`);
         scheduleRetry();
@@ -119,8 +153,8 @@ export function useVoiceSocket(options: VoiceSocketOptions): VoiceSocket {
           setAttempt(0);
           setProblem(null);
           setStatus('open');
-        } else if (event.type === 'error' && event.fatal) {
-          fatal = event.message;
+        } else if (event.type === 'error') {
+          lastError = { code: event.code, message: event.message, fatal: event.fatal };
         }
         latest.current.onEvent(event);
       };
@@ -131,14 +165,23 @@ export function useVoiceSocket(options: VoiceSocketOptions): VoiceSocket {
           readyRef.current = false;
         }
         if (disposed) return;
-        if (fatal !== null || e.code === 1008) {
-          setProblem(fatal ?? (e.reason || 'The server refused the voice connection.'));
-          setStatus('failed');
-          return;
+        const decision = decideRetry(e.code, lastError, e.reason);
+        switch (decision.action) {
+          case 'key':
+            return stopForKey();
+          case 'stop':
+            setProblem(decision.message);
+            setStatus('failed');
+            return;
+          case 'later':
+            setProblem(decision.message);
+            return scheduleRetry('later');
+          case 'reconnect':
+            // a socket that never started and said nothing: keep the earlier reason (e.g. the connect timeout)
+            if (!started && lastError === null && e.code !== 1012 && e.code !== 1013) setProblem((p) => p ?? 'Cannot reach the voice server.');
+            else setProblem(decision.message);
+            return scheduleRetry();
         }
-        if (started) setProblem(`Connection lost${e.code ? ` (code ${e.code})` : ''}.`);
-        else setProblem((p) => p ?? 'Cannot reach the voice server.');
-        scheduleRetry();
       };
       ws.onerror = () => {
         /* onclose follows and handles it */
@@ -147,9 +190,10 @@ export function useVoiceSocket(options: VoiceSocketOptions): VoiceSocket {
 
     window.addEventListener('online', onOnline);
     // deferred: a mount that is undone at once (React StrictMode in dev) never opens a socket
-    const first = setTimeout(open, 0);
+    const first = setTimeout(() => void open(), 0);
     return () => {
       disposed = true;
+      tokenRequest.abort();
       clearTimeout(first);
       window.removeEventListener('online', onOnline);
       clearTimeout(retryTimer);
@@ -184,5 +228,5 @@ export function useVoiceSocket(options: VoiceSocketOptions): VoiceSocket {
 
   const reconnect = useCallback(() => setKick((k) => k + 1), []);
 
-  return { status, attempt, retryAt, problem, send, sendAudio, reconnect };
+  return { status, attempt, retryAt, problem, needsKey, send, sendAudio, reconnect };
 }

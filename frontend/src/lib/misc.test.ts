@@ -39,6 +39,11 @@ describe('voiceUrl', () => {
       'wss://example.org/voice?session_id=a_b&sample_rate=48000&language=hi',
     );
   });
+
+  it('adds the short-lived token (escaped) when there is one', () => {
+    expect(voiceUrl({ protocol: 'http:', host: 'h' }, { sessionId: 's', token: 'mvt_a.b+c/=' })).toBe('ws://h/voice?session_id=s&sample_rate=16000&token=mvt_a.b%2Bc%2F%3D');
+    expect(voiceUrl({ protocol: 'http:', host: 'h' }, { sessionId: 's', token: null })).toBe('ws://h/voice?session_id=s&sample_rate=16000');
+  });
 });
 
 describe('computePeaks', () => {

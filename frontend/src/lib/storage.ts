@@ -25,4 +25,6 @@ export const KEYS = {
   voice: 'mithi.voice.voice',
   language: 'mithi.voice.language',
   mode: 'mithi.voice.mode',
+  /** the API key (docs/DEPLOY.md "The web app with keys"); never shown once saved */
+  apiKey: 'mithi.apiKey',
 } as const;

@@ -1,5 +1,7 @@
 import { ErrorMessage } from '../components/ErrorMessage';
+import { useAuth } from '../hooks/useAuth';
 import { useCatalog } from '../hooks/useCatalog';
+import { auth } from '../lib/auth';
 import { LanguagesTable, VoicesTable } from './status/CatalogTables';
 import { ProvidersTable } from './status/ProvidersTable';
 import { show } from './status/show';
@@ -7,6 +9,7 @@ import { SummaryCards } from './status/SummaryCards';
 
 export function StatusPage() {
   const { health, voices, languages, loading, error, reload } = useCatalog();
+  const { enabled, hasKey } = useAuth();
 
   return (
     <section className="page status-page" aria-labelledby="status-title">
@@ -22,6 +25,33 @@ export function StatusPage() {
         <>
           <SummaryCards health={health} voices={voices} />
           <ProvidersTable providers={health.providers} />
+
+          <div className="panel">
+            <h2>Access</h2>
+            <dl className="meta" data-testid="access-details">
+              <div>
+                <dt>API keys</dt>
+                <dd>{enabled ? 'required' : 'off (loopback only)'}</dd>
+              </div>
+              <div>
+                <dt>this browser</dt>
+                <dd>{hasKey ? 'a key is saved (not shown)' : 'no key saved'}</dd>
+              </div>
+            </dl>
+            <div className="actions">
+              {hasKey ? (
+                <button type="button" className="button secondary small" onClick={() => auth.forgetKey()} data-testid="status-forget-key">
+                  Forget key
+                </button>
+              ) : (
+                enabled && (
+                  <button type="button" className="button small" onClick={() => auth.open()} data-testid="status-enter-key">
+                    Enter API key
+                  </button>
+                )
+              )}
+            </div>
+          </div>
 
           <div className="panel">
             <h2>Redis</h2>

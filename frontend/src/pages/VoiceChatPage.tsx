@@ -106,7 +106,7 @@ export function VoiceChatPage() {
     <section className="page voice-page" aria-labelledby="voice-title">
       <div className="page-head">
         <h1 id="voice-title">Voice chat</h1>
-        <ConnectionBadge status={socket.status} attempt={socket.attempt} retryAt={socket.retryAt} problem={socket.problem} onReconnect={socket.reconnect} />
+        <ConnectionBadge status={socket.status} attempt={socket.attempt} retryAt={socket.retryAt} problem={socket.problem} needsKey={socket.needsKey} onReconnect={socket.reconnect} />
       </div>
 
       <div className="voice-layout">

@@ -1,0 +1,144 @@
+"""Models served apart from the app (docs/DEPLOY.md): two app processes whose `llm.provider: openai`
+points at one shared `python -m llama_cpp.server` running the bundled Gemma 3 270M GGUF, with one shared
+Redis. The base model has no chat template, so the apps use `openai.prompt_style: completion`
+(`/v1/completions` with the same plain-text prompt as the in-process model).
+
+Everything is real: llama_cpp.server, `python -m backend` and redis-server subprocesses, HTTP and the
+/voice WebSocket. Nothing here loads the GGUF inside an app process."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backend.realtime.client import VoiceClient
+from bench.processes import AppProcess, LlamaServer, RedisServer, app_config
+
+
+@dataclass
+class Topology:
+    llm: LlamaServer
+    apps: list[AppProcess]
+
+
+@pytest.fixture(scope="module")
+def topology(
+    assembled_models: Path, web_dist: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Topology]:
+    tmp = tmp_path_factory.mktemp("shared-llm")
+    llm = LlamaServer(assembled_models / "llm" / "gemma-3-270m-q4_k_m.gguf", threads=1, log=tmp / "llm.log")
+    with llm, RedisServer(tmp / "redis") as redis:
+        apps = []
+        for i in range(2):
+            config = app_config(
+                tmp / f"app{i}.yml",
+                {
+                    "llm": {"provider": "openai", "model": "", "max_tokens": 32},
+                    "openai": {
+                        "base_url": llm.base_url,
+                        "api_key": "",
+                        "llm_model": llm.alias,
+                        "prompt_style": "completion",
+                    },
+                    "redis": {"url": redis.url},
+                    "server": {"host": "127.0.0.1"},
+                    "whisper_local": {"preload": []},  # typed and short spoken turns: tiny.en only
+                    "paths": {
+                        "models_dir": str(assembled_models),
+                        "data_dir": str(tmp / f"data{i}"),
+                        "web_dist": str(web_dist),
+                    },
+                },
+            )
+            apps.append(AppProcess(config, tmp / f"app{i}.log"))
+        try:
+            for app in apps:
+                app.start()
+            for app in apps:
+                app.wait_ready()
+            yield Topology(llm, apps)
+        finally:
+            for app in apps:
+                app.stop()
+
+
+def chat(base: str, session_id: str, text: str) -> dict:
+    response = httpx.post(f"{base}/api/chat", json={"session_id": session_id, "text": text}, timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_the_apps_use_the_shared_server_not_a_local_model(topology: Topology) -> None:
+    for app in topology.apps:
+        health = httpx.get(f"{app.url}/health", timeout=10).json()
+        llm = health["providers"]["llm"]
+        assert "openai" in str(llm), llm
+        assert topology.llm.base_url in str(llm), llm
+        assert "llama_cpp" not in str(llm), llm  # no GGUF loaded in the app worker
+
+
+def test_memory_is_shared_across_apps_through_the_shared_model(topology: Topology) -> None:
+    first, second = topology.apps
+    session = f"shared-{uuid.uuid4().hex[:8]}"
+    told = chat(first.url, session, "Hi, my name is Priya.")
+    assert told["reply"].strip() and told["provider"] == "openai", told
+    answer = chat(second.url, session, "What is my name?")  # answered from the facts in Redis
+    assert "Priya" in answer["reply"], answer
+    follow_up = chat(second.url, session, "Thanks a lot.")  # the shared model, with that history
+    assert follow_up["reply"].strip() and follow_up["provider"] == "openai", follow_up
+    history = httpx.get(f"{first.url}/api/sessions/{session}", timeout=10).json()
+    assert [m["role"] for m in history["messages"]] == ["user", "assistant"] * 3
+    assert history["facts"]["name"] == "Priya"
+
+
+def test_a_factual_question_gets_a_real_answer_over_completions(topology: Topology) -> None:
+    reply = chat(topology.apps[1].url, f"shared-{uuid.uuid4().hex[:8]}", "What is the capital of France?")
+    assert "Paris" in reply["reply"], reply
+
+
+def test_turns_on_both_apps_at_once_are_all_answered(topology: Topology) -> None:
+    """Four conversations at once, two per app: the shared server queues them (llama_cpp.server generates
+    for one request at a time) and every one is answered."""
+
+    async def run() -> list[dict]:
+        async with httpx.AsyncClient(timeout=90) as http:
+
+            async def one(base: str) -> dict:
+                body = {"session_id": f"shared-{uuid.uuid4().hex[:8]}", "text": "What is the largest planet?"}
+                response = await http.post(f"{base}/api/chat", json=body)
+                assert response.status_code == 200, response.text
+                return response.json()
+
+            return await asyncio.gather(*(one(app.url) for app in topology.apps for _ in range(2)))
+
+    start = time.perf_counter()
+    replies = asyncio.run(run())
+    elapsed = time.perf_counter() - start
+    assert len(replies) == 4
+    for reply in replies:
+        assert "Jupiter" in reply["reply"], reply
+    assert elapsed < 60, f"four turns took {elapsed:.1f} s"
+
+
+async def test_voice_turn_on_the_other_app_remembers(topology: Topology) -> None:
+    """/voice on app 2 continues a conversation started over REST on app 1: the reply is generated by the
+    shared server, spoken by app 2's own TTS, and knows the name."""
+    first, second = topology.apps
+    session = f"shared-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(timeout=60) as http:
+        response = await http.post(
+            f"{first.url}/api/chat", json={"session_id": session, "text": "My name is Priya."}
+        )
+        assert response.status_code == 200, response.text
+    async with VoiceClient.connect(second.ws_url, session_id=session) as client:
+        await client.send_json(type="text.input", text="What is my name?")
+        done = await client.wait_for("response.done", timeout=60)
+        assert "Priya" in done["text"], done
+        assert client.received.audio_bytes(), "the reply was spoken (binary audio frames)"
