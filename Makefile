@@ -75,11 +75,12 @@ format: dev-deps ## apply ruff fixes and formatting
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: dev-deps models ## speech, agent, voice-to-voice and failover benchmarks; numbers in docs/BENCHMARKS.md
+bench: dev-deps models ## speech, agent, voice-to-voice, failover and capacity benchmarks; numbers in docs/BENCHMARKS.md
 	$(PY) bench/speech.py
 	$(PY) bench/agent.py
 	$(PY) bench/voice_latency.py
 	$(PY) bench/failover.py
+	$(PY) bench/capacity.py
 
 clean: ## remove the virtualenv, node_modules and the web build (models/ is kept; delete it by hand)
 	rm -rf $(VENV) $(WEB)/node_modules $(WEB)/dist

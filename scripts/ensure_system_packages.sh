@@ -4,6 +4,9 @@
 #   espeak-ng     - the eSpeak NG library + voices: TTS for all 8 languages (libespeak-ng1, espeak-ng-data)
 #   g++ / gcc     - llama-cpp-python has no binary wheel: pip compiles it once (~5 min on 2 cores)
 #   chromium      - only with --browser (make test): the browser the end-to-end tests drive
+#   nginx         - only with --browser (make test): tests/integration/test_nginx_scale.py runs
+#                   deploy/nginx.conf in front of two app processes (the test starts its own nginx on
+#                   free ports; Debian's package also enables its default site on port 80)
 # --web / --browser also check for Node.js 20.19+ with npm (the web app); it is not installed here
 # (Debian 12's nodejs is too old). Backend-only targets (deps, lint, models, bench) do not need it.
 set -euo pipefail
@@ -21,6 +24,9 @@ if ! { ldconfig -p 2>/dev/null | grep -q "libespeak-ng.so.1"; }; then
 fi
 if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
   need+=(chromium)
+fi
+if [ "${1:-}" = "--browser" ] && ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  need+=(nginx)
 fi
 
 if [ "${1:-}" = "--web" ] || [ "${1:-}" = "--browser" ]; then

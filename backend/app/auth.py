@@ -40,7 +40,7 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from backend.core.config import LOOPBACK_NAMES, Settings
+from backend.core.config import LOOPBACK_NAMES, Settings, is_loopback_host
 from backend.core.errors import MithiError, error_body
 
 logger = logging.getLogger(__name__)
@@ -260,6 +260,18 @@ class AccessGuard:
         path = scope.get("path", "")
         client = (scope.get("client") or ("", 0))[0]
         principal = Principal("", False, client)
+        if is_protected(path) and not self.keys.enabled and not self._loopback_socket(scope):
+            # auth is off, yet this connection reached a non-loopback address (e.g. `uvicorn --host 0.0.0.0`)
+            await self._reject(
+                scope,
+                receive,
+                send,
+                401,
+                "unauthorized",
+                "this server has no API keys, so it answers only on loopback; set MITHI_API_KEYS=name:secret "
+                "(auth.api_keys) to serve other machines",
+            )
+            return
         if is_protected(path) and self.keys.enabled:
             given = _credential(headers, QueryParams(scope.get("query_string", b"")), websocket)
             name = None
@@ -295,6 +307,15 @@ class AccessGuard:
                     )
                     return
         await self.app(scope, receive, send)
+
+    def _loopback_socket(self, scope: Scope) -> bool:
+        """Whether the connection arrived on a loopback address (always true if auth.required is off)."""
+        if not self.settings.auth.required:
+            return True
+        server = scope.get("server")
+        if server is None or not server[0] or server[1] is None:  # unix socket: local by definition
+            return True
+        return is_loopback_host(str(server[0]))
 
     def _metrics_token(self, given: str) -> bool:
         token = self.settings.auth.metrics_token

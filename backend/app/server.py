@@ -14,15 +14,15 @@ from backend.core.net import free_port
 class BackgroundServer:
     """uvicorn serving create_app(settings) in a thread: `with BackgroundServer(s) as srv: srv.url`."""
 
-    def __init__(self, settings: Settings, start_timeout: float = 120) -> None:
+    def __init__(self, settings: Settings, start_timeout: float = 120, host: str = "127.0.0.1") -> None:
         from backend.app.main import create_app
 
         self.app = create_app(settings)
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self.start_timeout = start_timeout
         self.server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+            uvicorn.Config(self.app, host=host, port=self.port, log_level="warning", lifespan="on")
         )
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.exit_code: int | str | None = None

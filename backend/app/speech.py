@@ -108,7 +108,11 @@ class TimedTranscription:
 
 
 async def transcribe_upload(
-    upload: UploadFile, stt: STTProvider, settings: Settings, config: STTConfig, meter: UsageMeter | None = None
+    upload: UploadFile,
+    stt: STTProvider,
+    settings: Settings,
+    config: STTConfig,
+    meter: UsageMeter | None = None,
 ) -> TimedTranscription:
     limit = settings.limits.max_upload_bytes
     data = await upload.read(limit + 1)

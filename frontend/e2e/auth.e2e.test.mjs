@@ -209,6 +209,13 @@ describe('the web app with API keys', { timeout: 300000 }, () => {
     const generate = apiRequests.filter((r) => r.path === '/api/tts/generate');
     assert.ok(generate.length > 0);
     for (const r of generate) assert.equal(r.authorization, `Bearer ${SECRET}`);
+    // the top bar's key control fits a phone
+    await page.setViewportSize({ width: 375, height: 812 });
+    await page.waitForTimeout(300);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `no horizontal scrolling at 375 px with a key saved (overflow ${overflow}px)`);
+    await screenshot('tts-studio-375-key');
+    await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   it('(f) over requests_per_minute: "Rate limit reached: … Try again in N s"', { timeout: 60000 }, async () => {

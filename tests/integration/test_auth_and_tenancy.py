@@ -291,3 +291,49 @@ async def test_concurrent_voice_sessions_per_key_and_server_capacity(authed: Liv
     assert health["voice_sessions"]["max"] == before
     async with websockets.connect(ws_url(authed), additional_headers=bearer(SOLO)) as again:  # slot freed
         await next_event(again, "session.started")
+
+
+def _non_loopback_address() -> str | None:
+    """This machine's address on its default route (a UDP connect sends nothing)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def test_auth_off_answers_only_on_loopback(assembled_models: Path) -> None:
+    """`uvicorn --host 0.0.0.0` with no keys (config.yml still says 127.0.0.1): only loopback is served."""
+    address = _non_loopback_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to bind to")
+    with LiveServer(make_settings(models=assembled_models), host=address) as live:
+        r = httpx.get(live.url + "/api/voices", headers={"Host": "localhost"})
+        assert r.status_code == 401 and "only on loopback" in r.json()["error"]["message"], r.text
+        assert httpx.get(live.url + "/health", headers={"Host": "localhost"}).status_code == 200
+
+
+async def test_a_used_up_daily_quota_ends_the_voice_session(authed: LiveServer) -> None:
+    _override(authed, "kiosk", tts_chars_per_day=5)
+    try:
+        async with websockets.connect(ws_url(authed), additional_headers=bearer(KIOSK)) as ws:
+            await next_event(ws, "session.started")
+            await ws.send(json.dumps({"type": "text.input", "text": "Tell me a fact about the sea."}))
+            async with asyncio.timeout(60):
+                while True:
+                    event = json.loads(message) if isinstance(message := await ws.recv(), str) else {}
+                    if event.get("type") == "error":
+                        break
+            assert event["code"] == "rate_limited" and event["fatal"] is True
+            assert "limits.tts_chars_per_day is 5" in event["message"]
+            with pytest.raises(websockets.ConnectionClosed):
+                async with asyncio.timeout(10):
+                    while True:
+                        await ws.recv()
+            assert ws.close_code == 1008
+    finally:
+        _override(authed, "kiosk", tts_chars_per_day=1_000_000)

@@ -343,12 +343,16 @@ async def test_kill_9_of_the_serving_process_the_other_continues_from_memory(clu
         await client.send_json(type="text.input", text="My name is Priya.")
         await client.wait_for("response.done", timeout=120)
 
+        killed_at = time.perf_counter()
         serving.kill9()  # no drain, no goodbye: the socket just drops
 
         second = await client.wait_for("session.started", count=2, timeout=60)
         other = next(app for app in cluster.apps if app is not serving)
         assert second["worker"] == other.worker and second["session_id"] == session_id
         assert len(client.reconnects) == 1
+        back_at = [t for t, e in client.received.events if e.get("type") == "session.started"][1]
+        print(f"reconnected through nginx to the other process {back_at - killed_at:.2f} s after kill -9")
+        assert back_at - killed_at < 30
         await client.send_json(type="text.input", text="What is my name?")
         answer = await client.wait_for("response.done", count=2, timeout=120)
     assert "Priya" in answer["text"], answer["text"]

@@ -18,6 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from backend.core.config import parse_config
+from backend.core.errors import ConfigError
+from backend.llm.base import ChatMessage, LLMOptions
+from backend.llm.factory import build_llm
 from backend.realtime.client import VoiceClient
 from bench.processes import AppProcess, LlamaServer, RedisServer, app_config
 
@@ -142,3 +146,35 @@ async def test_voice_turn_on_the_other_app_remembers(topology: Topology) -> None
         done = await client.wait_for("response.done", timeout=60)
         assert "Priya" in done["text"], done
         assert client.received.audio_bytes(), "the reply was spoken (binary audio frames)"
+
+
+async def test_completion_style_streams_one_line_from_the_real_server(topology: Topology) -> None:
+    settings = parse_config(
+        {
+            "llm": {"provider": "openai"},
+            "openai": {"base_url": topology.llm.base_url, "llm_model": "gemma", "prompt_style": "completion"},
+        },
+        "test config",
+    )
+    llm = build_llm(settings)
+    await llm.load()
+    try:
+        caps = llm.capabilities()
+        assert caps.tool_calling is False and caps.extra["prompt_style"] == "completion"
+        messages = [ChatMessage("system", "You are Mithi, a voice assistant."), ChatMessage("user", "Hello!")]
+        events = [e async for e in llm.stream(messages, LLMOptions(max_tokens=40))]
+    finally:
+        await llm.close()
+    text = "".join(e.text for e in events)
+    assert len([e for e in events if e.text]) >= 2, "streamed in several deltas"
+    assert text.strip() and "\n" not in text and "User:" not in text, text
+    assert events[-1].finish_reason in ("stop", "length")
+
+
+async def test_groq_has_no_completion_style() -> None:
+    settings = parse_config(
+        {"llm": {"provider": "groq"}, "groq": {"api_key": "sk-x", "prompt_style": "completion"}},
+        "test config",
+    )
+    with pytest.raises(ConfigError, match="groq.prompt_style"):
+        await build_llm(settings).load()

@@ -17,6 +17,7 @@ export function ApiKeyDialog() {
   const [checking, setChecking] = useState(false);
   const titleId = useId();
   const hintId = useId();
+  const reasonId = useId();
   const errorId = useId();
 
   useEffect(() => {
@@ -62,7 +63,7 @@ export function ApiKeyDialog() {
       ref={ref}
       className="key-dialog"
       aria-labelledby={titleId}
-      aria-describedby={hintId}
+      aria-describedby={prompt ? `${reasonId} ${hintId}` : hintId}
       data-testid="api-key-dialog"
       onCancel={(e) => {
         e.preventDefault();
@@ -73,7 +74,7 @@ export function ApiKeyDialog() {
       <form method="dialog" onSubmit={(e) => void submit(e)}>
         <h2 id={titleId}>API key</h2>
         {prompt && (
-          <p className="key-reason" data-testid="api-key-reason">
+          <p id={reasonId} className="key-reason" data-testid="api-key-reason">
             {prompt}
           </p>
         )}
