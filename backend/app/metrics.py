@@ -261,7 +261,7 @@ def render(state: Any) -> bytes:
     worker = worker_id()
     registry = CollectorRegistry(auto_describe=False)
     if multiprocess_mode():
-        path = os.environ[core.MULTIPROC_ENV]
+        path = core.MULTIPROC_DIR
         reap_dead_workers(path)
         MultiProcessCollector(registry, path)
     else:

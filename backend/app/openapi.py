@@ -33,9 +33,8 @@ MARK = "x-mithi"  # json_schema_extra key: which server rule a field follows (se
 # carriage return, no surrogate, no U+FDD0..U+FDEF / U+FFFE / U+FFFF, and at least one character that
 # is not whitespace (what str.strip() removes). Explicit ranges, so ECMA-262 (JSON Schema) and Python
 # read the pattern alike.
-_FORBIDDEN = (
-    "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\ud800-\\udfff\\ufdd0-\\ufdef\\ufffe\\uffff"
-)
+# (Unpaired surrogates are refused too, but they are not characters a JSON Schema regex can name.)
+_FORBIDDEN = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\ufdd0-\\ufdef\\ufffe\\uffff"
 _SPACES = "\\t\\n\\r\\u0020\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
 _ALLOWED = f"[^{_FORBIDDEN}]"
 _VISIBLE = f"[^{_FORBIDDEN}{_SPACES}]"

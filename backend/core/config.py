@@ -96,7 +96,7 @@ class OpenAICompatSettings(Section):
     timeout_seconds: float = Field(30.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
     # LLM: chat = /chat/completions (the server's chat template); completion = /completions with the
-    # plain-text dialogue prompt, for base models such as the bundled Gemma on a llama.cpp server (openai only)
+    # plain-text dialogue prompt, for base models such as the bundled Gemma on llama_cpp.server (openai only)
     prompt_style: Literal["chat", "completion"] = "chat"
 
 

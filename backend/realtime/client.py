@@ -174,6 +174,7 @@ class VoiceClient:
         attempt = 0
         while True:
             before = len(self.received.of("session.started"))
+            seen = len(self.received.events)
             retry: str
             try:
                 ws = await websockets.connect(
@@ -193,11 +194,10 @@ class VoiceClient:
                 code = await self._read(ws, until_started=before + 1)
                 if code is None:
                     return  # session.started arrived: the reader continues in _run
+                said = self._last_error(since=seen)
                 if self._backoff is None or code not in RETRY_CLOSE_CODES:
-                    raise ConnectionError(
-                        f"/voice closed with {code} before session.started ({self._types()})"
-                    )
-                retry = f"closed with {code} before session.started"
+                    raise ConnectionError(f"/voice closed with {code} before session.started{said}")
+                retry = f"closed with {code} before session.started{said}"
             assert self._backoff is not None
             if self._backoff.attempts and attempt + 1 >= self._backoff.attempts:
                 raise ConnectionError(f"/voice: gave up after {attempt + 1} attempts (last: {retry})")
@@ -266,6 +266,11 @@ class VoiceClient:
             return found[count - 1]
 
         return await asyncio.wait_for(ready(), timeout)
+
+    def _last_error(self, since: int) -> str:
+        """The server's last `error` event among the events from index `since`, for a message."""
+        errors = [e for _, e in self.received.events[since:] if e.get("type") == "error"]
+        return f" ({errors[-1].get('code')}: {errors[-1].get('message')})" if errors else ""
 
     def _types(self) -> list[str]:
         return [e.get("type", "?") for _, e in self.received.events]

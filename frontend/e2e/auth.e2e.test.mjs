@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SCREENSHOTS, launchBrowser, readLog, startStack } from './harness.mjs';
+import { FIXTURE_WAV, SCREENSHOTS, launchBrowser, readLog, startStack } from './harness.mjs';
 
 const SECRET = 'sk-web-test-123';
 const OTHER = 'sk-other-test-456'; // a second tenant, to fill the server
@@ -197,7 +197,7 @@ describe('the web app with API keys', { timeout: 300000 }, () => {
     }
   });
 
-  it('(e) the TTS studio generates through the key', { timeout: 90000 }, async () => {
+  it('(e) the TTS studio and the Transcribe upload work through the key', { timeout: 120000 }, async () => {
     apiRequests.length = 0;
     await page.goto(`${stack.baseUrl}/tts`);
     await page.waitForSelector('[data-testid="tts-voice"] option[value="en_US-joe-medium"], [data-testid="tts-voice"] optgroup', { state: 'attached', timeout: 15000 });
@@ -216,6 +216,14 @@ describe('the web app with API keys', { timeout: 300000 }, () => {
     assert.ok(overflow <= 0, `no horizontal scrolling at 375 px with a key saved (overflow ${overflow}px)`);
     await screenshot('tts-studio-375-key');
     await page.setViewportSize({ width: 1280, height: 800 });
+
+    await page.goto(`${stack.baseUrl}/transcribe`);
+    await page.setInputFiles('[data-testid="stt-file"]', FIXTURE_WAV);
+    await page.click('[data-testid="stt-transcribe"]');
+    await page.waitForFunction(() => /time/i.test(document.querySelector('[data-testid="stt-text"]')?.textContent ?? ''), null, { timeout: 60000 });
+    const upload = apiRequests.filter((r) => r.path === '/api/stt/transcribe');
+    assert.equal(upload.length, 1);
+    assert.equal(upload[0].authorization, `Bearer ${SECRET}`);
   });
 
   it('(f) over requests_per_minute: "Rate limit reached: … Try again in N s"', { timeout: 60000 }, async () => {

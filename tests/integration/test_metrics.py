@@ -10,6 +10,8 @@ session's server do not matter.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from backend.core.audio import pcm16_to_wav
 from backend.realtime.client import VoiceClient
+from bench.processes import AppProcess, RedisServer, app_config
 from tests.conftest import LiveServer
 from tests.fakes.elevenlabs import FakeElevenLabs
 from tests.integration.cloud_utils import failover_server, health
@@ -263,3 +266,62 @@ def test_failovers_and_circuit_states(guarded: LiveServer, eleven: FakeElevenLab
     time.sleep(retry_in + 0.3)  # the cool-down is over: the next request would probe it
     assert scrape(guarded.url, SCRAPER).value("mithi_circuit_state", kind="tts", provider="elevenlabs") == 1
     eleven.reset()
+
+
+# --------------------------------------------------------------------------- several processes
+
+
+def test_two_processes_report_together_in_multiprocess_mode(
+    assembled_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `python -m backend` processes with one PROMETHEUS_MULTIPROC_DIR and one Redis: a scrape of
+    either reports both; the sessions gauge drops a process killed with SIGKILL at the next scrape."""
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))  # for the subprocesses only
+    with RedisServer(tmp_path / "redis") as redis:
+        apps = []
+        for i in range(2):
+            config = app_config(
+                tmp_path / f"app{i}.yml",
+                {
+                    "redis": {"url": redis.url},
+                    "whisper_local": {"preload": []},
+                    "paths": {"models_dir": str(assembled_models), "data_dir": str(tmp_path / f"data{i}")},
+                },
+            )
+            apps.append(AppProcess(config, tmp_path / f"app{i}.log"))
+        try:
+            for app in apps:
+                app.start()
+            for app in apps:
+                app.wait_ready()
+            first, second = apps
+            labels = dict(route="/api/voices", method="GET", status="200")
+            for app, times in ((first, 2), (second, 3)):
+                for _ in range(times):
+                    assert httpx.get(f"{app.url}/api/voices", timeout=30).status_code == 200
+            for app in apps:
+                got = scrape(app.url)
+                assert got.value("mithi_http_requests_total", **labels) == 5, app.url
+                assert got.value("mithi_http_request_seconds_count", route="/api/voices", method="GET") == 5
+                worker = httpx.get(f"{app.url}/health", timeout=30).headers["x-mithi-worker"]
+                assert got.workers == {worker}  # only the circuit states are per process
+                assert got.value("mithi_circuit_state", kind="tts", provider="piper") == 0
+
+            asyncio.run(_session_on(second, first))
+        finally:
+            for app in apps:
+                app.stop()
+
+
+async def _session_on(holder: AppProcess, other: AppProcess) -> None:
+    """A /voice session on `holder` counts on `other`'s scrape too, until `holder` is killed."""
+    async with VoiceClient.connect(holder.ws_url) as client:
+        assert client.session["worker"].endswith(f":{holder.pid}")
+        assert scrape(other.url).value("mithi_voice_sessions_active") == 1
+        assert scrape(holder.url).value("mithi_voice_sessions_active") == 1
+        os.kill(holder.pid, signal.SIGKILL)  # no exit hook runs: its share is dropped at the next scrape
+        assert holder.proc is not None
+        holder.proc.wait(timeout=30)
+        assert scrape(other.url).value("mithi_voice_sessions_active") == 0

@@ -8,6 +8,7 @@ binary with its JSON/Search modules, Debian's nginx (`make test` installs it), H
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -20,11 +21,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 import redis
+import websockets
 import yaml
+from websockets.exceptions import InvalidStatus
 
 from backend.core.config import PROJECT_ROOT
 from backend.core.net import free_port
@@ -328,6 +332,43 @@ def test_redis_is_shared(cluster: Cluster) -> None:
     assert len(urls) == 1, urls
     url = urls.pop()
     assert isinstance(url, str) and redis.Redis.from_url(url).ping()
+
+
+async def test_a_browser_connects_through_nginx_with_a_token_and_its_origin(cluster: Cluster) -> None:
+    """What the web app does behind nginx: a short-lived token for the WebSocket, the page's Origin (the
+    proxy's own address, port included) accepted; a foreign Origin and a missing key refused."""
+    cluster.ensure_running()
+    async with httpx.AsyncClient(timeout=30) as http:
+        refused = await http.get(f"{cluster.url}/api/voices")
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
+        issued = await http.post(f"{cluster.url}/api/auth/token", headers=AUTH)
+        assert issued.status_code == 200, issued.text
+    token = issued.json()["token"]
+    origin = cluster.url  # the page was loaded from nginx's address
+    url = f"{cluster.ws}?{urlencode({'token': token, 'session_id': f'web-{uuid.uuid4().hex[:8]}'})}"
+    async with websockets.connect(url, origin=origin) as ws:  # type: ignore[arg-type]
+        started = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        assert started["type"] == "session.started" and started["worker"] in {a.worker for a in cluster.apps}
+    with pytest.raises(InvalidStatus) as err:
+        async with websockets.connect(url, origin="http://evil.example"):  # type: ignore[arg-type]
+            pass
+    assert err.value.response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("api_key", "query", "code"),
+    [("sk-wrong-key-1", {}, "unauthorized"), (API_KEY, {"session_id": "../x"}, "invalid_session_id")],
+)
+async def test_a_fatal_refusal_is_never_retried(
+    cluster: Cluster, api_key: str, query: dict[str, str], code: str
+) -> None:
+    cluster.ensure_running()
+    start = time.monotonic()
+    with pytest.raises(ConnectionError) as err:
+        async with VoiceClient.connect(cluster.ws, api_key=api_key, reconnect=Backoff(initial=10.0), **query):
+            pass
+    assert time.monotonic() - start < 5  # a retry would have waited at least 5 s first
+    assert "1008" in str(err.value) and code in str(err.value), err.value
 
 
 async def test_kill_9_of_the_serving_process_the_other_continues_from_memory(cluster: Cluster) -> None:

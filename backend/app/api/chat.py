@@ -66,6 +66,19 @@ def _validated(req: ChatRequest, settings: Settings) -> tuple[str, str, str | No
     return session_id, text, check_language(req.language, settings, allow_auto=False)
 
 
+SSE_EVENT = {  # one server-sent event of ?stream=true (the schema of each event, not of the whole body)
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": ["session", "delta", "done", "error"]},
+        "data": {
+            "type": "string",
+            "description": "JSON: {session_id} / {text} / like ChatResponse / {code, message}",
+        },
+    },
+}
+
+
 def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
@@ -73,7 +86,7 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
 @router.post(
     "/chat",
     response_model=ChatResponse,
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}} | PROVIDER_ERRORS,
+    responses={200: {"content": {"text/event-stream": {"schema": SSE_EVENT}}}} | PROVIDER_ERRORS,
 )
 async def chat(
     req: ChatRequest,

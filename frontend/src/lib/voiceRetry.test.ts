@@ -28,6 +28,8 @@ describe('decideRetry: which /voice endings reconnect', () => {
 
   it('close 1012 (service restart): reconnect', () => {
     expect(decideRetry(1012, null)).toMatchObject({ action: 'reconnect', message: expect.stringMatching(/restarting/) });
+    // the drain says so first (a fatal server_restarting event), then closes with 1012
+    expect(decideRetry(1012, err('server_restarting', true))).toMatchObject({ action: 'reconnect' });
   });
 
   it('other fatal errors and close 1008: stop, with the reason', () => {
