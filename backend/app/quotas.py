@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from redis.exceptions import RedisError
 
 from backend.app.auth import Principal
+from backend.core import metrics
 from backend.core.config import Settings
 from backend.core.errors import RateLimited
 from backend.core.redis import RedisService
@@ -82,13 +83,7 @@ def _day(now: float) -> _Window:
 
 
 def _rejected(limit: str) -> None:
-    try:
-        from backend.app import metrics
-    except ImportError:  # pragma: no cover - metrics are optional
-        return
-    hook = getattr(metrics, "rate_limited", None)
-    if hook is not None:
-        hook(limit)
+    metrics.rate_limited(limit)  # mithi_rate_limited_total{limit}
 
 
 class Quotas:
