@@ -7,7 +7,7 @@
 #   nginx         - only with --browser (make test): tests/integration/test_nginx_scale.py runs
 #                   deploy/nginx.conf in front of two app processes (the test starts its own nginx on
 #                   free ports; Debian's package also enables its default site on port 80), and
-#                   tests/integration/test_shared_llm_server.py runs deploy/llm-slots.conf the same way
+#                   tests/integration/test_llm_slots.py runs deploy/llm-slots.conf the same way
 # --web / --browser also check for Node.js 20.19+ with npm (the web app); it is not installed here
 # (Debian 12's nodejs is too old). Backend-only targets (deps, lint, models, bench) do not need it.
 set -euo pipefail

@@ -50,6 +50,8 @@ from starlette.routing import BaseRoute, Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.app.auth import principal_of
+from backend.app.openapi import errors
+from backend.app.web import CATCH_ALL
 from backend.core import metrics as core
 from backend.core.errors import MithiError
 from backend.core.failover import BreakerState, ProviderChain
@@ -79,7 +81,7 @@ __all__ = [
 ]
 
 UNMATCHED = "unmatched"
-WEB_APP_ROUTE = "/{path:path}"  # backend.app.web.CATCH_ALL: the web app's files, and every unknown path
+WEB_APP_ROUTE = CATCH_ALL  # the web app's files, and every path no API route serves
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 CIRCUIT_VALUES = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 
@@ -301,8 +303,8 @@ router = APIRouter(tags=["metrics"])
     "/metrics",
     response_class=Response,
     responses={
-        200: {"content": {"text/plain": {}}, "description": "Prometheus text format 0.0.4"},
-        401: {"description": "no API key, and not auth.metrics_token as a bearer"},
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text"},
+        **errors(400, 401, 413, 429),  # Host check, key or metrics_token, body limit, the key's rate limit
     },
 )
 async def metrics(request: Request) -> Response:

@@ -371,6 +371,35 @@ async def test_a_fatal_refusal_is_never_retried(
     assert "1008" in str(err.value) and code in str(err.value), err.value
 
 
+async def test_sigterm_drains_the_turn_then_the_client_moves_to_the_other_process(cluster: Cluster) -> None:
+    """A rolling restart: SIGTERM lets the turn in flight finish, closes with 1012, and the client
+    continues on the other process through nginx, with the memory of that last turn."""
+    cluster.ensure_running()
+    session_id = f"drain-{uuid.uuid4().hex[:8]}"
+    backoff = Backoff(initial=0.2, maximum=2.0, attempts=20)
+    async with VoiceClient.connect(
+        cluster.ws, session_id=session_id, api_key=API_KEY, reconnect=backoff
+    ) as client:
+        serving = cluster.by_worker(client.session["worker"])
+        await client.send_json(type="text.input", text="My name is Arjun.")
+        await client.wait_for("response.text.delta", timeout=120)  # the turn is in flight
+        assert serving.proc is not None
+        serving.proc.send_signal(signal.SIGTERM)
+        done = await client.wait_for("response.done", timeout=60)  # finished on the draining process
+        assert done["text"]
+        second = await client.wait_for("session.started", count=2, timeout=60)
+        assert [r["code"] for r in client.reconnects] == [1012]
+        assert second["worker"] != serving.worker and second["session_id"] == session_id
+        await client.send_json(type="text.input", text="What is my name?")
+        answer = await client.wait_for("response.done", count=2, timeout=120)
+    assert "Arjun" in answer["text"], answer["text"]
+    # exited after its drain; uvicorn re-raises the SIGTERM it handled (systemd counts that as clean)
+    assert serving.proc.wait(30) in (0, -signal.SIGTERM)
+    assert_turns_once_in_order(
+        history(cluster.url, session_id)["messages"], ["My name is Arjun.", "What is my name?"]
+    )
+
+
 async def test_kill_9_of_the_serving_process_the_other_continues_from_memory(cluster: Cluster) -> None:
     cluster.ensure_running()
     session_id = f"scale-{uuid.uuid4().hex[:8]}"
