@@ -233,20 +233,24 @@ async def test_a_flood_is_shed_and_the_next_turn_is_answered(base_url: str) -> N
     async with VoiceClient.connect(ws_url(base_url)) as client:
         flood_start = time.perf_counter()
         sent = await _flood(client, 10_000, 5.0)
-        rate = sent / (time.perf_counter() - flood_start)
+        took = time.perf_counter() - flood_start
+        rate = sent / took
         overflow = await client.wait_for("error", timeout=15)
         await client.stream_pcm(SILENCE_1S + pcm, trailing_silence_s=1.5)
         done = await client.wait_for("response.done", timeout=90)
         spoken_at = client.speech_ended_at
         assert spoken_at is not None
     print(f"flood: {sent} frames at {rate:.0f}/s")
-    assert rate > 2_000, f"the client sent only {rate:.0f} frames/s: not a flood"
+    # the server reads as fast as it can (a loaded box: ~1,000-10,000 frames/s); 500/s is 10x real time
+    assert rate > 500, f"the client sent only {rate:.0f} frames/s: not a flood"
     assert overflow["code"] == "input_overflow" and overflow["fatal"] is False, overflow
     overflows = [e for e in client.received.of("error") if e["code"] == "input_overflow"]
     assert len(overflows) <= 2, overflows  # told once per flood (twice if the sender stalled 0.5 s)
     assert [e for e in client.received.of("error") if e["code"] != "input_overflow"] == []
     dropped = sum(e["dropped_frames"] for e in overflows)
-    assert sent - 3500 <= dropped < sent, (sent, dropped)  # 30 s burst + 4x real time for the rest
+    # admitted: the burst (frame_backlog = 1500 frames of 20 ms) + 4x real time while the server read
+    admitted_max = 1500 + 4 * 50 * (took + 2.0)
+    assert sent - admitted_max <= dropped < sent, (sent, dropped, took)
     assert str(overflow["dropped_frames"]) in overflow["message"] and "4x real time" in overflow["message"]
     assert "France" in done["transcript"], done
     answered = client.received.first_time("response.audio.started", after=spoken_at)
