@@ -170,6 +170,12 @@ class StreamEncoder:
         self.sample_rate = sample_rate
         self._started = False
         self._container: av.container.OutputContainer | None = None
+        # wav / pcm with a forced rate (OpenAI's 24 kHz pcm on /v1/audio/speech): resampled here
+        self._raw_resampler = (
+            StreamResampler(sample_rate, fmt.sample_rate)
+            if fmt.container is None and fmt.sample_rate and fmt.sample_rate != sample_rate
+            else None
+        )
         if fmt.container is not None:
             self._sink = _Sink()
             self._container = av.open(self._sink, mode="w", format=fmt.container)
@@ -180,9 +186,9 @@ class StreamEncoder:
         if self._container is None:
             head = b""
             if not self._started and self.fmt.name == "wav":
-                head = wav_header(self.sample_rate, None)
+                head = wav_header(self.fmt.sample_rate or self.sample_rate, None)
             self._started = True
-            return head + pcm
+            return head + (self._raw_resampler.process(pcm) if self._raw_resampler else pcm)
         samples = np.frombuffer(pcm, dtype=np.int16)
         if samples.size:
             frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
@@ -193,7 +199,9 @@ class StreamEncoder:
 
     def close(self) -> bytes:
         if self._container is None:
-            return b"" if self._started or self.fmt.name != "wav" else wav_header(self.sample_rate, 0)
+            if not self._started and self.fmt.name == "wav":
+                return wav_header(self.fmt.sample_rate or self.sample_rate, 0)
+            return self._raw_resampler.flush() if self._raw_resampler is not None else b""
         for packet in self._stream.encode(None):
             self._container.mux(packet)
         self._container.close()

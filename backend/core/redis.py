@@ -350,10 +350,14 @@ class RedisService:
                 await self._supervisor
             self._supervisor = None
         if self.client is not None:
+            if sys.platform == "win32" and self.process is not None and self.process.poll() is None:
+                self.client.set_retry(self._retry(reachable=False))  # SHUTDOWN ends the connection
+                with contextlib.suppress(RedisError, OSError):
+                    await self.client.execute_command("SHUTDOWN")  # terminate() would not flush the AOF
             await self.client.aclose()
             self.client = None
         if self.process is not None:
-            if self.process.poll() is None:
+            if self.process.poll() is None and sys.platform != "win32":
                 with contextlib.suppress(ProcessLookupError):
                     self.process.send_signal(signal.SIGCONT)  # a stopped server cannot shut down
                 self.process.terminate()  # SIGTERM = SHUTDOWN: the AOF is flushed and fsynced

@@ -16,8 +16,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
 
-# scheme://userinfo@ — userinfo stops at whitespace, '/', '?', '#' and '@' (RFC 3986 authority)
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^\s/?#@'\"<>]+)@")
+# scheme://userinfo@ — the authority ends at whitespace, '/', '?' or '#'; userinfo runs to its last '@'
+# (a raw '@' in a password is wrong, but it happens: mask all of it)
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^\s/?#'\"<>]+)@")
 
 
 def _mask_userinfo(userinfo: str) -> str:

@@ -139,7 +139,7 @@ class FrameStream:
                 return
             except (RedisError, OSError) as exc:
                 if attempt == 2:
-                    logger.warning("could not delete %s (it expires in %d s): %s", self.key, STREAM_TTL_S, exc)
+                    logger.warning("could not delete %s (expires in %d s): %s", self.key, STREAM_TTL_S, exc)
 
 
 def _raise_swallowed_cancel() -> None:

@@ -91,7 +91,7 @@ def parse_client_event(
     if not isinstance(data, dict) or "type" not in data:
         raise ProtocolError("invalid_event", 'a JSON message needs a "type" field')
     if not isinstance(data["type"], str):
-        raise ProtocolError("invalid_event", f'"type" must be a string, one of: {", ".join(CLIENT_EVENT_TYPES)}')
+        raise ProtocolError("invalid_event", f'"type" must be one of: {", ".join(CLIENT_EVENT_TYPES)}')
     if data["type"] not in CLIENT_EVENT_TYPES:
         shown = data["type"] if len(data["type"]) <= 40 else data["type"][:40] + "…"
         raise ProtocolError(

@@ -349,8 +349,8 @@ class VoiceSession:
                 "error",
                 code="input_overflow",
                 message=(
-                    f"{dropped.frames} audio frames ({dropped.seconds:g} s) were dropped: audio may arrive at "
-                    f"up to {self.cfg.max_input_speed:g}x real time after a burst of "
+                    f"{dropped.frames} audio frames ({dropped.seconds:g} s) were dropped: audio may arrive "
+                    f"at up to {self.cfg.max_input_speed:g}x real time after a burst of "
                     f"{self.guard.burst_s:g} s, with at most {self.cfg.frame_backlog} frames waiting to be "
                     "processed; stream at real time"
                 ),

@@ -167,10 +167,12 @@ async def test_voice_session_survives_redis_going_away(app: LiveServer) -> None:
             await client.send_json(type="input_audio.commit")
             stopped = await client.wait_for("speech.stopped", timeout=30)
             assert stopped["reason"] == "commit"
-            # ... and is answered: silence transcribes to nothing (response.done, empty) or is too short
+            # ... and is answered: silence transcribes to nothing (response.done, empty), is too short
+            # (empty_audio), or whisper hears a word in it and the agent cannot store the turn
             for _ in range(300):
-                empty = [e for e in client.received.of("error") if e["code"] == "empty_audio"]
-                if empty or len(client.received.of("response.done")) == 2:
+                errors = client.received.of("error")[1:]
+                if errors or len(client.received.of("response.done")) == 2:
+                    assert all(e["code"] in ("empty_audio", "storage_unavailable") for e in errors), errors
                     break
                 await asyncio.sleep(0.1)
             else:
@@ -195,6 +197,7 @@ def test_health_is_degraded_while_redis_hangs(app: LiveServer) -> None:
         took = time.monotonic() - start
         assert body["status"] == "degraded" and body["redis"]["reachable"] is False
         assert took < 2.0, took
+        print(f"Redis hung (SIGSTOP): /health answered degraded in {took:.2f} s")
         assert app.app.state.redis.restarts == health(app.url)["redis"]["restarts"]  # alive: no restart
     finally:
         os.kill(pid, signal.SIGCONT)

@@ -1,7 +1,8 @@
 """Models served apart from the app (docs/DEPLOY.md): two app processes whose `llm.provider: openai`
 points at one shared `python -m llama_cpp.server` running the bundled Gemma 3 270M GGUF, with one shared
 Redis. The base model has no chat template, so the apps use `openai.prompt_style: completion`
-(`/v1/completions` with the same plain-text prompt as the in-process model).
+(`/v1/completions` with the same plain-text prompt as the in-process model). App 2's speech-to-text is
+moved out as well: its `groq` STT engine posts to app 1's OpenAI-compatible `/v1/audio/transcriptions`.
 
 Parallel slots (deploy/llm-slots.conf): tests/integration/test_llm_slots.py.
 
@@ -25,6 +26,8 @@ from backend.core.errors import ConfigError
 from backend.llm.base import ChatMessage, LLMOptions
 from backend.llm.factory import build_llm
 from backend.realtime.client import VoiceClient
+from backend.voice.base import TTSConfig
+from backend.voice.factory import build_tts
 from bench.processes import AppProcess, LlamaServer, RedisServer, app_config
 
 
@@ -41,29 +44,30 @@ def topology(
     tmp = tmp_path_factory.mktemp("shared-llm")
     llm = LlamaServer(assembled_models / "llm" / "gemma-3-270m-q4_k_m.gguf", threads=1, log=tmp / "llm.log")
     with llm, RedisServer(tmp / "redis") as redis:
-        apps = []
-        for i in range(2):
-            config = app_config(
-                tmp / f"app{i}.yml",
-                {
-                    "llm": {"provider": "openai", "model": "", "max_tokens": 32},
-                    "openai": {
-                        "base_url": llm.base_url,
-                        "api_key": "",
-                        "llm_model": llm.alias,
-                        "prompt_style": "completion",
-                    },
-                    "redis": {"url": redis.url},
-                    "server": {"host": "127.0.0.1"},
-                    "whisper_local": {"preload": []},  # typed and short spoken turns: tiny.en only
-                    "paths": {
-                        "models_dir": str(assembled_models),
-                        "data_dir": str(tmp / f"data{i}"),
-                        "web_dist": str(web_dist),
-                    },
+        apps = [AppProcess(tmp / f"app{i}.yml", tmp / f"app{i}.log") for i in range(2)]
+        for i, app in enumerate(apps):
+            overrides: dict[str, dict[str, object]] = {
+                "llm": {"provider": "openai", "model": "", "max_tokens": 32},
+                "openai": {
+                    "base_url": llm.base_url,
+                    "api_key": "",
+                    "llm_model": llm.alias,
+                    "prompt_style": "completion",
                 },
-            )
-            apps.append(AppProcess(config, tmp / f"app{i}.log"))
+                "redis": {"url": redis.url},
+                "server": {"host": "127.0.0.1"},
+                "whisper_local": {"preload": []},  # typed and short spoken turns: tiny.en only
+                "piper": {"noise_scale": 0.0, "noise_w_scale": 0.0},  # the same text, the same length
+                "paths": {
+                    "models_dir": str(assembled_models),
+                    "data_dir": str(tmp / f"data{i}"),
+                    "web_dist": str(web_dist),
+                },
+            }
+            if i == 1:  # STT moved out too: worker B's `groq` engine posts to worker A's /v1 (DEPLOY.md)
+                overrides["stt"] = {"provider": "groq", "fallback": []}
+                overrides["groq"] = {"base_url": f"{apps[0].url}/v1", "api_key": "", "stt_model": "whisper-1"}
+            app_config(app.config, overrides)
         try:
             for app in apps:
                 app.start()
@@ -102,6 +106,50 @@ def test_memory_is_shared_across_apps_through_the_shared_model(topology: Topolog
     history = httpx.get(f"{first.url}/api/sessions/{session}", timeout=10).json()
     assert [m["role"] for m in history["messages"]] == ["user", "assistant"] * 3
     assert history["facts"]["name"] == "Priya"
+
+
+def test_stt_moved_out_worker_b_transcribes_through_worker_a(topology: Topology) -> None:
+    first, second = topology.apps
+    spoken = httpx.post(
+        f"{first.url}/api/tts/generate", json={"text": "Please book a table for two people."}, timeout=60
+    )
+    assert spoken.status_code == 200, spoken.text
+    response = httpx.post(
+        f"{second.url}/api/stt/transcribe", files={"file": ("q.wav", spoken.content, "audio/wav")}, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["provider"] == "groq" and "table for two" in body["text"].lower(), body
+    assert '"POST /v1/audio/transcriptions HTTP/1.1" 200' in first.log.read_text(errors="replace")
+
+
+async def test_tts_moved_out_the_openai_engine_speaks_through_worker_a(topology: Topology) -> None:
+    """`tts.provider: openai` at another Mithivoices's /v1/audio/speech: its pcm is OpenAI's 24 kHz (it
+    was the voice's 22050 Hz, which the engine, assuming 24 kHz, would have played ~9 % fast)."""
+    first = topology.apps[0]
+    text = "Your table is booked for seven tonight."
+    async with httpx.AsyncClient(timeout=60) as http:  # the same request as WAV, at the voice's own rate
+        body = {"model": "tts-1", "voice": "alloy", "input": text, "response_format": "wav"}
+        wav = await http.post(f"{first.url}/v1/audio/speech", json=body)
+        assert wav.status_code == 200, wav.text
+    native_rate = int(wav.headers["x-sample-rate"])
+    assert native_rate == 22050
+    spoken_s = (len(wav.content) - 44) / 2 / native_rate
+
+    settings = parse_config(
+        {"tts": {"provider": "openai"}, "openai": {"base_url": f"{first.url}/v1", "api_key": ""}},
+        "test config",
+    )
+    engine = build_tts("openai", settings)
+    await engine.load()
+    try:
+        audio = await engine.synthesize_pcm(text, TTSConfig(voice_id="alloy", language="en"))
+    finally:
+        await engine.close()
+    assert audio.sample_rate == 24000
+    heard_s = len(audio.pcm) / 2 / audio.sample_rate
+    assert abs(heard_s - spoken_s) < 0.03 * spoken_s, f"{heard_s:.2f} s heard for {spoken_s:.2f} s spoken"
+    assert '"POST /v1/audio/speech HTTP/1.1" 200' in first.log.read_text(errors="replace")
 
 
 def test_a_factual_question_gets_a_real_answer_over_completions(topology: Topology) -> None:

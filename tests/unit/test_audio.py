@@ -70,3 +70,18 @@ def test_wav_with_no_samples_is_invalid() -> None:
 def test_duration_limit() -> None:
     with pytest.raises(PayloadTooLarge, match="longer than the limit of 2 s"):
         decode_audio(pcm16_to_wav(tone(3.0, 16000), 16000), max_seconds=2)
+
+
+@pytest.mark.parametrize("name", ["pcm", "wav"])
+def test_stream_encoder_resamples_raw_formats_to_a_forced_rate(name: str) -> None:
+    """/v1/audio/speech forces OpenAI's 24 kHz on pcm: 1 s at 22050 Hz in uneven chunks → 1 s at 24 kHz."""
+    from dataclasses import replace
+
+    t = np.arange(22050) / 22050
+    pcm = (np.sin(2 * np.pi * 440 * t) * 12000).astype("<i2").tobytes()
+    enc = StreamEncoder(replace(output_format(name), sample_rate=24000), 22050)
+    out = b"".join(enc.feed(pcm[i : i + 3000]) for i in range(0, len(pcm), 3000)) + enc.close()
+    if name == "wav":
+        assert int.from_bytes(out[24:28], "little") == 24000  # the header names the new rate
+        out = out[44:]
+    assert abs(len(out) // 2 - 24000) <= 48, len(out) // 2

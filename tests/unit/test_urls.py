@@ -22,6 +22,7 @@ from backend.core.urls import install_log_masking, mask_secrets_in_text, mask_ur
         ("redis://:pw@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
         ("https://ghp_token@example.com/x", "https://***@example.com/x"),
         ("http://host/path?mail=a@b.c", "http://host/path?mail=a@b.c"),
+        ("redis://user:p@ss@host:6379/0", "redis://user:***@host:6379/0"),
         ("https://api.openai.com/v1", "https://api.openai.com/v1"),
         ("", ""),
     ],
@@ -36,6 +37,7 @@ def test_mask_secrets_in_text() -> None:
     assert "sk-123" not in masked and ":p@" not in masked
     assert "http://me:***@api.x/v1" in masked and "rediss://u:***@r:6380/0" in masked
     assert mask_secrets_in_text("write to ops@example.com") == "write to ops@example.com"
+    assert "ss@" not in mask_secrets_in_text("at redis://user:p@ss@host:6379/0 now")
 
 
 def test_config_view_masks_every_url() -> None:

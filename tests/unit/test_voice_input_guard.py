@@ -100,7 +100,7 @@ def test_nesting_the_parser_takes_is_still_validated() -> None:
 
 
 def test_text_over_max_bytes_is_refused_unparsed() -> None:
-    raw = json.dumps({"type": "text.input", "text": "é" * 600}, ensure_ascii=False)  # 600 characters, 1200+ bytes
+    raw = json.dumps({"type": "text.input", "text": "é" * 600}, ensure_ascii=False)  # 1200+ bytes
     assert text_size(raw) > 1200 > len(raw)
     with pytest.raises(ProtocolError) as err:
         parse_client_event(raw, max_bytes=1000)

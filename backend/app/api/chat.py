@@ -27,7 +27,7 @@ SessionId = Annotated[str, Path(pattern=SESSION_ID_PATTERN, description="letters
 
 
 class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # JSON types as the schema says: no coercion
 
     text: str = Field(description="What the user said or typed", json_schema_extra={MARK: "text"})
     session_id: str | None = Field(
@@ -57,7 +57,7 @@ class ChatResponse(BaseModel):
 
 def _validated(req: ChatRequest, settings: Settings) -> tuple[str, str, str | None]:
     text = check_text(req.text, settings)
-    session_id = req.session_id or new_session_id()
+    session_id = new_session_id() if req.session_id is None else req.session_id  # "" is not an id
     if not _SESSION_ID.fullmatch(session_id):
         raise InvalidRequest(
             "session_id may only contain letters, digits, '_' and '-' (1 to 64 characters)",

@@ -5,6 +5,7 @@ Point the official `openai` SDK at `base_url=http://host:8000/v1` (any api_key) 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
@@ -41,11 +42,13 @@ OPENAI_VOICES = (
     "cedar",
 )
 TTS_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
+OPENAI_PCM_RATE = 24000  # response_format "pcm": raw PCM16 mono at 24 kHz, as OpenAI sends it
 _CREATED = 1_700_000_000
 
 
 class SpeechRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # OpenAI adds fields over time; unknown ones are ignored
+    # OpenAI adds fields over time: unknown ones are ignored; known ones have the types the schema says
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     model: str = Field(description="tts-1, tts-1-hd, gpt-4o-mini-tts, or an engine name (piper, espeak, ...)")
     input: str = Field(description="Text to speak (limits.max_text_chars)", json_schema_extra={MARK: "text"})
@@ -68,6 +71,8 @@ async def speech(req: SpeechRequest, tts: TTSDep, settings: SettingsDep, meter: 
         )
     text = check_text(req.input, settings, field="input")
     fmt = output_format(req.response_format)
+    if fmt.name == "pcm":  # OpenAI's pcm is 24 kHz: clients (our own `openai` TTS engine too) assume it
+        fmt = replace(fmt, sample_rate=OPENAI_PCM_RATE)
     voice_id: str | None = req.voice
     if req.voice.lower() in OPENAI_VOICES:
         known = tts.catalog.get(req.voice.lower())  # the openai engine's voice, when it is enabled

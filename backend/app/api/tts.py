@@ -14,7 +14,7 @@ from backend.core.limits import check_speed, check_text
 
 
 class TTSRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # JSON types as the schema says: no coercion
 
     text: str = Field(
         description="Text to speak (limits.max_text_chars, default 5000; no control characters but tab, "

@@ -27,11 +27,13 @@ class LanguageOut(BaseModel):
 @router.get("/voices", response_model=list[Voice])
 async def list_voices(
     tts: TTSDep,
-    language: str | None = Query(None, description="Filter by language code, e.g. hi"),
+    language: str | None = Query(
+        None, description="Filter by language code, e.g. hi", json_schema_extra={"enum": list(LANGUAGES)}
+    ),
     installed: bool = Query(False, description="Only voices installed on this machine"),
 ) -> list[Voice]:
     code = None
-    if language:
+    if language is not None:
         code = normalize_language(language)
         if code not in LANGUAGES:
             raise InvalidRequest(
