@@ -115,8 +115,9 @@ class Quotas:
         return cached[1].get(name, default)
 
     def _client(self):  # type: ignore[no-untyped-def]
-        if self.redis.client is None:
-            raise RedisError("Redis is not connected")
+        if self.redis.client is None or not getattr(self.redis, "reachable", True):
+            # the supervisor has seen Redis away: fail open at once instead of waiting on a dead server
+            raise RedisError("Redis is not reachable")
         return self.redis.client
 
     def _fail_open(self, exc: Exception) -> None:
