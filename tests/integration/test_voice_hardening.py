@@ -212,6 +212,24 @@ async def test_frame_stream_delete_survives_cancellation(server: LiveServer) -> 
 # ----------------------------------------------------------------------------- floods
 
 
+async def test_a_full_backlog_drops_audio_and_holds_commits(server: LiveServer) -> None:
+    client = aioredis.Redis(**_redis_kwargs(server))
+    stream = FrameStream(client, f"mithi:voice:{sid()}:test:in", max_backlog=4)
+    try:
+        assert [await stream.add_audio(FRAME) for _ in range(5)] == [True] * 4 + [False]
+        assert await client.xlen(stream.key) == 4  # the dropped frame was never written
+        commit = asyncio.create_task(stream.add_commit())
+        await asyncio.sleep(0.2)
+        assert not commit.done()  # a commit is never dropped: it waits for the pipeline
+        assert len(await stream.next_entries(block_ms=100)) == 4
+        await asyncio.wait_for(commit, 2)
+        assert [f for _, f in await stream.next_entries(block_ms=100)] == [{b"c": b"commit"}]
+        assert await stream.add_audio(FRAME)
+    finally:
+        await stream.delete()
+        await client.aclose()
+
+
 async def _flood(client: VoiceClient, frames_per_second: int, seconds: float) -> int:
     rng = np.random.default_rng(7)
     noise = [(rng.standard_normal(320) * 300).astype("<i2").tobytes() for _ in range(50)]

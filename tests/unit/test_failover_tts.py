@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from backend.core.config import parse_config
+from backend.core.errors import ProviderError
 from backend.core.failover import BreakerState, CircuitBreaker, recording
 from backend.voice.base import AudioChunk
 from backend.voice.tts_service import TTSService
@@ -117,3 +118,21 @@ async def test_a_listener_leaving_mid_probe_frees_the_probe(
     assert first.provider == "elevenlabs" and not breaker.available(), "the probe is in flight"
     await stream.aclose()  # the client went away mid-piece
     assert breaker.state is BreakerState.CLOSED, "audio had arrived: the engine works again"
+
+
+async def test_a_request_fault_never_counts_against_the_circuit(
+    service: TTSService, eleven: FakeElevenLabs, clock: ManualClock
+) -> None:
+    """A vendor's 400/422 (the request's own fault: ProviderError(failover=False)) is raised at once,
+    neither failed over nor counted, however often it happens (issue 10: bad text opened circuits)."""
+    breaker = service.chain.breaker("elevenlabs")
+    before = breaker.failures
+    for _ in range(4):  # twice the threshold of this fixture's breakers
+        eleven.fail(400)
+        with pytest.raises(ProviderError) as caught:
+            await speak(service, "One. Two.")
+        assert not caught.value.failover
+    assert breaker.state is BreakerState.CLOSED and breaker.failures == before
+    assert breaker.consecutive_failures == 0 and breaker.available()
+    assert service.chain.breaker("piper").failures == 0
+    assert [c.provider for c in await speak(service, "Three.")] == ["elevenlabs"]
