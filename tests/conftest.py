@@ -91,10 +91,14 @@ def web_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def server(assembled_models: Path, web_dist: Path) -> Iterator[LiveServer]:
     """The app as `make run` configures it (piper + espeak fallback, whisper tiny.en + base)."""
-    # every test shares this server and one client address: the per-minute request limit (tested on its
-    # own in test_auth_and_tenancy.py) would throttle the suite itself
+    # every test shares this server and one client address: the per-minute request and concurrent-session
+    # limits (tested on their own in test_auth_and_tenancy.py) would throttle the suite itself
     settings = make_settings(
-        {"paths": {"web_dist": str(web_dist)}, "limits": {"requests_per_minute": 0}}, models=assembled_models
+        {
+            "paths": {"web_dist": str(web_dist)},
+            "limits": {"requests_per_minute": 0, "voice_sessions_per_key": 0},
+        },
+        models=assembled_models,
     )
     with LiveServer(settings) as live:
         yield live

@@ -50,6 +50,7 @@ from backend.voice.tts_service import ResolvedVoice, TTSService
 
 logger = logging.getLogger(__name__)
 
+_CLOSE_WAIT_S = 5.0  # how long a closing session waits for its tasks to stop
 _CONTEXT_CHARS = 500  # previous_text sent with each sentence (ElevenLabs keeps the prosody continuous)
 _SENTENCE_END = re.compile(r"[.!?…।॥][\"'”’)\]]*(\s|$)")
 
@@ -257,9 +258,14 @@ class VoiceSession:
                 tasks.append(self.response)
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            # bounded: a task that swallowed its cancel (redis-py can, mid-command) must not hold the
+            # socket, the frame stream and the key's voice slot open
+            _, stuck = await asyncio.wait(tasks, timeout=_CLOSE_WAIT_S)
+            for task in stuck:
+                logger.warning(
+                    "voice session %s: task %s ignored its cancel", self.session_id, task.get_name()
+                )
+                task.cancel()
             with contextlib.suppress(Exception):
                 await self.frames.delete()
 
