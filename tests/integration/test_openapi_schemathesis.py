@@ -35,6 +35,7 @@ from tests.conftest import LiveServer, make_settings
 LIMITS = {"max_text_chars": 80, "max_upload_mb": 1, "max_audio_seconds": 10}
 SEED = os.environ.get("MITHI_SCHEMATHESIS_SEED", "20261202")
 CLI = "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())"
+HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +44,18 @@ def small(assembled_models: Path) -> Iterator[str]:
         yield live.url
 
 
-def schemathesis(url: str, *args: str, timeout: float) -> tuple[int, str, float]:
+def schemathesis(url: str, *args: str, timeout: float, workdir: Path) -> tuple[int, str, float]:
+    """`st run` in a subprocess, in `workdir` (its caches and Hypothesis' database stay out of the repo)."""
     command = [
         sys.executable, "-c", CLI, "run", f"{url}/openapi.json",
         "--checks", "all", "--workers", "1", "--seed", SEED, "--no-shrink",
         "--request-timeout", "30", "--exclude-path", "/api/auth/token", *args,
     ]  # fmt: skip
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.integration.schemathesis_hooks", "NO_COLOR": "1"}
+    path = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS), "PYTHONPATH": path, "NO_COLOR": "1"}
     start = time.perf_counter()
     done = subprocess.run(
-        command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        command, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
     return done.returncode, done.stdout + done.stderr, time.perf_counter() - start
 
@@ -77,16 +80,15 @@ def test_the_document_states_this_servers_rules(small: str) -> None:
             assert "HTTPValidationError" not in str(responses)  # FastAPI's 422 shape is not ours
 
 
-def test_schemathesis_finds_no_mismatch(small: str) -> None:
+def test_schemathesis_finds_no_mismatch(small: str, tmp_path: Path) -> None:
     rc, out, coverage_s = schemathesis(
-        small, "--phases", "coverage", "--exclude-path", "/v1/audio/speech", timeout=150
+        small, "--phases", "coverage", "--exclude-path", "/v1/audio/speech", timeout=150, workdir=tmp_path
     )
     assert rc == 0, out[-6000:]
     assert "passed" in out and " 0 passed" not in out
     rc, out, fuzzing_s = schemathesis(
-        small, "--phases", "fuzzing,stateful", "--max-examples", "6", timeout=150
+        small, "--phases", "fuzzing,stateful", "--max-examples", "6", timeout=150, workdir=tmp_path
     )
     assert rc == 0, out[-6000:]
     assert "passed" in out and " 0 passed" not in out
-    print(out[-1500:])
     print(f"schemathesis: coverage {coverage_s:.1f} s, fuzzing + stateful {fuzzing_s:.1f} s")
