@@ -28,9 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     host = args.host or settings.server.host
     if not settings.auth.enabled and settings.auth.required and not is_loopback_host(host):
         sys.stderr.write(
-            f"mithivoices: configuration error: --host {host} can be reached by other machines, but no API "
-            "key is set: add one with MITHI_API_KEYS=name:secret (auth.api_keys), or set auth.required: false to "
-            "serve without keys on purpose\n"
+            f"mithivoices: configuration error: --host {host} can be reached by other machines, but no "
+            "API key is set: add one with MITHI_API_KEYS=name:secret (auth.api_keys), or set "
+            "auth.required: false to serve without keys on purpose\n"
         )
         return 2
     uvicorn.run(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -197,9 +198,9 @@ def app_config(path: Path, overrides: dict[str, dict[str, Any]]) -> Path:
 class AppProcess:
     """`python -m backend --config <file> --port <port>`: `with AppProcess(cfg, log) as app: app.url`."""
 
-    def __init__(self, config: Path, log: Path, start_timeout: float = 240) -> None:
+    def __init__(self, config: Path, log: Path, start_timeout: float = 240, port: int | None = None) -> None:
         self.config, self.log, self.start_timeout = config, log, start_timeout
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/voice"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -208,6 +209,21 @@ class AppProcess:
     def pid(self) -> int:
         assert self.proc is not None, "not started"
         return self.proc.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def worker(self) -> str:
+        """What its responses say in X-Mithi-Worker (and /voice session.started `worker`)."""
+        return f"{socket.gethostname()}:{self.pid}"
+
+    def kill9(self) -> None:
+        """Die without a goodbye, as a crash or the OOM killer does."""
+        os.kill(self.pid, signal.SIGKILL)
+        assert self.proc is not None
+        self.proc.wait(10)
 
     def start(self) -> None:
         with self.log.open("ab") as out:

@@ -435,6 +435,7 @@ def _mask_urls(value: Any) -> Any:
         return mask_url(value)
     return value
 
+
 # --------------------------------------------------------------------------- loading
 
 

@@ -5,50 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import websockets
 
-from backend.core.config import PROJECT_ROOT
-from tests.conftest import free_port, write_config
+from bench.processes import AppProcess
+from tests.conftest import write_config
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], within: float = 120) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"server exited with {proc.returncode}"
-        try:
-            if httpx.get(url + "/health/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError("server did not become ready")
-
-
-async def test_sigterm_finishes_the_turn_then_closes_with_1012(assembled_models: Path, tmp_path: Path) -> None:
+async def test_sigterm_finishes_the_turn_then_closes_1012(assembled_models: Path, tmp_path: Path) -> None:
     config = write_config(
         tmp_path / "config.yml",
         assembled_models,
         {"  drain_seconds:": "  drain_seconds: 20", "  max_tokens:": "  max_tokens: 160"},
     )
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "backend", "--config", str(config), "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "MITHI_LOG_LEVEL": "WARNING"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    app = AppProcess(config, tmp_path / "app.log")
+    url = app.url
+    app.start()
+    proc = app.proc
+    assert proc is not None
     try:
-        await asyncio.to_thread(_wait_healthy, url, proc)
+        await asyncio.to_thread(app.wait_ready)
         ws_url = url.replace("http://", "ws://") + "/voice"
         events: list[dict] = []
         async with websockets.connect(ws_url, max_size=None) as ws:
@@ -96,6 +76,6 @@ async def test_sigterm_finishes_the_turn_then_closes_with_1012(assembled_models:
         # uvicorn re-raises the SIGTERM it caught once it has shut down: exit by that signal (or 0)
         assert await asyncio.to_thread(proc.wait, 30) in (0, -signal.SIGTERM)
     finally:
-        if proc.poll() is None:
+        if app.alive:
             proc.kill()
             proc.wait()

@@ -15,10 +15,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -32,8 +32,8 @@ from websockets.exceptions import InvalidStatus
 
 from backend.core.config import PROJECT_ROOT
 from backend.core.net import free_port
-from backend.core.redis import embedded_modules, embedded_server_binary
 from backend.realtime.client import Backoff, VoiceClient
+from bench.processes import AppProcess, RedisServer
 
 SHIPPED_CONF = PROJECT_ROOT / "deploy" / "nginx.conf"
 API_KEY = "sk-scale-test-1"
@@ -68,59 +68,6 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: floa
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
-
-
-class AppProcess:
-    """`python -m backend --config <file> --port <port>`, as a user (or systemd) starts it."""
-
-    def __init__(self, config: Path, port: int, log: Path) -> None:
-        self.config, self.port, self.log = config, port, log
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "backend", "--config", str(self.config), "--port", str(self.port)],
-                cwd=PROJECT_ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    @property
-    def worker(self) -> str:
-        assert self.proc is not None
-        return f"{socket.gethostname()}:{self.proc.pid}"
-
-    def wait_ready(self, timeout: float = START_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.alive:
-                raise RuntimeError(f"app on {self.port} exited: {self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        raise TimeoutError(f"app on {self.port} not ready in {timeout:g} s: {self.log_tail()}")
-
-    def log_tail(self, lines: int = 15) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop(self.proc)
 
 
 def render_site(upstreams: list[int], listen: int) -> str:
@@ -184,17 +131,11 @@ def cluster(
     tmp = tmp_path_factory.mktemp("scale")
     procs: list[subprocess.Popen[bytes]] = []
     apps: list[AppProcess] = []
+    stack = ExitStack()
     try:
         # one shared Redis (what redis.url points every worker at)
-        redis_port = free_port()
-        args = [str(embedded_server_binary()), "--bind", "127.0.0.1", "--port", str(redis_port)]
-        args += ["--dir", str(tmp), "--save", "", "--appendonly", "yes", "--appendfsync", "everysec"]
-        for module in embedded_modules():
-            args += ["--loadmodule", str(module)]
-        redis_proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(redis_proc)
-        wait_port(redis_port, redis_proc, "redis-server")
-        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        shared_redis = stack.enter_context(RedisServer(tmp / "redis"))
+        redis_url = shared_redis.url
 
         # two app processes with the same config (only the port and data dir differ)
         ports = [free_port(), free_port()]
@@ -215,7 +156,7 @@ def cluster(
             data["llm"]["max_tokens"] = 32
             config = tmp / f"app{i}.yml"
             config.write_text(yaml.safe_dump(data, sort_keys=False))
-            apps.append(AppProcess(config, port, tmp / f"app{i}.log"))
+            apps.append(AppProcess(config, tmp / f"app{i}.log", START_TIMEOUT_S, port=port))
         for app in apps:
             app.start()
         for app in apps:
@@ -239,6 +180,7 @@ def cluster(
             app.stop()
         for proc in reversed(procs):
             stop(proc, signal.SIGQUIT if proc.args[0] == nginx else signal.SIGTERM)
+        stack.close()
 
 
 def history(base: str, session_id: str) -> dict[str, Any]:
