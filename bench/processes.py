@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import yaml
@@ -71,7 +71,44 @@ def _log_tail(log: Path | None, lines: int = 12) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
-class LlamaServer:
+class _Subprocess:
+    """start() + wait_ready() as a context manager, stopped on the way out (also when startup fails)."""
+
+    proc: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+    stop_timeout: float = 15
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, "not started"
+        return self.proc.pid
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def wait_ready(self) -> None:
+        raise NotImplementedError
+
+    def log_tail(self, lines: int = 15) -> str:
+        return _log_tail(self.log, lines)
+
+    def stop(self) -> None:
+        _stop(self.proc, timeout=self.stop_timeout)
+
+    def __enter__(self) -> Self:
+        self.start()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class LlamaServer(_Subprocess):
     """One `python -m llama_cpp.server` subprocess: `with LlamaServer(model) as llm: llm.base_url`."""
 
     def __init__(
@@ -93,11 +130,6 @@ class LlamaServer:
         )
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None, "not started"
-        return self.proc.pid
 
     def start(self) -> None:
         out = self.log.open("ab") if self.log else subprocess.DEVNULL
@@ -128,24 +160,6 @@ class LlamaServer:
                 pass
             time.sleep(0.2)
         raise TimeoutError(f"llama_cpp.server not ready in {self.start_timeout:g} s: {self.log_tail()}")
-
-    def log_tail(self, lines: int = 12) -> str:
-        return _log_tail(self.log, lines)
-
-    def stop(self) -> None:
-        _stop(self.proc)
-
-    def __enter__(self) -> LlamaServer:
-        self.start()
-        try:
-            self.wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class RedisServer:
@@ -195,7 +209,7 @@ def app_config(path: Path, overrides: dict[str, dict[str, Any]]) -> Path:
     return path
 
 
-class AppProcess:
+class AppProcess(_Subprocess):
     """`python -m backend --config <file> --port <port>`: `with AppProcess(cfg, log) as app: app.url`."""
 
     def __init__(self, config: Path, log: Path, start_timeout: float = 240, port: int | None = None) -> None:
@@ -204,11 +218,7 @@ class AppProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/voice"
         self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None, "not started"
-        return self.proc.pid
+        self.stop_timeout = 30
 
     @property
     def alive(self) -> bool:
@@ -251,21 +261,3 @@ class AppProcess:
         raise TimeoutError(
             f"app on port {self.port} not ready in {self.start_timeout:g} s: {self.log_tail()}"
         )
-
-    def log_tail(self, lines: int = 15) -> str:
-        return _log_tail(self.log, lines)
-
-    def stop(self) -> None:
-        _stop(self.proc, timeout=30)
-
-    def __enter__(self) -> AppProcess:
-        self.start()
-        try:
-            self.wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -262,15 +262,11 @@ class AccessGuard:
         principal = Principal("", False, client)
         if is_protected(path) and not self.keys.enabled and not self._loopback_socket(scope):
             # auth is off, yet this connection reached a non-loopback address (e.g. `uvicorn --host 0.0.0.0`)
-            await self._reject(
-                scope,
-                receive,
-                send,
-                401,
-                "unauthorized",
+            message = (
                 "this server has no API keys, so it answers only on loopback; set MITHI_API_KEYS=name:secret "
-                "(auth.api_keys) to serve other machines",
+                "(auth.api_keys) to serve other machines"
             )
+            await self._reject(scope, receive, send, 401, "unauthorized", message)
             return
         if is_protected(path) and self.keys.enabled:
             given = _credential(headers, QueryParams(scope.get("query_string", b"")), websocket)
@@ -284,15 +280,10 @@ class AccessGuard:
                     await self.app(scope, receive, send)
                     return
                 reason = "an API key is required" if not given else "the API key or token is not valid"
-                await self._reject(
-                    scope,
-                    receive,
-                    send,
-                    401,
-                    "unauthorized",
-                    f"{reason}: send Authorization: Bearer <key> or X-API-Key: <key>"
-                    + (" (browsers: ?token= from POST /api/auth/token)" if websocket else ""),
+                message = f"{reason}: send Authorization: Bearer <key> or X-API-Key: <key>" + (
+                    " (browsers: ?token= from POST /api/auth/token)" if websocket else ""
                 )
+                await self._reject(scope, receive, send, 401, "unauthorized", message)
                 return
             principal = Principal(name, True, client)
         scope[_SCOPE_KEY] = principal

@@ -22,6 +22,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
+from backend.app.auth import is_protected
 from backend.core.audio import OUTPUT_FORMATS
 from backend.core.errors import MithiError
 
@@ -266,7 +267,22 @@ def refine(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
     _multipart_without_null(schema)
     _tts_combinations(app, schema)
     _stt_models(app, schema)
+    _security(app, schema)
     return schema
+
+
+def _security(app: FastAPI, schema: dict[str, Any]) -> None:
+    """With API keys configured, say how to send one (the docs page gets an "Authorize" button)."""
+    if not app.state.settings.auth.enabled:
+        return
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["bearer"] = {"type": "http", "scheme": "bearer", "description": "an API key (auth.api_keys)"}
+    schemes["apiKey"] = {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    for path, operations in schema.get("paths", {}).items():
+        if is_protected(path):
+            for operation in operations.values():
+                if isinstance(operation, dict):
+                    operation["security"] = [{"bearer": []}, {"apiKey": []}]
 
 
 def install_openapi(app: FastAPI) -> None:

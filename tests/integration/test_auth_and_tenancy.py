@@ -117,15 +117,21 @@ def test_non_loopback_host_without_keys_stops_startup() -> None:
 # --------------------------------------------------------------------------- ownership
 
 
-def test_conversations_and_appointments_belong_to_their_key(authed: LiveServer) -> None:
-    session = sid()
-    told = httpx.post(
-        authed.url + "/api/chat",
-        json={"session_id": session, "text": "Hi, my name is Priya. Book a haircut for tomorrow at 3 pm."},
-        headers=bearer(CLINIC),
+def chat(server: LiveServer, secret: str, session: str, text: str) -> dict[str, Any]:
+    r = httpx.post(
+        server.url + "/api/chat",
+        json={"session_id": session, "text": text},
+        headers=bearer(secret),
         timeout=60,
     )
-    assert told.status_code == 200 and told.json()["session_id"] == session
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_conversations_and_appointments_belong_to_their_key(authed: LiveServer) -> None:
+    session = sid()
+    told = chat(authed, CLINIC, session, "Hi, my name is Priya. Book a haircut for tomorrow at 3 pm.")
+    assert told["session_id"] == session
     mine = httpx.get(f"{authed.url}/api/appointments?session_id={session}", headers=bearer(CLINIC)).json()
     assert len(mine["appointments"]) == 1 and mine["appointments"][0]["session_id"] == session
     # another key: the same id is not the owner's conversation
@@ -133,29 +139,12 @@ def test_conversations_and_appointments_belong_to_their_key(authed: LiveServer) 
     theirs = httpx.get(f"{authed.url}/api/appointments?session_id={session}", headers=bearer(KIOSK)).json()
     assert theirs["appointments"] == []
     assert httpx.delete(f"{authed.url}/api/sessions/{session}", headers=bearer(KIOSK)).status_code == 404
-    other = httpx.post(
-        authed.url + "/api/chat",
-        json={"session_id": session, "text": "What is my name?"},
-        headers=bearer(KIOSK),
-        timeout=60,
-    ).json()
-    assert "priya" not in other["reply"].lower()
+    assert "priya" not in chat(authed, KIOSK, session, "What is my name?")["reply"].lower()
     # tenants' calendars are separate: the same minute is free for the other key
-    booked = httpx.post(
-        authed.url + "/api/chat",
-        json={"session_id": session, "text": "Book a haircut for tomorrow at 3 pm."},
-        headers=bearer(KIOSK),
-        timeout=60,
-    ).json()
+    booked = chat(authed, KIOSK, session, "Book a haircut for tomorrow at 3 pm.")
     assert booked["action"]["ok"] is True, booked
     # the owner still has its memory
-    again = httpx.post(
-        authed.url + "/api/chat",
-        json={"session_id": session, "text": "What is my name?"},
-        headers=bearer(CLINIC),
-        timeout=60,
-    ).json()
-    assert "Priya" in again["reply"]
+    assert "Priya" in chat(authed, CLINIC, session, "What is my name?")["reply"]
     history = httpx.get(f"{authed.url}/api/sessions/{session}", headers=bearer(CLINIC)).json()
     assert history["facts"].get("name") == "Priya"
 
@@ -337,3 +326,10 @@ async def test_a_used_up_daily_quota_ends_the_voice_session(authed: LiveServer) 
             assert ws.close_code == 1008
     finally:
         _override(authed, "kiosk", tts_chars_per_day=1_000_000)
+
+
+def test_openapi_says_how_to_send_a_key(authed: LiveServer) -> None:
+    document = httpx.get(authed.url + "/openapi.json").json()  # open: the docs need no key
+    assert set(document["components"]["securitySchemes"]) == {"bearer", "apiKey"}
+    assert document["paths"]["/api/chat"]["post"]["security"] == [{"bearer": []}, {"apiKey": []}]
+    assert "security" not in document["paths"]["/health"]["get"]

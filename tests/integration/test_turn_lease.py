@@ -4,7 +4,6 @@ only by its holder, expiring when its holder dies, and bounded for waiters."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -13,21 +12,13 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from backend.agents.lease import ConversationBusy, TurnLease
-from backend.core.net import free_port
-from backend.core.redis import embedded_server_binary
+from bench.processes import RedisServer
 
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    data = tmp_path_factory.mktemp("lease-redis")
-    args = [str(embedded_server_binary()), "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
-    proc = subprocess.Popen([*args, "--dir", str(data)], stdout=subprocess.DEVNULL)
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with RedisServer(tmp_path_factory.mktemp("lease-redis")) as redis_server:
+        yield redis_server.url
 
 
 @pytest.fixture
