@@ -41,7 +41,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.core.config import LOOPBACK_NAMES, Settings, is_loopback_host
-from backend.core.errors import MithiError, error_body
+from backend.core.errors import MithiError, RateLimited, error_body
 
 logger = logging.getLogger(__name__)
 
@@ -294,7 +294,13 @@ class AccessGuard:
                     await quotas.count_request(principal)
                 except MithiError as err:
                     await self._reject(
-                        scope, receive, send, err.status_code, err.code, err.message, _retry_headers(err)
+                        scope,
+                        receive,
+                        send,
+                        err.status_code,
+                        err.code,
+                        err.message,
+                        err.headers() if isinstance(err, RateLimited) else None,
                     )
                     return
         await self.app(scope, receive, send)
@@ -323,7 +329,7 @@ class AccessGuard:
         headers: dict[str, str] | None = None,
     ) -> None:
         if scope["type"] == "websocket":
-            await reject_websocket(receive, send, code, message, close_code=1008 if status != 400 else 1008)
+            await reject_websocket(receive, send, code, message, close_code=1008)
             return
         body = json.dumps(error_body(code, message)).encode()
         extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
@@ -341,11 +347,6 @@ class AccessGuard:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-def _retry_headers(err: MithiError) -> dict[str, str]:
-    retry_after = getattr(err, "retry_after", None)
-    return {"Retry-After": str(max(1, int(retry_after + 0.999)))} if retry_after else {}
 
 
 async def reject_websocket(

@@ -78,6 +78,10 @@ class RateLimited(MithiError):
         self.retry_after = retry_after
         self.limit = limit
 
+    def headers(self) -> dict[str, str]:
+        """`Retry-After` in whole seconds, rounded up (at least 1)."""
+        return {"Retry-After": str(max(1, int(self.retry_after + 0.999)))}
+
 
 class ProviderError(MithiError):
     """A provider failed or is not available (missing model, missing SDK, engine error, vendor error).
@@ -200,7 +204,7 @@ def install_error_handlers(app: FastAPI) -> None:
             logger.warning("%s: %s", exc.code, exc.message)
         headers = None
         if isinstance(exc, RateLimited):
-            headers = {"Retry-After": str(max(1, int(exc.retry_after + 0.999)))}
+            headers = exc.headers()
         return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

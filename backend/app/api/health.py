@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import platform
 import time
 from importlib import metadata
@@ -69,22 +68,8 @@ async def ready(request: Request) -> JSONResponse:
         reasons.append("starting")
     elif lifecycle.draining:
         reasons.append("draining")
-    redis = getattr(state, "redis", None)
-    if not reasons and not await _redis_reachable(redis):
+    if not reasons and not await state.redis.ping():  # bounded (RedisService.ping)
         reasons.append("redis_unreachable")
     if reasons:
         return JSONResponse({"status": "not_ready", "reasons": reasons}, status_code=503)
     return JSONResponse({"status": "ready"})
-
-
-async def _redis_reachable(redis: object) -> bool:
-    ping = getattr(redis, "ping", None)
-    if ping is not None:
-        return bool(await ping())
-    client = getattr(redis, "client", None)
-    if client is None:
-        return False
-    try:
-        return bool(await asyncio.wait_for(client.ping(), 0.5))
-    except Exception:  # noqa: BLE001 - any failure means not reachable
-        return False
