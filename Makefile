@@ -59,6 +59,7 @@ run: setup ## set up, then serve the app on http://localhost:5173 and the API on
 test: dev-deps models browser web ## set up, then lint and run the whole test suite (Python, then web)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) scripts/gen_protocol_types.py --check
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory test-web
 

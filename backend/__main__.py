@@ -11,6 +11,8 @@ import uvicorn
 from backend.core.config import CONFIG_ENV, is_loopback_host, load_config
 from backend.core.errors import ConfigError
 
+SHUTDOWN_GRACE_S = 5  # seconds uvicorn waits for connections and tasks once the drain has ended
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend", description="Run the Mithivoices API server.")
@@ -38,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         host=host,
         port=args.port or settings.server.port,
         log_level=settings.server.log_level,
+        # after the drain (backend.app.lifecycle) the sockets are closed: whatever still holds a
+        # connection or a task then is cut after this long, so a stop never hangs
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
     return 0
 

@@ -5,8 +5,9 @@ the session tells the client `input_overflow`), a commit waits for the pipeline 
 on the socket). Every write refreshes the key's expiry (`STREAM_TTL_S`), so the stream of a worker that
 died without cleaning up (kill -9) goes away by itself; a live connection deletes it when it ends.
 
-Entries: {"a": <PCM16 bytes>} for audio, {"c": "commit"} for a push-to-talk commit (kept in order
-with the audio around it).
+Entries: {"a": <PCM16 bytes>} for audio, {"c": "commit"} for a push-to-talk commit and {"x": "clear"}
+to forget the utterance so far (both kept in order with the audio around them). With no Redis client
+(in-process engine tests) the stream lives in process from the start.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ _cleanups: set[asyncio.Task[None]] = set()  # deletions under way (see FrameStre
 
 
 class FrameStream:
-    def __init__(self, client: aioredis.Redis, key: str, max_backlog: int = 1500) -> None:
+    def __init__(self, client: aioredis.Redis | None, key: str, max_backlog: int = 1500) -> None:
         self.r = client
         self.key = key
         self.max_backlog = max_backlog  # entries written but not yet read (~30 s of 20 ms frames)
@@ -36,7 +37,7 @@ class FrameStream:
         self._drained = asyncio.Event()
         self._drained.set()
         # Redis failed (down, restarting, full): from then on this connection's frames stay in process
-        self.local: deque[dict[bytes, bytes]] | None = None
+        self.local: deque[dict[bytes, bytes]] | None = None if client is not None else deque()
         self._local_ready = asyncio.Event()
 
     def _fall_back(self, exc: BaseException) -> None:
@@ -79,6 +80,9 @@ class FrameStream:
 
     async def add_commit(self) -> None:
         await self._add({"c": "commit"})
+
+    async def add_clear(self) -> None:
+        await self._add({"x": "clear"})
 
     async def next_entries(self, block_ms: int = 1000) -> list[tuple[str, dict[bytes, bytes]]]:
         """Entries after the last one read (waits up to `block_ms`); read entries are trimmed away."""
@@ -133,6 +137,8 @@ class FrameStream:
         await asyncio.shield(task)
 
     async def _delete(self) -> None:
+        if self.r is None:
+            return
         for attempt in (1, 2):
             try:
                 await self.r.delete(self.key)

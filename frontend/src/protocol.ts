@@ -1,5 +1,5 @@
 /**
- * The /voice WebSocket protocol (docs/PROTOCOL.md, backend/realtime/protocol.py): event types, parsing,
+ * The /voice WebSocket protocol (docs/PROTOCOL.md, backend/engine/events.py, backend/realtime/protocol.py): event types, parsing,
  * the client events, and a pure reducer that turns server events into the conversation view's state.
  * Shared by the hooks, the voice chat page and the unit tests.
  */
@@ -19,100 +19,29 @@ export interface LatencyMs {
   total?: number;
 }
 
-export interface SessionConfig {
-  voice: string | null;
-  language: string | null;
-  vad: boolean;
-  speed: number;
-  hangover_ms: number;
-}
+// The server's event types are generated from the engine's typed events (backend/engine/events.py)
+// by scripts/gen_protocol_types.py; `make test` checks they have not drifted.
+import type { ServerEvent, SessionConfig } from './protocol.generated';
+import { SERVER_EVENT_TYPES } from './protocol.generated';
 
-export interface SessionStartedEvent {
-  type: 'session.started';
-  session_id: string;
-  input_sample_rate: number;
-  output_sample_rate: number;
-  output_format: 'pcm16';
-  language: string | null;
-  vad: boolean;
-}
-export interface SpeechStartedEvent {
-  type: 'speech.started';
-}
-export interface SpeechStoppedEvent {
-  type: 'speech.stopped';
-  reason: 'vad' | 'commit' | 'max_length';
-}
-export interface TranscriptPartialEvent {
-  type: 'transcript.partial';
-  text: string;
-}
-export interface TranscriptFinalEvent {
-  type: 'transcript.final';
-  text: string;
-  language: string | null;
-}
-export interface ResponseTextDeltaEvent {
-  type: 'response.text.delta';
-  turn_id: string;
-  text: string;
-}
-export interface ResponseAudioStartedEvent {
-  type: 'response.audio.started';
-  turn_id: string;
-  sample_rate: number;
-}
-export interface ResponseDoneEvent {
-  type: 'response.done';
-  turn_id: string;
-  transcript: string | null;
-  text: string;
-  action: Record<string, unknown> | null;
-  speculative: boolean;
-  latency_ms: LatencyMs;
-}
-export interface ResponseInterruptedEvent {
-  type: 'response.interrupted';
-  turn_id: string;
-  spoken: string;
-}
-export interface SessionUpdatedEvent {
-  type: 'session.updated';
-  config: SessionConfig;
-}
-export interface ErrorEvent {
-  type: 'error';
-  code: string;
-  message: string;
-  fatal: boolean;
-}
-
-export type ServerEvent =
-  | SessionStartedEvent
-  | SpeechStartedEvent
-  | SpeechStoppedEvent
-  | TranscriptPartialEvent
-  | TranscriptFinalEvent
-  | ResponseTextDeltaEvent
-  | ResponseAudioStartedEvent
-  | ResponseDoneEvent
-  | ResponseInterruptedEvent
-  | SessionUpdatedEvent
-  | ErrorEvent;
-
-export const SERVER_EVENT_TYPES: ReadonlyArray<ServerEvent['type']> = [
-  'session.started',
-  'speech.started',
-  'speech.stopped',
-  'transcript.partial',
-  'transcript.final',
-  'response.text.delta',
-  'response.audio.started',
-  'response.done',
-  'response.interrupted',
-  'session.updated',
-  'error',
-];
+export type {
+  ErrorEvent,
+  ProviderFailoverEvent,
+  ResponseAudioStartedEvent,
+  ResponseDoneEvent,
+  ResponseInterruptedEvent,
+  ResponseSentenceEvent,
+  ResponseTextDeltaEvent,
+  ServerEvent,
+  SessionConfig,
+  SessionStartedEvent,
+  SessionUpdatedEvent,
+  SpeechStartedEvent,
+  SpeechStoppedEvent,
+  TranscriptFinalEvent,
+  TranscriptPartialEvent,
+} from './protocol.generated';
+export { SERVER_EVENT_TYPES };
 
 /** A text message from the server → a typed event, or null for anything unknown or malformed. */
 export function parseServerEvent(raw: string): ServerEvent | null {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.realtime.session import Turn
+from backend.engine.responder import Turn
 
 FIRST = "You have three appointments."  # plays 10.0 → 12.0
 SECOND = "Monday at nine, Tuesday at ten and Friday at noon."  # plays 12.0 → 16.0 (10 words)

@@ -21,8 +21,8 @@ from backend.app.quotas import Meter
 from backend.core.errors import MithiError
 from backend.core.limits import check_language
 from backend.core.tenancy import scoped_session_id
-from backend.realtime.protocol import event
-from backend.realtime.session import VoiceSession
+from backend.doors.voice import VoiceDoor
+from backend.engine.events import Error
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["voice"])
@@ -31,7 +31,7 @@ router = APIRouter(tags=["voice"])
 async def _refuse(ws: WebSocket, code: str, message: str, close_code: int = 1008) -> None:
     """Accept, say why in an error event, then close (1008 policy violation unless told otherwise)."""
     await ws.accept()
-    await ws.send_text(event("error", code=code, message=message, fatal=True))
+    await ws.send_text(Error(code=code, message=message, fatal=True).to_json())
     await ws.close(code=close_code, reason=code)
 
 
@@ -68,7 +68,7 @@ async def voice(ws: WebSocket) -> None:
         return
     principal = principal_of(ws)
     try:
-        session = VoiceSession(
+        session = VoiceDoor(
             ws,
             settings,
             state.tts,

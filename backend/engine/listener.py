@@ -1,0 +1,259 @@
+"""The listening side of the engine: audio in (any rate) → Redis frame stream → 16 kHz → VAD → turns.
+
+The `Listener` owns the inbound audio: the input guard (audio faster than real time is shed), the
+frame stream, the resampler, the turn detector, the utterance buffer (with pre-roll), and the partial
+transcripts (repeated `transcribe` calls, or the provider's live recognition). It reports what happens
+as typed turn events to one handler, the session, which applies the turn-taking policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from backend.core.audio import STT_SAMPLE_RATE, StreamResampler, pcm16_to_float
+from backend.core.config import RealtimeSettings
+from backend.realtime.frames import FrameStream
+from backend.realtime.live_stt import LiveTranscriber
+from backend.realtime.overflow import InputGuard
+from backend.realtime.vad import TurnDetector, VADConfig
+from backend.voice.base import STTConfig, STTProvider, Transcription
+
+
+@dataclass(frozen=True)
+class SpeechBegan:
+    """The user started speaking (barge-in, if a reply is playing)."""
+
+
+@dataclass(frozen=True)
+class SpeechPaused:
+    """A first short silence inside the turn: `audio` is the utterance so far (for an early answer)."""
+
+    audio: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    """Speech again after a pause: an early answer is void."""
+
+
+@dataclass(frozen=True)
+class UtteranceEnded:
+    """The utterance is over (end of speech, commit, or the length limit) with its audio at 16 kHz."""
+
+    reason: Literal["vad", "commit", "max_length"]
+    audio: np.ndarray = field(repr=False)
+    ended_at: float  # perf_counter: the latency origin of the reply
+
+
+@dataclass(frozen=True)
+class PartialTranscript:
+    """What the user has said so far in the utterance in progress."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class UtteranceCleared:
+    """The audio buffered for the utterance in progress was forgotten (no turn)."""
+
+
+@dataclass(frozen=True)
+class InputDropped:
+    """Audio came faster than the engine may take it; this much was dropped (reported once a flood ends)."""
+
+    frames: int
+    seconds: float
+
+
+TurnEvent = (
+    SpeechBegan
+    | SpeechPaused
+    | SpeechResumed
+    | UtteranceEnded
+    | PartialTranscript
+    | UtteranceCleared
+    | InputDropped
+)
+
+
+class Listener:
+    """Inbound audio → typed turn events for `on_event` (the pipeline runs as `run()`)."""
+
+    def __init__(
+        self,
+        cfg: RealtimeSettings,
+        frames: FrameStream,
+        stt: STTProvider,
+        stt_config: Callable[[], STTConfig],
+        input_rate: int,
+        on_event: Callable[[TurnEvent], Awaitable[None]],
+        spawn: Callable[[Coroutine[Any, Any, Any]], asyncio.Task[Any]],
+    ) -> None:
+        self.cfg = cfg
+        self.frames = frames
+        self.stt = stt
+        self.stt_config = stt_config
+        self.input_rate = input_rate
+        self.on_event = on_event
+        self.spawn = spawn
+        # audio faster than max_input_speed × real time, past a burst of one backlog of 20 ms frames, is shed
+        self.guard = InputGuard(cfg.max_input_speed, cfg.frame_backlog * 0.02)
+        self._overflow_task: asyncio.Task[None] | None = None
+        self.resampler = StreamResampler(input_rate, STT_SAMPLE_RATE)
+        self.vad_enabled = cfg.vad
+        self.preroll_ms = cfg.preroll_ms
+        self.vad_config = VADConfig(
+            threshold=cfg.vad_threshold,
+            min_speech_ms=cfg.min_speech_ms,
+            hangover_ms=cfg.hangover_ms,
+            speculative_ms=cfg.speculative_ms,
+        )
+        self.detector = TurnDetector(self.vad_config)
+        self.buffer: list[np.ndarray] = []  # 16 kHz float32 audio of the current utterance (+ pre-roll)
+        self.buffered = 0
+        self.partial_task: asyncio.Task[None] | None = None
+        self.partial_at = 0
+        # partials from the provider's live recognition (deepgram) instead of repeated `transcribe` calls
+        self.live_partials = cfg.partial_transcripts and stt.capabilities().streaming
+        self.live: LiveTranscriber | None = None
+
+    async def transcribe(self, audio: np.ndarray) -> Transcription:
+        return await self.stt.transcribe(audio, self.stt_config())
+
+    # ------------------------------------------------------------------ audio in
+    async def add_audio(self, pcm: bytes) -> None:
+        """Queue a PCM16 frame at the input rate, unless it comes too fast (then report the drop)."""
+        seconds = len(pcm) / 2 / self.input_rate
+        if self.guard.admit(seconds):
+            if await self.frames.add_audio(pcm):
+                return
+            self.guard.drop(seconds)  # the pipeline is a whole backlog behind
+        if self._overflow_task is None or self._overflow_task.done():
+            self._overflow_task = self.spawn(self._report_overflow())
+
+    async def _report_overflow(self) -> None:
+        """Tell the handler once per flood, when it is over, how much of the audio was dropped."""
+        while (wait := self.guard.due()) is not None:
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            dropped = self.guard.report()
+            if dropped is None:
+                continue
+            await self.on_event(InputDropped(frames=dropped.frames, seconds=dropped.seconds))
+
+    # ------------------------------------------------------------------ pipeline: frames → VAD → turns
+    async def run(self) -> None:
+        max_samples = int(self.cfg.max_utterance_seconds * STT_SAMPLE_RATE)
+        while True:
+            for _, fields in await self.frames.next_entries():
+                if b"c" in fields:
+                    await self._end_utterance(reason="commit")
+                    continue
+                if b"x" in fields:
+                    await self._clear()
+                    continue
+                preroll = int(self.preroll_ms * STT_SAMPLE_RATE / 1000)
+                audio = pcm16_to_float(self.resampler.process(fields[b"a"]))
+                self.buffer.append(audio)
+                self.buffered += len(audio)
+                if not self.vad_enabled:
+                    if self.buffered >= max_samples:
+                        await self._end_utterance(reason="max_length")
+                    continue
+                if self.live is not None:
+                    self.live.feed(audio)
+                for vad_event in self.detector.feed(audio):
+                    await self._on_vad(vad_event.kind)
+                if self.detector.speaking:
+                    if not self.detector.paused:
+                        self._maybe_partial()
+                    if self.buffered >= max_samples:
+                        await self._end_utterance(reason="max_length")
+                elif self.buffered > preroll * 2:  # not in a turn: keep only the pre-roll
+                    self._keep_tail(preroll)
+
+    def _keep_tail(self, samples: int) -> None:
+        audio = np.concatenate(self.buffer)[-samples:] if self.buffer else np.zeros(0, np.float32)
+        self.buffer, self.buffered = [audio], len(audio)
+
+    def utterance(self) -> np.ndarray:
+        """The 16 kHz audio of the utterance in progress (pre-roll included)."""
+        return np.concatenate(self.buffer) if self.buffer else np.zeros(0, np.float32)
+
+    async def _on_vad(self, kind: str) -> None:
+        if kind == "speech_start":
+            self.partial_at = self.buffered
+            self._start_live()
+            await self.on_event(SpeechBegan())
+        elif kind == "pause":
+            if self.partial_task is not None:  # superseded by the transcription started now
+                self.partial_task.cancel()
+            await self.on_event(SpeechPaused(audio=self.utterance()))
+        elif kind == "resume":
+            await self.on_event(SpeechResumed())
+        elif kind == "speech_end":
+            await self._end_utterance(reason="vad")
+
+    async def _end_utterance(self, reason: Literal["vad", "commit", "max_length"]) -> None:
+        ended_at = time.perf_counter()
+        audio = self.utterance()
+        self.buffer, self.buffered = [], 0
+        if reason != "max_length":
+            self.detector.reset()
+        if self.partial_task is not None:
+            self.partial_task.cancel()
+        self.stop_live()
+        if reason == "max_length" and self.detector.speaking:
+            self._start_live()  # the user talks on: a new utterance
+        await self.on_event(UtteranceEnded(reason=reason, audio=audio, ended_at=ended_at))
+
+    async def _clear(self) -> None:
+        self.buffer, self.buffered = [], 0
+        self.detector.reset()
+        if self.partial_task is not None:
+            self.partial_task.cancel()
+        self.stop_live()
+        await self.on_event(UtteranceCleared())
+
+    # ------------------------------------------------------------------ partial transcripts
+    def _maybe_partial(self) -> None:
+        if not self.cfg.partial_transcripts or (self.partial_task and not self.partial_task.done()):
+            return
+        if self.live is not None and not self.live.failed:
+            return  # the live stream sends the partials
+        if self.buffered - self.partial_at < self.cfg.partial_interval_ms * STT_SAMPLE_RATE / 1000:
+            return
+        self.partial_at = self.buffered
+        audio = self.utterance()
+
+        async def partial() -> None:
+            result = await self.transcribe(audio)
+            if result.text and self.detector.speaking:
+                await self.on_event(PartialTranscript(text=result.text))
+
+        self.partial_task = self.spawn(partial())
+
+    def _start_live(self) -> None:
+        """Open live recognition for the utterance that starts now (pre-roll included)."""
+        if not self.live_partials or self.live is not None:
+            return
+
+        async def partial(text: str) -> None:
+            if self.detector.speaking:
+                await self.on_event(PartialTranscript(text=text))
+
+        self.live = LiveTranscriber(self.stt, self.stt_config(), partial, initial=self.utterance())
+
+    def stop_live(self) -> None:
+        """End the utterance's live recognition in the background (closing a socket takes a moment)."""
+        live, self.live = self.live, None
+        if live is not None:
+            live.cancel()  # now: the task awaiting close() may itself be cancelled before it runs
+            self.spawn(live.close())

@@ -1,0 +1,391 @@
+"""The responding side of the engine: transcript or text → agent → sentences → TTS → audio out.
+
+A `Turn` is one response with its playback clock (what the user has heard at a moment); the
+`Responder` runs a turn and sends its output, live or held back while the turn is speculative.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from backend.agents.conversation import ConversationAgent
+from backend.core import metrics
+from backend.core.audio import StreamResampler
+from backend.core.config import Settings
+from backend.core.errors import MithiError, RateLimited
+from backend.core.failover import FailoverLog, attach, current_log
+from backend.core.text import split_first_phrase, strip_markup
+from backend.core.usage import UsageMeter
+from backend.engine.events import (
+    Error,
+    ProviderFailover,
+    ResponseAudioStarted,
+    ResponseDone,
+    ResponseSentence,
+    ResponseTextDelta,
+    ServerEvent,
+    TranscriptFinal,
+)
+from backend.voice.base import Transcription
+from backend.voice.tts_service import ResolvedVoice, TTSService
+
+logger = logging.getLogger(__name__)
+
+_CONTEXT_CHARS = 500  # previous_text sent with each sentence (ElevenLabs keeps the prosody continuous)
+_SENTENCE_END = re.compile(r"[.!?…।॥][\"'”’)\]]*(\s|$)")
+
+Send = Callable[[ServerEvent], Awaitable[None]]
+SendAudio = Callable[[bytes, str], Awaitable[None]]
+Transcribe = Callable[[np.ndarray], Awaitable[Transcription]]
+
+
+class SentenceChunker:
+    """Cuts streamed LLM text into speakable pieces: whole sentences, and a short first phrase."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.buffer = ""
+        self.first = True
+
+    def feed(self, text: str) -> list[str]:
+        self.buffer += text
+        out = []
+        while (match := _SENTENCE_END.search(self.buffer)) is not None:
+            piece, self.buffer = self.buffer[: match.end()].strip(), self.buffer[match.end() :]
+            out.extend(self._pieces(piece))
+        if self.first and not out:
+            head = split_first_phrase(self.buffer.strip(), self.language)
+            if len(head) > 1 and head[0][-1] in ",;:":  # a clause is complete before its sentence is
+                out.append(head[0])
+                self.buffer = self.buffer.strip()[len(head[0]) :]
+                self.first = False
+        return [p for p in out if p]
+
+    def _pieces(self, sentence: str) -> list[str]:
+        if self.first:
+            self.first = False
+            return split_first_phrase(sentence, self.language)
+        return [sentence]
+
+    def flush(self) -> list[str]:
+        rest, self.buffer = self.buffer.strip(), ""
+        return self._pieces(rest) if rest else []
+
+
+@dataclass
+class Turn:
+    """One response, and what of it the user has heard so far.
+
+    The client plays audio as it arrives; the server sends it faster than real time, so what has been
+    *heard* at a moment is computed from a playback clock: each sentence's audio ends at
+    `playback start + duration of all audio sent up to and including it`, and a sentence cut partway
+    counts the share of its words that its elapsed playback covers.
+    """
+
+    id: str
+    transcript: str = ""
+    # (text, playback start, playback end) per sentence, perf_counter seconds on the playback clock
+    sentences: list[tuple[str, float, float]] = field(default_factory=list)
+    sentence_start: float | None = None  # playback start of the sentence whose audio is being sent
+    in_memory: bool = False  # the agent has stored the user message: an interruption must be recorded
+    latency: dict[str, float] = field(default_factory=dict)
+    playback_start: float | None = None
+    audio_seconds: float = 0.0
+    interrupted: bool = False
+    ended_at: float = field(default_factory=time.perf_counter)  # end of the user's turn (latency origin)
+    speculative: bool = False  # started at a pause, before the end of the user's turn was confirmed
+    held: bool = False  # output is kept in `outbox` until the turn is released
+    outbox: list[tuple[str, Any]] = field(default_factory=list)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    memory_since: float = 0.0  # time.time() when the turn started (to retract a discarded speculation)
+    providers: dict[str, Any] = field(default_factory=dict)  # who served: stt, llm, tts (in order)
+    skips_told: set[tuple[str, str, str]] = field(default_factory=set)  # circuit_open failovers sent
+
+    @property
+    def playback_until(self) -> float:
+        return (self.playback_start or 0.0) + self.audio_seconds
+
+    def heard(self, at: float) -> str:
+        """What had been played by `at`: whole sentences, then the words of the sentence in progress
+        that its elapsed share of playback covers (rounded down: never claim an unheard word)."""
+        heard: list[str] = []
+        for text, start, end in self.sentences:
+            if end <= at:
+                heard.append(text)
+                continue
+            if start < at < end:
+                words = text.split()
+                heard.extend(words[: int(len(words) * (at - start) / (end - start))])
+            break
+        return " ".join(heard)
+
+    def all_text(self) -> str:
+        return " ".join(text for text, _, _ in self.sentences)
+
+
+@dataclass
+class ResponseOptions:
+    """How replies are made; the session changes these on `update`."""
+
+    language: str | None = None  # None: the language the user spoke (STT detection)
+    voice_id: str | None = None  # None: the language's default voice
+    speed: float | None = None
+    speak: bool = True  # False: text only (no TTS, no audio)
+
+
+class Responder:
+    """Runs turns: STT result or text → agent → sentences → TTS → audio, through `send`/`send_audio`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tts: TTSService,
+        agent: ConversationAgent,
+        memory_id: str,
+        options: ResponseOptions,
+        output_rate: int,
+        transcribe: Transcribe,
+        send: Send,
+        send_audio: SendAudio,
+        on_quota: Callable[[RateLimited], Awaitable[None]],
+        stt_name: str,
+        meter: UsageMeter | None = None,
+    ) -> None:
+        self.settings = settings
+        self.cfg = settings.realtime
+        self.tts = tts
+        self.agent = agent
+        self.memory_id = memory_id
+        self.options = options
+        self.output_rate = output_rate
+        self.transcribe = transcribe
+        self.send = send
+        self.send_audio = send_audio
+        self.on_quota = on_quota
+        self.stt_name = stt_name
+        self.meter = meter  # limits.tts_chars_per_day / stt_seconds_per_day of the caller's key
+        self.failover_log = FailoverLog()  # the session's own (provider chains report here)
+
+    def voice(self) -> ResolvedVoice:
+        opts = self.options
+        return self.tts.resolve(opts.voice_id, None if opts.voice_id else opts.language, opts.speed)
+
+    # ------------------------------------------------------------------ one turn
+    async def respond(
+        self,
+        turn: Turn,
+        audio: np.ndarray | None,
+        text: str | None,
+        transcription: asyncio.Task[Transcription] | None,
+        result: Transcription | None = None,
+    ) -> None:
+        try:
+            await self._run_turn(turn, audio, text, transcription, result)
+        except asyncio.CancelledError:
+            raise
+        except RateLimited as err:  # a daily quota is used up: say so and end the session (1008)
+            await self.on_quota(err)
+        except MithiError as err:
+            await self.emit(turn, "event", Error(code=err.code, message=err.message, fatal=False))
+        except Exception as exc:  # noqa: BLE001 - one failed turn must not end the session
+            logger.exception("voice turn failed")
+            await self.emit(
+                turn,
+                "event",
+                Error(code="turn_failed", message=f"the response failed: {exc}", fatal=False),
+            )
+
+    async def _run_turn(
+        self,
+        turn: Turn,
+        audio: np.ndarray | None,
+        text: str | None,
+        transcription: asyncio.Task[Transcription] | None,
+        result: Transcription | None,
+    ) -> None:
+        language = self.options.language
+        turn_log = attach(FailoverLog())  # this turn's failovers (its speaker task inherits it)
+        if audio is not None and result is None:
+            result = await transcription if transcription is not None else await self.transcribe(audio)
+            turn.latency["stt"] = _ms(turn.ended_at)
+        if result is not None:
+            if self.meter is not None:  # limits.stt_seconds_per_day: the utterance's audio seconds
+                await self.meter.stt(result.duration)
+            text = result.text.strip()
+            language = language or result.language
+            turn.providers["stt"] = result.provider or self.stt_name
+            await self._report_failovers(turn, "stt")
+            final = TranscriptFinal(text=text, language=result.language, provider=turn.providers["stt"])
+            await self.emit(turn, "event", final)
+            if not text:
+                await self.emit(turn, "done", {"action": None})
+                return
+        assert text is not None
+        turn.transcript = text
+        agent_language = language if language in self.settings.languages else None
+        opts = self.options
+        voice = self.tts.resolve(opts.voice_id, None if opts.voice_id else agent_language, opts.speed)
+        chunker = SentenceChunker(voice.voice.language)
+        sentences: asyncio.Queue[str | None] = asyncio.Queue()
+        limit = self.settings.agent.max_reply_sentences
+        queued = {"pieces": 0, "sentences": 0}
+
+        def say(piece: str) -> None:
+            """Queue a piece for speech, cleaned and within the sentence limit, as memory stores it."""
+            piece = " ".join(strip_markup(piece).split())
+            if not piece or queued["sentences"] >= limit:
+                return
+            sentences.put_nowait(piece)
+            queued["pieces"] += 1
+            if piece[-1] in ".!?…।॥":
+                queued["sentences"] += 1
+
+        out = self._speak(turn, voice, sentences) if opts.speak else self._write(turn, sentences)
+        speaker = asyncio.create_task(out)
+        llm_start = time.perf_counter()
+        action, reply = None, ""
+        try:
+            turn.memory_since = turn.memory_since or time.time()
+            turn.in_memory = True
+            async for item in self.agent.stream_turn(self.memory_id, text, agent_language):
+                if item.type == "delta" and item.text:
+                    turn.latency.setdefault("llm_first_token", _ms(llm_start))
+                    await self._report_failovers(turn, "llm")
+                    await self.emit(turn, "event", ResponseTextDelta(turn_id=turn.id, text=item.text))
+                    for piece in chunker.feed(item.text):
+                        say(piece)
+                elif item.result is not None:
+                    action = item.result.action
+                    reply = item.result.reply
+            await self._report_failovers(turn, "llm")
+            if "llm" in turn_log.served:
+                turn.providers["llm"] = turn_log.served["llm"]
+            for piece in chunker.flush():
+                say(piece)
+            if not queued["pieces"] and reply:  # nothing speakable streamed: say the stored reply
+                for piece in chunker.feed(reply) + chunker.flush():
+                    say(piece)
+            sentences.put_nowait(None)
+            await speaker
+        finally:
+            if not speaker.done():
+                speaker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await speaker
+        await self.emit(turn, "done", {"action": action})
+
+    async def _speak(self, turn: Turn, voice: ResolvedVoice, sentences: asyncio.Queue[str | None]) -> None:
+        resampler = StreamResampler(voice.voice.sample_rate, self.output_rate)
+        frame_bytes = int(self.output_rate * self.cfg.output_frame_ms / 1000) * 2
+        spoken_by: list[str] = turn.providers.setdefault("tts", [])
+        said = ""  # the reply so far: context for engines that keep prosody across requests
+        while (sentence := await sentences.get()) is not None:
+            ready = time.perf_counter()
+            provider = ""
+            context = replace(voice, config=replace(voice.config, previous_text=said[-_CONTEXT_CHARS:]))
+            if self.meter is not None:  # limits.tts_chars_per_day, sentence by sentence
+                await self.meter.tts(len(sentence))
+            async for chunk in self.tts.stream(sentence, context):
+                provider = chunk.provider or voice.provider.name
+                await self._report_failovers(turn, "tts")  # before the audio of the engine taking over
+                pcm = (  # a sentence's audio: resampled in a thread, never on the event loop
+                    await asyncio.to_thread(resampler.process, chunk.pcm) if resampler.converts else chunk.pcm
+                )
+                turn.latency.setdefault("tts_first_audio", _ms(ready))
+                for start in range(0, len(pcm), frame_bytes):
+                    await self.emit(turn, "audio", pcm[start : start + frame_bytes])
+            await self.emit(turn, "mark", sentence)
+            said = f"{said} {sentence}".strip()
+            if provider and provider not in spoken_by:
+                spoken_by.append(provider)
+            await self.emit(
+                turn, "event", ResponseSentence(turn_id=turn.id, text=sentence, provider=provider)
+            )
+
+    async def _write(self, turn: Turn, sentences: asyncio.Queue[str | None]) -> None:
+        """Text-only replies (`speak=False`): each sentence is marked as said, with no audio."""
+        while (sentence := await sentences.get()) is not None:
+            await self.emit(turn, "mark", sentence)
+            await self.emit(turn, "event", ResponseSentence(turn_id=turn.id, text=sentence, provider=""))
+
+    async def _report_failovers(self, turn: Turn, kind: str) -> None:
+        """Send `provider.failover` for each failover of `kind` the chains reported since the last call."""
+        turn_log = current_log()
+        events = self.failover_log.drain(kind)
+        if turn_log is not None and turn_log is not self.failover_log:
+            events += turn_log.drain(kind)
+        for item in events:
+            if item.reason == "circuit_open":  # said once per turn, not for every sentence
+                key = (item.kind, item.from_provider, item.to_provider)
+                if key in turn.skips_told:
+                    continue
+                turn.skips_told.add(key)
+            await self.emit(turn, "event", ProviderFailover.of(turn.id, item))
+
+    # ------------------------------------------------------------------ output, live or held back
+    async def emit(self, turn: Turn, kind: str, payload: Any) -> None:
+        """Send a turn's output now, or hold it while the turn is speculative (not yet released)."""
+        async with turn.lock:
+            if turn.held:
+                turn.outbox.append((kind, payload))
+            else:
+                await self._deliver(turn, kind, payload)
+
+    async def _deliver(self, turn: Turn, kind: str, payload: Any) -> None:
+        if kind == "event":
+            await self.send(payload)
+        elif kind == "audio":
+            now = time.perf_counter()
+            if turn.playback_start is None:
+                turn.playback_start = now
+                turn.latency["first_audio"] = _ms(turn.ended_at)
+                await self.send(ResponseAudioStarted(turn_id=turn.id, sample_rate=self.output_rate))
+            elif turn.playback_until < now:  # the client ran dry: playback resumes now
+                turn.audio_seconds = now - turn.playback_start
+            if turn.sentence_start is None:
+                turn.sentence_start = turn.playback_until
+            turn.audio_seconds += len(payload) / 2 / self.output_rate
+            await self.send_audio(payload, turn.id)
+        elif kind == "mark":
+            end = turn.playback_until
+            start = end if turn.sentence_start is None else turn.sentence_start
+            turn.sentences.append((payload, start, end))
+            turn.sentence_start = None
+        elif kind == "done":
+            turn.latency["total"] = _ms(turn.ended_at)
+            if turn.transcript:  # the user said something (an empty transcript is not a turn)
+                metrics.observe_voice_turn(turn.latency)
+            await self.send(
+                ResponseDone(
+                    turn_id=turn.id,
+                    transcript=turn.transcript,
+                    text=turn.all_text(),
+                    action=payload["action"],
+                    speculative=turn.speculative,
+                    latency_ms=turn.latency,
+                    providers=turn.providers,
+                )
+            )
+
+    async def release(self, turn: Turn) -> None:
+        """The user's turn is confirmed over: what the speculative response prepared goes out now."""
+        async with turn.lock:
+            turn.ended_at = time.perf_counter()
+            turn.latency["stt"] = 0.0  # the transcript was ready before the turn ended
+            turn.held = False
+            for kind, payload in turn.outbox:
+                await self._deliver(turn, kind, payload)
+            turn.outbox.clear()
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)

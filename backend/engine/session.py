@@ -1,0 +1,509 @@
+"""The voice engine: one conversation's turn-taking, whatever door it came through.
+
+`VoiceEngine` joins the listener (audio → typed turn events) and the responder (turn → agent → TTS →
+audio) with the turn-taking policy:
+- **speculation**: at the first pause in the user's speech the utterance is transcribed and, if it is
+  plain conversation (no tool with side effects), answered at once with the output held back;
+- **release**: if the pause turns out to be the end of the turn, the held reply goes out immediately
+  (`response.done.speculative` = true); if the user speaks on, it is discarded and retracted from memory;
+- **barge-in**: user speech (or `cancel()`) while a reply is generated or still playing stops it, and
+  memory keeps only what the user heard (the playback clock of `Turn`).
+
+It knows nothing about sockets or wire formats: inputs are method calls, outputs go to an
+`EngineOutput` as typed events (backend.engine.events) and PCM audio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from backend.agents.conversation import ConversationAgent
+from backend.core import metrics
+from backend.core.audio import STT_SAMPLE_RATE
+from backend.core.config import Settings
+from backend.core.errors import InvalidRequest, RateLimited
+from backend.core.failover import attach
+from backend.core.limits import check_language, check_speed, check_text
+from backend.core.usage import UsageMeter
+from backend.core.worker import worker_id
+from backend.engine.events import (
+    Error,
+    ResponseInterrupted,
+    ServerEvent,
+    SessionConfigView,
+    SessionStarted,
+    SessionUpdated,
+    SpeechStarted,
+    SpeechStopped,
+    TranscriptPartial,
+)
+from backend.engine.listener import (
+    InputDropped,
+    Listener,
+    PartialTranscript,
+    SpeechBegan,
+    SpeechPaused,
+    SpeechResumed,
+    TurnEvent,
+    UtteranceCleared,
+    UtteranceEnded,
+)
+from backend.engine.ports import EngineOutput
+from backend.engine.responder import Responder, ResponseOptions, Turn
+from backend.realtime.frames import FrameStream
+from backend.voice.base import STTConfig, STTProvider, Transcription
+from backend.voice.tts_service import TTSService
+
+logger = logging.getLogger(__name__)
+
+_CLOSE_WAIT_S = 5.0  # how long a stopping engine waits for its tasks to stop
+_KEEP_TURNS = 16  # recent turns `truncate` can still find
+
+
+@dataclass
+class Speculation:
+    """Work started at the first pause in the user's speech, used if the pause turns out to be the end."""
+
+    stt: asyncio.Task[Transcription]
+    starter: asyncio.Task[None] | None = None
+    turn: Turn | None = None
+
+
+class VoiceEngine:
+    """One voice conversation: listen, take turns, respond (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tts: TTSService,
+        stt: STTProvider,
+        agent: ConversationAgent,
+        output: EngineOutput,
+        *,
+        session_id: str,
+        memory_id: str | None = None,
+        input_rate: int = STT_SAMPLE_RATE,
+        language: str | None = None,
+        meter: UsageMeter | None = None,
+    ) -> None:
+        self.settings = settings
+        self.cfg = settings.realtime
+        self.tts = tts
+        self.stt = stt
+        self.agent = agent
+        self.output = output
+        self.session_id = session_id  # what the client calls it
+        self.memory_id = memory_id or session_id  # what the agent stores it under (the key's namespace)
+        self.meter = meter  # limits.tts_chars_per_day / stt_seconds_per_day of the caller's key
+        self.connection_id = uuid.uuid4().hex[:8]
+        self.input_rate = input_rate
+        self.options = ResponseOptions(language=language)
+        redis = getattr(agent, "redis", None)
+        self.frames = FrameStream(
+            redis.client if redis is not None else None,
+            f"mithi:voice:{session_id}:{self.connection_id}:in",
+            max_backlog=self.cfg.frame_backlog,
+        )
+        self.background: set[asyncio.Task[Any]] = set()
+        self.listener = Listener(
+            self.cfg, self.frames, stt, self._stt_config, input_rate, self.on_turn_event, self._spawn
+        )
+        self.response: asyncio.Task[None] | None = None
+        self.turn: Turn | None = None
+        self.speculative: Speculation | None = None
+        self._turns: OrderedDict[str, Turn] = OrderedDict()
+        self.responder = Responder(
+            settings,
+            tts,
+            agent,
+            self.memory_id,
+            self.options,
+            output_rate=0,
+            transcribe=self.transcribe,
+            send=self._send,
+            send_audio=self._send_audio,
+            on_quota=self._quota_used_up,
+            stt_name=stt.name,
+            meter=meter,
+        )
+        self.output_rate: int = self.responder.voice().voice.sample_rate  # Hz of send_audio
+        self.responder.output_rate = self.output_rate
+        self.failover_log = self.responder.failover_log
+        self._pipeline: asyncio.Task[None] | None = None
+        self.closed = False
+        self._stopped = False
+
+    # ------------------------------------------------------------------ settings, readable
+    @property
+    def language(self) -> str | None:
+        return self.options.language
+
+    @property
+    def voice_id(self) -> str | None:
+        return self.options.voice_id
+
+    @property
+    def speed(self) -> float | None:
+        return self.options.speed
+
+    @property
+    def speak(self) -> bool:
+        return self.options.speak
+
+    @property
+    def vad_enabled(self) -> bool:
+        return self.listener.vad_enabled
+
+    @property
+    def vad_config(self):  # type: ignore[no-untyped-def]  # backend.realtime.vad.VADConfig
+        return self.listener.vad_config
+
+    @property
+    def preroll_ms(self) -> float:
+        return self.listener.preroll_ms
+
+    @property
+    def failed(self) -> BaseException | None:
+        """Why the pipeline died (e.g. Redis went away), or None while it runs."""
+        task = self._pipeline
+        if task is None or not task.done() or task.cancelled():
+            return None
+        return task.exception() or RuntimeError("the pipeline ended")
+
+    # ------------------------------------------------------------------ sending
+    async def _send(self, event: ServerEvent) -> None:
+        if not self.closed:
+            await self.output.send(event)
+
+    async def _send_audio(self, pcm: bytes, turn_id: str) -> None:
+        if not self.closed:
+            await self.output.send_audio(pcm, turn_id)
+
+    async def _quota_used_up(self, err: RateLimited) -> None:
+        await self._send(Error(code=err.code, message=err.message, fatal=True))
+        self.closed = True
+        with contextlib.suppress(Exception):
+            await self.output.close(1008, err.code)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Say `session.started` and start the pipeline (in the caller's context: failovers reach it)."""
+        await self._send(
+            SessionStarted(
+                session_id=self.session_id,
+                input_sample_rate=self.input_rate,
+                output_sample_rate=self.output_rate,
+                language=self.language,
+                vad=self.vad_enabled,
+                worker=worker_id(),
+            )
+        )
+        attach(self.failover_log)  # provider chains report failovers here (tasks below inherit it)
+        self._pipeline = asyncio.create_task(self.listener.run(), name=f"voice-pipeline-{self.connection_id}")
+        self._pipeline.add_done_callback(lambda _: self.frames.release())  # never leave the reader waiting
+        metrics.voice_session_started()
+
+    async def stop(self) -> None:
+        """Cancel everything (bounded), forget an unsent speculative answer, delete the frame stream."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._pipeline is not None:
+            metrics.voice_session_ended()
+        self.closed = True
+        spec, self.speculative = self.speculative, None
+        with contextlib.suppress(Exception):
+            await self._discard(spec)  # an answer never sent is not kept in memory
+        self.listener.stop_live()
+        tasks = [*self.background]
+        if self._pipeline is not None:
+            tasks.append(self._pipeline)
+        if self.response is not None:
+            tasks.append(self.response)
+        for task in tasks:
+            task.cancel()
+        # bounded: a task that swallowed its cancel (redis-py can, mid-command) must not hold the
+        # door, the frame stream and the key's voice slot open
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=_CLOSE_WAIT_S)
+            for task in stuck:
+                logger.warning(
+                    "voice session %s: task %s ignored its cancel", self.session_id, task.get_name()
+                )
+                task.cancel()
+        with contextlib.suppress(Exception):
+            await self.frames.delete()
+
+    async def finish_turn(self, within: float) -> None:
+        """Wait (at most `within` s) for the response in flight, so its last sentence is heard."""
+        response = self.response
+        if response is None or response.done():
+            return
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
+            await asyncio.wait_for(asyncio.shield(response), within)
+
+    async def close_for_restart(self) -> None:
+        """End with 1012 (service restart): the client reconnects, another worker continues."""
+        if self.closed:
+            return
+        await self._send(
+            Error(
+                code="server_restarting",
+                message="this server is restarting; reconnect to continue the conversation",
+                fatal=True,
+            )
+        )
+        self.closed = True
+        with contextlib.suppress(Exception):
+            await self.output.close(1012, "server restarting")
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
+
+    # ------------------------------------------------------------------ inputs
+    async def audio(self, pcm: bytes) -> None:
+        """PCM16 LE mono at `input_rate` (size and parity already checked by the door)."""
+        await self.listener.add_audio(pcm)
+
+    async def commit(self) -> None:
+        """End of utterance now (push-to-talk): transcribe what came since the last turn, and respond."""
+        await self.frames.add_commit()
+
+    async def clear(self) -> None:
+        """Forget the audio buffered for the utterance in progress (no turn)."""
+        await self.frames.add_clear()
+
+    async def text(self, text: str) -> None:
+        """A typed user turn (skips STT)."""
+        text = check_text(text, self.settings)
+        await self._start_response(text=text, ended_at=time.perf_counter())
+
+    async def utterance(self, audio: np.ndarray) -> None:
+        """A whole utterance (16 kHz float32, e.g. a decoded WAV): transcribe and respond."""
+        await self._start_response(audio=audio, ended_at=time.perf_counter())
+
+    async def cancel(self) -> None:
+        """Stop the response; memory keeps what was heard."""
+        await self._interrupt()
+
+    async def update(
+        self,
+        *,
+        language: str | None = None,
+        voice: str | None = None,
+        speed: float | None = None,
+        vad: bool | None = None,
+        hangover_ms: float | None = None,
+        vad_threshold: float | None = None,
+        preroll_ms: float | None = None,
+        speak: bool | None = None,
+    ) -> None:
+        """Change the given (not None) settings, all checked first; says `session.updated`.
+        `language` '' / 'auto' = detect; `voice` '' = the language's default voice."""
+        opts = self.options
+        new_language = opts.language if language is None else check_language(language, self.settings)
+        new_voice = voice if voice is not None else opts.voice_id
+        new_speed = speed if speed is not None else opts.speed
+        check_speed(new_speed, self.settings)
+        self.tts.resolve(new_voice or None, new_language, new_speed)  # raises a clear error if invalid
+        if hangover_ms is not None and not 100 <= hangover_ms <= 3000:
+            raise InvalidRequest("hangover_ms must be from 100 to 3000", code="invalid_config")
+        if vad_threshold is not None and not 0.0 < vad_threshold < 1.0:
+            raise InvalidRequest("vad_threshold must be between 0 and 1", code="invalid_config")
+        if preroll_ms is not None and not 0 <= preroll_ms <= 2000:
+            raise InvalidRequest("preroll_ms must be from 0 to 2000", code="invalid_config")
+        opts.language, opts.voice_id, opts.speed = new_language, new_voice or None, new_speed
+        listener = self.listener
+        if vad is not None:
+            listener.vad_enabled = vad
+        if hangover_ms is not None:
+            listener.vad_config.hangover_ms = hangover_ms
+        if vad_threshold is not None:
+            listener.vad_config.threshold = vad_threshold
+        if preroll_ms is not None:
+            listener.preroll_ms = preroll_ms
+        if speak is not None:
+            opts.speak = speak
+        config = SessionConfigView(
+            voice=self.responder.voice().voice.id,
+            language=opts.language,
+            vad=listener.vad_enabled,
+            speed=opts.speed,
+            hangover_ms=listener.vad_config.hangover_ms,
+        )
+        await self._send(SessionUpdated(config=config))
+
+    async def truncate(self, turn_id: str, audio_end_ms: int) -> str:
+        """The client played only `audio_end_ms` of that turn's audio: memory keeps the text heard by
+        then, which is returned ('' and no change for an unknown turn)."""
+        turn = self._turns.get(turn_id)
+        if turn is None:
+            return ""
+        start = turn.playback_start if turn.playback_start is not None else time.perf_counter()
+        at = start + max(0, audio_end_ms) / 1000
+        if turn is self.turn and not turn.interrupted and not turn.held:
+            heard = await self._interrupt(at=at)
+            if heard is not None:
+                return heard
+        heard = turn.heard(at)
+        if turn.in_memory:
+            await self.agent.record_interruption(self.memory_id, heard, since=turn.memory_since)
+        return heard
+
+    def _stt_config(self) -> STTConfig:
+        stt = self.settings.stt
+        return STTConfig(
+            language=self.language or stt.language,
+            beam_size=stt.beam_size,
+            temperature_fallback=stt.temperature_fallback,
+        )
+
+    async def transcribe(self, audio: np.ndarray) -> Transcription:
+        """16 kHz float32 audio → text, with the same STT settings as the turns."""
+        return await self.stt.transcribe(audio, self._stt_config())
+
+    # ------------------------------------------------------------------ policy: turn events
+    async def on_turn_event(self, event: TurnEvent) -> None:
+        """Apply the turn-taking policy to one listener event (tests feed them directly)."""
+        if isinstance(event, SpeechBegan):
+            await self._send(SpeechStarted())
+            await self._interrupt()  # barge-in, if the bot is speaking or about to
+        elif isinstance(event, SpeechPaused):
+            await self._discard(self.speculative)
+            spec = Speculation(stt=self._spawn(self.transcribe(event.audio)))
+            self.speculative = spec
+            spec.starter = self._spawn(self._speculate(spec))
+        elif isinstance(event, SpeechResumed):  # the user went on talking: the early answer is void
+            spec, self.speculative = self.speculative, None
+            await self._discard(spec)
+        elif isinstance(event, UtteranceEnded):
+            await self._end_utterance(event)
+        elif isinstance(event, PartialTranscript):
+            await self._send(TranscriptPartial(text=event.text))
+        elif isinstance(event, UtteranceCleared):
+            spec, self.speculative = self.speculative, None
+            await self._discard(spec)
+        elif isinstance(event, InputDropped):
+            await self._send(self._overflow_error(event))
+
+    def _overflow_error(self, dropped: InputDropped) -> Error:
+        return Error(
+            code="input_overflow",
+            message=(
+                f"{dropped.frames} audio frames ({dropped.seconds:g} s) were dropped: audio may arrive "
+                f"at up to {self.cfg.max_input_speed:g}x real time after a burst of "
+                f"{self.listener.guard.burst_s:g} s, with at most {self.cfg.frame_backlog} frames waiting to "
+                "be processed; stream at real time"
+            ),
+            fatal=False,
+            dropped_frames=dropped.frames,
+            dropped_seconds=dropped.seconds,
+        )
+
+    async def _end_utterance(self, event: UtteranceEnded) -> None:
+        reason, audio = event.reason, event.audio
+        spec, self.speculative = self.speculative, None
+        await self._send(SpeechStopped(reason=reason))
+        if spec is not None and reason == "vad" and spec.turn is not None and spec.turn is self.turn:
+            await self.responder.release(spec.turn)  # the answer prepared at the pause goes out now
+            return
+        if spec is not None and spec.starter is not None:
+            spec.starter.cancel()
+        if reason != "vad":
+            await self._discard(spec)
+        if audio.size < STT_SAMPLE_RATE * 0.1:
+            await self._send(Error(code="empty_audio", message="the utterance has no audio to transcribe"))
+            return
+        # The transcription started at the first pause covers the utterance if no speech came after it.
+        use = spec.stt if spec is not None and reason == "vad" and not spec.stt.cancelled() else None
+        await self._start_response(audio=audio, ended_at=event.ended_at, transcription=use)
+
+    async def _speculate(self, spec: Speculation) -> None:
+        """At the first pause: transcribe, and if the turn is plain conversation (no tool with side effects),
+        start answering, holding the output back until the end of the user's turn is confirmed."""
+        result = await asyncio.shield(spec.stt)  # cancelling the starter must not cancel the STT
+        text = result.text.strip()
+        if (
+            self.speculative is not spec
+            or not text
+            or (self.response is not None and not self.response.done())
+        ):
+            return
+        if await self.agent.would_act(self.memory_id, text) or self.speculative is not spec:
+            return
+        turn = Turn(id=uuid.uuid4().hex[:8], speculative=True, held=True, memory_since=time.time())
+        spec.turn = turn
+        self._begin(turn, self.responder.respond(turn, None, None, None, result))
+
+    async def _discard(self, spec: Speculation | None) -> None:
+        """Drop a speculation: cancel its work and retract what its turn stored in memory."""
+        if spec is None:
+            return
+        spec.stt.cancel()
+        if spec.starter is not None:
+            spec.starter.cancel()
+        turn = spec.turn
+        if turn is None or not turn.held:
+            return
+        if self.turn is turn and self.response is not None:
+            self.response.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.response
+            self.response, self.turn = None, None
+        self._turns.pop(turn.id, None)
+        if turn.in_memory:
+            await self.agent.retract_since(self.memory_id, turn.memory_since)
+
+    # ------------------------------------------------------------------ policy: responses
+    async def _start_response(
+        self,
+        *,
+        ended_at: float,
+        audio: np.ndarray | None = None,
+        text: str | None = None,
+        transcription: asyncio.Task[Transcription] | None = None,
+    ) -> None:
+        spec, self.speculative = self.speculative, None
+        await self._discard(spec)
+        await self._interrupt()
+        turn = Turn(id=uuid.uuid4().hex[:8], ended_at=ended_at)
+        self._begin(turn, self.responder.respond(turn, audio, text, transcription))
+
+    def _begin(self, turn: Turn, work: Coroutine[Any, Any, None]) -> None:
+        self.turn = turn
+        self._turns[turn.id] = turn
+        while len(self._turns) > _KEEP_TURNS:
+            self._turns.popitem(last=False)
+        self.response = asyncio.create_task(work)
+
+    async def _interrupt(self, at: float | None = None) -> str | None:
+        """Stop the response that is being generated or heard; memory keeps only what was heard (by
+        `at`, default now), which is returned; None when there was nothing to interrupt."""
+        task, turn = self.response, self.turn
+        now = time.perf_counter()
+        if task is None or turn is None or turn.interrupted or turn.held:
+            return None
+        if task.done() and now >= turn.playback_until:
+            return None  # finished and fully played: nothing to interrupt
+        turn.interrupted = True
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        heard = turn.heard(now if at is None else at)
+        await self._send(ResponseInterrupted(turn_id=turn.id, spoken=heard))
+        if turn.in_memory:
+            await self.agent.record_interruption(self.memory_id, heard, since=turn.memory_since)
+        return heard

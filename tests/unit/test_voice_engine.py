@@ -1,0 +1,261 @@
+"""The voice engine's turn-taking policy, in process: fake STT / TTS / agent, a recording output.
+
+Listener events are fed directly (as TurnDetector's tests feed arrays); the playback clock is real
+(perf_counter), so each test takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+
+from backend.agents.conversation import AgentEvent, TurnResult
+from backend.engine import events as ev
+from backend.engine.listener import SpeechBegan, SpeechPaused, SpeechResumed, UtteranceEnded
+from backend.engine.session import VoiceEngine
+from backend.voice.base import AudioChunk, STTConfig, Transcription, TTSConfig
+from backend.voice.tts_service import ResolvedVoice
+from tests.conftest import make_settings
+
+RATE = 16000
+REPLY = "One two three. Four five six seven."  # 0.1 s of audio per word: 0.3 s, then 0.4 s
+
+
+@dataclass
+class FakeVoice:
+    id: str = "fake-voice"
+    language: str = "en"
+    sample_rate: int = RATE
+
+
+@dataclass
+class FakeProvider:
+    name: str = "fake-tts"
+
+
+class FakeTTS:
+    """Speaks 0.1 s of silence per word."""
+
+    def resolve(self, voice_id: str | None, language: str | None, speed: float | None) -> ResolvedVoice:
+        config = TTSConfig(voice_id="fake-voice", language="en", speed=speed or 1.0)
+        return ResolvedVoice(provider=FakeProvider(), voice=FakeVoice(), config=config)  # type: ignore[arg-type]
+
+    async def stream(self, text: str, voice: ResolvedVoice) -> AsyncIterator[AudioChunk]:
+        yield AudioChunk(
+            pcm=bytes(int(RATE * 0.1 * len(text.split())) * 2), sample_rate=RATE, provider="fake-tts"
+        )
+
+
+@dataclass
+class FakeCapabilities:
+    streaming: bool = False
+
+
+class FakeSTT:
+    name = "fake-stt"
+
+    def __init__(self, text: str = "what is on my calendar") -> None:
+        self.text = text
+
+    def capabilities(self) -> FakeCapabilities:
+        return FakeCapabilities()
+
+    async def transcribe(self, audio: np.ndarray, config: STTConfig) -> Transcription:
+        return Transcription(self.text, "en", 1.0, len(audio) / RATE, provider="fake-stt")
+
+
+@dataclass
+class FakeAgent:
+    """Streams REPLY word by word; keeps what memory would (user turns, interruptions, retractions)."""
+
+    delay: float = 0.0
+    users: list[str] = field(default_factory=list)
+    interruptions: list[str] = field(default_factory=list)
+    retracted: list[float] = field(default_factory=list)
+
+    async def stream_turn(
+        self, session_id: str, text: str, language: str | None
+    ) -> AsyncIterator[AgentEvent]:
+        self.users.append(text)
+        for word in REPLY.split(" "):
+            await asyncio.sleep(self.delay)
+            yield AgentEvent("delta", text=word + " ")
+        yield AgentEvent("done", result=TurnResult(session_id, REPLY, None, {}))
+
+    async def would_act(self, session_id: str, text: str) -> bool:
+        return False
+
+    async def record_interruption(self, session_id: str, spoken: str, since: float) -> None:
+        self.interruptions.append(spoken)
+
+    async def retract_since(self, session_id: str, since: float) -> None:
+        self.retracted.append(since)
+
+
+class Recorder:
+    """EngineOutput that keeps everything."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+        self.audio: list[tuple[str, int]] = []
+        self.closed: list[tuple[int, str]] = []
+
+    async def send(self, event: ev.ServerEvent) -> None:
+        self.events.append(event)
+
+    async def send_audio(self, pcm: bytes, turn_id: str) -> None:
+        self.audio.append((turn_id, len(pcm)))
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed.append((code, reason))
+
+    def of(self, kind: type) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+@pytest.fixture(scope="module")
+def settings():  # type: ignore[no-untyped-def]
+    return make_settings()
+
+
+def engine_with(settings, agent: FakeAgent | None = None) -> tuple[VoiceEngine, Recorder, FakeAgent]:  # type: ignore[no-untyped-def]
+    out, agent = Recorder(), agent or FakeAgent()
+    engine = VoiceEngine(settings, FakeTTS(), FakeSTT(), agent, out, session_id="s1")  # type: ignore[arg-type]
+    return engine, out, agent
+
+
+async def settle(engine: VoiceEngine) -> None:
+    """Wait for the response in flight to finish sending."""
+    if engine.response is not None:
+        await asyncio.wait_for(asyncio.shield(engine.response), 2)
+
+
+SPEECH = np.full(RATE, 0.1, np.float32)
+
+
+async def test_text_turn_speaks_each_sentence_and_reports_done(settings) -> None:  # type: ignore[no-untyped-def]
+    engine, out, agent = engine_with(settings)
+    await engine.text("  hello  ")
+    await settle(engine)
+    assert agent.users == ["hello"]
+    assert [e.text for e in out.of(ev.ResponseSentence)] == ["One two three.", "Four five six seven."]
+    (done,) = out.of(ev.ResponseDone)
+    assert done.text == REPLY and done.transcript == "hello" and done.speculative is False
+    assert len(out.of(ev.ResponseAudioStarted)) == 1
+    assert sum(n for _, n in out.audio) == int(RATE * 0.1 * 7) * 2
+    assert done.wire()["type"] == "response.done"
+    await engine.stop()
+
+
+async def test_speech_during_a_reply_interrupts_it_and_memory_keeps_what_was_heard(settings) -> None:  # type: ignore[no-untyped-def]
+    engine, out, agent = engine_with(settings)
+    await engine.text("hello")
+    await settle(engine)  # all audio sent; 0.7 s of it is still playing
+    await engine.on_turn_event(SpeechBegan())
+    (cut,) = out.of(ev.ResponseInterrupted)
+    assert cut.spoken != REPLY and REPLY.startswith(cut.spoken)
+    assert agent.interruptions == [cut.spoken]
+    assert isinstance(out.events[-2], ev.SpeechStarted)
+
+
+async def test_barge_in_while_generating_stops_the_reply(settings) -> None:  # type: ignore[no-untyped-def]
+    engine, out, agent = engine_with(settings, FakeAgent(delay=0.02))
+    await engine.text("hello")
+    await asyncio.sleep(0.03)
+    await engine.cancel()
+    assert engine.response is not None and engine.response.done()
+    assert not out.of(ev.ResponseDone)
+    assert len(out.of(ev.ResponseInterrupted)) == 1 and len(agent.interruptions) == 1
+
+
+async def held_speculation(engine: VoiceEngine) -> None:
+    await engine.on_turn_event(SpeechPaused(audio=SPEECH))
+    for _ in range(200):  # the speculative reply is made (and held back)
+        if engine.response is not None and engine.response.done():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("no speculative reply was made")
+
+
+async def test_speech_after_a_pause_discards_the_early_reply(settings) -> None:  # type: ignore[no-untyped-def]
+    engine, out, agent = engine_with(settings)
+    await held_speculation(engine)
+    assert agent.users == ["what is on my calendar"] and engine.turn is not None and engine.turn.held
+    await engine.on_turn_event(SpeechResumed())
+    assert len(agent.retracted) == 1  # memory forgets the answer nobody heard
+    assert not [e for e in out.events if e.type.startswith(("response.", "transcript."))]
+    assert not out.audio and engine.turn is None
+
+
+async def test_end_after_a_pause_releases_the_held_reply(settings) -> None:  # type: ignore[no-untyped-def]
+    engine, out, agent = engine_with(settings)
+    await held_speculation(engine)
+    assert not out.events  # held back until the end of the turn is confirmed
+    await engine.on_turn_event(UtteranceEnded(reason="vad", audio=SPEECH, ended_at=time.perf_counter()))
+    assert [e.type for e in out.events[:2]] == ["speech.stopped", "transcript.final"]
+    (done,) = out.of(ev.ResponseDone)
+    assert done.speculative is True and done.latency_ms["stt"] == 0.0 and done.text == REPLY
+    assert agent.users == ["what is on my calendar"] and not agent.retracted
+    assert out.audio
+
+
+async def test_truncate_keeps_what_the_client_played(settings) -> None:  # type: ignore[no-untyped-def]
+    engine, out, agent = engine_with(settings)
+    await engine.text("hello")
+    await settle(engine)
+    turn_id = out.of(ev.ResponseDone)[0].turn_id
+    assert await engine.truncate(turn_id, 350) == "One two three."  # 50 ms into the second sentence
+    assert agent.interruptions == ["One two three."]
+    assert await engine.truncate("nope", 350) == ""
+    assert (await engine.truncate(turn_id, 5000)) == REPLY
+
+
+async def test_text_only_replies_have_no_audio(settings) -> None:  # type: ignore[no-untyped-def]
+    engine, out, agent = engine_with(settings)
+    await engine.update(speak=False)
+    assert out.of(ev.SessionUpdated)[0].config.vad is engine.vad_enabled
+    await engine.text("hello")
+    await settle(engine)
+    assert not out.audio and not out.of(ev.ResponseAudioStarted)
+    assert out.of(ev.ResponseDone)[0].text == REPLY
+    assert [e.text for e in out.of(ev.ResponseSentence)] == ["One two three.", "Four five six seven."]
+
+
+async def test_push_to_talk_through_the_frame_stream(settings) -> None:  # type: ignore[no-untyped-def]
+    engine, out, agent = engine_with(settings)
+    await engine.start()
+    await engine.update(vad=False)
+    await engine.audio(bytes(RATE))  # 0.5 s of PCM16
+    await engine.commit()
+    for _ in range(200):
+        if out.of(ev.ResponseDone):
+            break
+        await asyncio.sleep(0.005)
+    assert out.of(ev.SessionStarted) and out.of(ev.SpeechStopped)[0].reason == "commit"
+    assert out.of(ev.TranscriptFinal)[0].text == "what is on my calendar"
+    assert out.of(ev.ResponseDone)[0].transcript == "what is on my calendar"
+    await engine.stop()
+    assert engine.failed is None
+
+
+async def test_invalid_update_changes_nothing(settings) -> None:  # type: ignore[no-untyped-def]
+    engine, out, _ = engine_with(settings)
+    with pytest.raises(Exception) as err:
+        await engine.update(vad_threshold=2.0, speak=False)
+    assert getattr(err.value, "code", "") == "invalid_config" and engine.speak is True and not out.events
+
+
+def test_error_wire_form_leaves_out_overflow_fields() -> None:
+    assert ev.Error(code="x", message="y").wire() == {
+        "type": "error",
+        "code": "x",
+        "message": "y",
+        "fatal": False,
+    }
+    assert "dropped_frames" in ev.Error(code="x", message="y", dropped_frames=3).wire()
