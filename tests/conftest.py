@@ -90,13 +90,15 @@ def web_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(assembled_models: Path, web_dist: Path) -> Iterator[LiveServer]:
-    """The app as `make run` configures it (piper + espeak fallback, whisper tiny.en + base)."""
+    """The app as `make run` configures it (piper + espeak fallback, whisper tiny.en + base), with the
+    Wyoming door on (`server.app.state.settings.wyoming.port`)."""
     # every test shares this server and one client address: the per-minute request and concurrent-session
     # limits (tested on their own in test_auth_and_tenancy.py) would throttle the suite itself
     settings = make_settings(
         {
             "paths": {"web_dist": str(web_dist)},
             "limits": {"requests_per_minute": 0, "voice_sessions_per_key": 0},
+            "wyoming": {"enabled": True, "port": free_port()},  # the Home Assistant door, on loopback
         },
         models=assembled_models,
     )

@@ -32,6 +32,7 @@ from backend.app.worker import WorkerHeader
 from backend.core.config import Settings, load_config
 from backend.core.errors import ConfigError, install_error_handlers
 from backend.core.urls import install_log_masking
+from backend.doors.wyoming_server import WyomingDoor
 from backend.llm.chain import LLMChain, validate_llm_chain
 from backend.voice.factory import validate_provider_names
 from backend.voice.stt_chain import STTChain, validate_stt_chain
@@ -105,6 +106,8 @@ async def _startup(app: FastAPI) -> AsyncIterator[None]:
         app.state.tts, app.state.stt, app.state.agent = tts_service, stt_provider, agent
         app.state.redis, app.state.llm = agent.redis, agent.llm
         app.state.quotas = Quotas(settings, agent.redis)
+        if settings.wyoming.enabled:  # the Wyoming door for Home Assistant, on the same engines
+            await stack.enter_async_context(wyoming_door(settings, tts_service, stt_provider))
         lifecycle: Lifecycle = app.state.lifecycle
         stack.callback(lifecycle.install_sigterm(asyncio.get_running_loop()))  # drain, then uvicorn exits
         stack.push_async_callback(lifecycle.drain)  # also when stopped another way: sessions get 1012
@@ -128,6 +131,20 @@ async def _startup(app: FastAPI) -> AsyncIterator[None]:
         lifecycle.ready = True
         yield
         lifecycle.ready = False
+
+
+@asynccontextmanager
+async def wyoming_door(settings: Settings, tts: TTSService, stt: STTChain) -> AsyncIterator[WyomingDoor]:
+    door = WyomingDoor(settings, tts, stt)
+    try:
+        await door.start()
+    except OSError as exc:
+        cfg = settings.wyoming
+        raise ConfigError(f"wyoming: cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}") from None
+    try:
+        yield door
+    finally:
+        await door.stop()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

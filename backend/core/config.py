@@ -252,6 +252,25 @@ class ServerSettings(Section):
         return is_loopback_host(self.host)
 
 
+class WyomingSettings(Section):
+    """The Wyoming TCP door for Home Assistant (docs/HOME_ASSISTANT.md). Wyoming has no authentication."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(10300, ge=1, le=65535)
+    allow_remote: bool = False  # a non-loopback host serves anyone who can reach it: only on purpose
+
+    @model_validator(mode="after")
+    def _loopback_unless_allowed(self) -> WyomingSettings:
+        if self.enabled and not self.allow_remote and not is_loopback_host(self.host):
+            raise ValueError(
+                f"wyoming.host: {self.host} can be reached by other machines, and Wyoming has no "
+                "authentication: bind to 127.0.0.1, or set wyoming.allow_remote: true on purpose "
+                "(on a trusted network only)"
+            )
+        return self
+
+
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "ip6-localhost"})
 
 
@@ -366,6 +385,7 @@ class Settings(Section):
     llama_cpp: LlamaCppSettings = LlamaCppSettings()
     agent: AgentSettings = AgentSettings()
     realtime: RealtimeSettings = RealtimeSettings()
+    wyoming: WyomingSettings = WyomingSettings()
     languages: list[LanguageCode] = list(DEFAULT_LANGUAGES)
 
     @model_validator(mode="after")

@@ -122,3 +122,12 @@ def test_realtime_settings_are_consistent() -> None:
         parse_config({"realtime": {"speculative_ms": 400, "hangover_ms": 300}})
     with pytest.raises(ConfigError, match="min_input_rate"):
         parse_config({"realtime": {"min_input_rate": 44100, "max_input_rate": 16000}})
+
+
+def test_wyoming_binds_to_loopback_unless_remote_is_allowed_on_purpose() -> None:
+    assert parse_config({"wyoming": {"enabled": True}}, "t").wyoming.host == "127.0.0.1"
+    with pytest.raises(ConfigError, match="no authentication.*allow_remote"):
+        parse_config({"wyoming": {"enabled": True, "host": "0.0.0.0"}}, "t")
+    remote = parse_config({"wyoming": {"enabled": True, "host": "0.0.0.0", "allow_remote": True}}, "t")
+    assert remote.wyoming.host == "0.0.0.0"
+    assert parse_config({"wyoming": {"enabled": False, "host": "0.0.0.0"}}, "t").wyoming.enabled is False
