@@ -107,7 +107,9 @@ async def _startup(app: FastAPI) -> AsyncIterator[None]:
         app.state.redis, app.state.llm = agent.redis, agent.llm
         app.state.quotas = Quotas(settings, agent.redis)
         if settings.wyoming.enabled:  # the Wyoming door for Home Assistant, on the same engines
-            await stack.enter_async_context(wyoming_door(settings, tts_service, stt_provider))
+            app.state.wyoming = await stack.enter_async_context(
+                wyoming_door(settings, tts_service, stt_provider)
+            )
         lifecycle: Lifecycle = app.state.lifecycle
         stack.callback(lifecycle.install_sigterm(asyncio.get_running_loop()))  # drain, then uvicorn exits
         stack.push_async_callback(lifecycle.drain)  # also when stopped another way: sessions get 1012

@@ -39,13 +39,13 @@ from backend.core.audio import STT_SAMPLE_RATE, StreamResampler, pcm16_to_float
 from backend.core.config import Settings
 from backend.core.errors import MithiError
 from backend.core.limits import check_text
+from backend.engine.responder import SentenceChunker
 from backend.voice.base import STTConfig, STTProvider
 from backend.voice.tts_service import ResolvedVoice, TTSService
 
 logger = logging.getLogger(__name__)
 
 ATTRIBUTION = Attribution(name="Mithivoices", url="https://github.com/mithivoices/mithivoices")
-_SENTENCE_END = re.compile(r"[.!?…।॥][\"'”’)\]]*\s")
 _CHUNK_SAMPLES = 1024  # samples per audio-chunk sent (as wyoming-piper)
 
 
@@ -85,7 +85,11 @@ class WyomingHandler(AsyncEventHandler):
         self.language: str | None = None  # from `transcribe`
         self.recording: _Recording | None = None
         self.streaming: ResolvedVoice | None = None  # an open synthesize-start
-        self.pending = ""  # streamed text not yet spoken
+        self.chunker: SentenceChunker | None = None  # its text, cut into sentences as /voice cuts replies
+        self.received = 0  # characters streamed so far
+
+    async def disconnect(self) -> None:
+        self.door.connections.discard(self)
 
     async def handle_event(self, event: Event) -> bool:
         try:
@@ -119,7 +123,7 @@ class WyomingHandler(AsyncEventHandler):
         elif SynthesizeStart.is_type(event.type):
             start = SynthesizeStart.from_event(event)
             self.streaming = self.door.voice(start.voice.name if start.voice else None, _lang(start))
-            self.pending = ""
+            self.chunker, self.received = SentenceChunker(self.streaming.voice.language), 0
         elif SynthesizeChunk.is_type(event.type):
             await self._stream_text(SynthesizeChunk.from_event(event).text)
         elif SynthesizeStop.is_type(event.type):
@@ -208,29 +212,31 @@ class WyomingHandler(AsyncEventHandler):
         await self.write_event(AudioStop().event())
 
     async def _stream_text(self, text: str) -> None:
-        if self.streaming is None:
+        if self.streaming is None or self.chunker is None:
             raise WyomingInputError("no_synthesize_start", "synthesize-chunk before synthesize-start")
-        self.pending += text
-        if len(self.pending) > self.door.settings.limits.max_text_chars:
-            self.streaming, self.pending = None, ""
+        self.received += len(text)
+        limit = self.door.settings.limits.max_text_chars
+        if self.received > limit:
+            self.streaming, self.chunker = None, None
             raise WyomingInputError(
                 "text_too_long",
-                f"streamed text over {self.door.settings.limits.max_text_chars} characters "
-                "(limits.max_text_chars); synthesis dropped",
+                f"streamed text over {limit} characters (limits.max_text_chars); synthesis dropped",
             )
-        while (match := _SENTENCE_END.search(self.pending)) is not None:  # speak each sentence once complete
-            sentence, self.pending = self.pending[: match.end()].strip(), self.pending[match.end() :]
-            if sentence.strip(".!?…।॥ "):
-                await self._speak(check_text(sentence, self.door.settings), self.streaming)
+        for piece in self.chunker.feed(text):  # each sentence is spoken as soon as it is complete
+            await self._say(piece, self.streaming)
 
     async def _stop_stream(self) -> None:
-        voice, self.streaming = self.streaming, None
-        if voice is None:
+        voice, chunker = self.streaming, self.chunker
+        self.streaming, self.chunker = None, None
+        if voice is None or chunker is None:
             raise WyomingInputError("no_synthesize_start", "synthesize-stop without synthesize-start")
-        rest, self.pending = self.pending.strip(), ""
-        if rest.strip(".!?…।॥ "):
-            await self._speak(check_text(rest, self.door.settings), voice)
+        for piece in chunker.flush():
+            await self._say(piece, voice)
         await self.write_event(SynthesizeStopped().event())
+
+    async def _say(self, piece: str, voice: ResolvedVoice) -> None:
+        if piece.strip(".!?…।॥,;: "):  # (punctuation alone has nothing to say)
+            await self._speak(check_text(piece, self.door.settings), voice)
 
 
 def _lang(request: Synthesize | SynthesizeStart) -> str | None:
@@ -245,7 +251,7 @@ class WyomingDoor:
         self.tts = tts
         self.stt = stt
         self.server = AsyncTcpServer(settings.wyoming.host, settings.wyoming.port)
-        self._handlers: set[WyomingHandler] = set()
+        self.connections: set[WyomingHandler] = set()  # open client connections
 
     def info(self) -> Info:
         languages = list(self.settings.languages)
@@ -302,7 +308,7 @@ class WyomingDoor:
 
     def _handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> WyomingHandler:
         handler = WyomingHandler(self, reader, writer)
-        self._handlers.add(handler)
+        self.connections.add(handler)  # (removed again when its client disconnects)
         return handler
 
     async def start(self) -> None:
@@ -313,7 +319,7 @@ class WyomingDoor:
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
             await self.server.stop()
-        for handler in list(self._handlers):
+        for handler in list(self.connections):
             with contextlib.suppress(Exception):
                 await handler.stop()
-        self._handlers.clear()
+        self.connections.clear()

@@ -146,3 +146,9 @@ async def test_bad_input_gets_an_error_and_the_connection_goes_on(server: Backgr
     async with client(server) as wy:
         await wy.write_event(Describe().event())
         assert Info.is_type((await read(wy)).type)
+    door = server.app.state.wyoming
+    for _ in range(50):  # every connection is forgotten once its client has gone
+        if not door.connections:
+            break
+        await asyncio.sleep(0.1)
+    assert not door.connections
