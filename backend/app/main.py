@@ -20,7 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.agents.conversation import running_agent
-from backend.app.api import auth_token, chat, health, openai_compat, stt, tts, voice_ws, voices
+from backend.app.api import auth_token, chat, health, openai_compat, realtime_ws, stt, tts, voice_ws, voices
 from backend.app.auth import AccessGuard, KeyRing, install_log_redaction
 from backend.app.body_limit import BodySizeLimit
 from backend.app.lifecycle import Lifecycle
@@ -187,7 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limit_text=f"{settings.limits.max_upload_mb:g} MiB (limits.max_upload_mb)",
     )
 
-    for module in (health, voices, tts, stt, openai_compat, chat, auth_token, voice_ws):
+    for module in (health, voices, tts, stt, openai_compat, chat, auth_token, voice_ws, realtime_ws):
         # every route declares its errors ({"error": {"code", "message"}}): backend.app.openapi
         app.include_router(module.router, responses=OPEN_ERRORS if module is health else ERRORS)
     mount_web_app(app, settings.web_dist)

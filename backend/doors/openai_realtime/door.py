@@ -1,0 +1,217 @@
+"""The /v1/realtime door: OpenAI Realtime events ⇄ VoiceEngine (route: backend/app/api/realtime_ws.py).
+
+Reads JSON client events (``events.parse_client_event``), decodes client audio to the engine's input
+rate (``codecs``), drives the engine, and translates the engine's typed events and PCM into Realtime
+server events in the client's dialect (``translate``). Bad events get an ``error`` event; the socket stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from fastapi import WebSocket, WebSocketDisconnect
+
+from backend.core.errors import MithiError
+from backend.doors.openai_realtime import events as rt
+from backend.doors.openai_realtime.codecs import AudioDecodeError, InputAudioDecoder, OutputAudioEncoder
+from backend.doors.openai_realtime.translate import RealtimeTranslator, SessionView, new_id, session_event
+from backend.engine import events as engine_events
+from backend.engine.events import ServerEvent
+
+logger = logging.getLogger(__name__)
+
+
+class RealtimeOutput:
+    """EngineOutput onto the socket: engine events become Realtime events; PCM becomes audio deltas."""
+
+    def __init__(self, ws: WebSocket, translator: RealtimeTranslator) -> None:
+        self.ws = ws
+        self.translator = translator
+        self.encoder: OutputAudioEncoder | None = None
+        self.view: SessionView | None = None
+        self.input_ms = 0  # client audio received so far (audio_start_ms / audio_end_ms)
+        self._lock = asyncio.Lock()
+
+    async def emit(self, events: list[dict[str, Any]]) -> None:
+        async with self._lock:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+                for event in events:
+                    await self.ws.send_text(json.dumps(event))
+
+    async def send(self, event: ServerEvent) -> None:
+        tr = self.translator
+        if isinstance(event, engine_events.SessionStarted | engine_events.SessionUpdated):
+            if self.view is not None:
+                kind = "session.created" if event.type == "session.started" else "session.updated"
+                self.view.voice = self.view.voice or (
+                    event.config.voice if kind == "session.updated" else None
+                )
+                await self.emit([session_event(tr.dialect, kind, self.view)])
+        elif isinstance(event, engine_events.SpeechStarted):
+            await self.emit(tr.speech_started(self.input_ms))
+        elif isinstance(event, engine_events.SpeechStopped):
+            await self.emit(tr.speech_stopped(self.input_ms, vad=event.reason == "vad"))
+        elif isinstance(event, engine_events.TranscriptFinal):
+            await self.emit(tr.user_transcript(event.text))
+        else:
+            if (
+                isinstance(event, engine_events.ResponseDone | engine_events.ResponseInterrupted)
+                and self.encoder
+            ):
+                tail = self.encoder.flush()
+                if tail:
+                    await self.emit(tr.audio_delta(event.turn_id, tail))
+            await self.emit(tr.translate(event))
+
+    async def send_audio(self, pcm: bytes, turn_id: str) -> None:
+        if self.encoder is None:
+            return
+        delta = await asyncio.to_thread(self.encoder.encode, pcm)
+        if delta:
+            await self.emit(self.translator.audio_delta(turn_id, delta))
+
+    async def close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.close(code=code, reason=reason)
+
+
+def protocol_error(code: str, message: str, param: str | None = None, event_id: str | None = None) -> dict:
+    """A Realtime ``invalid_request_error`` event."""
+    return rt.RealtimeProtocolError(code, message, param=param, event_id=event_id).to_event(new_id("event"))
+
+
+class RealtimeDoor:
+    """One /v1/realtime connection over an already built VoiceEngine (see backend/app/api/realtime_ws.py)."""
+
+    def __init__(self, ws: WebSocket, engine: Any, output: RealtimeOutput, model: str) -> None:
+        self.ws = ws
+        self.engine = engine
+        self.output = output
+        self.model = model
+        self.input_format: str = "pcm16"
+        self.output_format: str = "pcm16"
+        self.decoder = InputAudioDecoder("pcm16", engine.input_rate)
+        output.encoder = OutputAudioEncoder("pcm16", engine.output_rate)
+        output.view = SessionView(engine.session_id, model, voice=engine.voice_id)
+        if engine.vad_enabled:
+            output.view.vad = {"type": "server_vad", "create_response": True}
+
+    async def finish_turn(self, within: float) -> None:
+        await self.engine.finish_turn(within)
+
+    async def close_for_restart(self) -> None:
+        await self.engine.close_for_restart()
+
+    async def run(self) -> None:
+        await self.engine.start()
+        try:
+            await self._read_socket()
+        finally:
+            await self.engine.stop()
+
+    async def _read_socket(self) -> None:
+        while True:
+            if self.engine.failed is not None:
+                await self.output.emit([protocol_error("pipeline_failed", str(self.engine.failed))])
+                await self.ws.close(code=1011)
+                return
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None:
+                await self.output.emit(
+                    [protocol_error("invalid_event", "Send JSON text events, not binary.")]
+                )
+                continue
+            event_id = None
+            try:
+                event = rt.parse_client_event(raw)
+                event_id = event.event_id
+                await self._handle(event)
+            except rt.RealtimeProtocolError as err:
+                await self.output.emit([err.to_event(new_id("event"))])
+            except AudioDecodeError as err:
+                await self.output.emit([protocol_error("invalid_value", str(err), "audio", event_id)])
+            except MithiError as err:
+                await self.output.emit([protocol_error(err.code, err.message, None, event_id)])
+
+    async def _handle(self, event: Any) -> None:
+        if isinstance(event, rt.InputAudioBufferAppend):
+            pcm = await asyncio.to_thread(self.decoder.decode, event.audio)
+            self.output.input_ms += len(pcm) * 1000 // (2 * self.engine.input_rate)
+            if pcm:
+                await self.engine.audio(pcm)
+        elif isinstance(event, rt.InputAudioBufferCommit):
+            await self.engine.commit()
+        elif isinstance(event, rt.InputAudioBufferClear):
+            await self.engine.clear()
+            await self.output.emit(self.output.translator.cleared())
+        elif isinstance(event, rt.ResponseCancel):
+            await self.engine.cancel()
+        elif isinstance(event, rt.ConversationItemTruncate):
+            turn = self.output.translator.turn_for_item(event.item_id)
+            if turn is not None:
+                await self.engine.truncate(turn, event.audio_end_ms)
+        elif isinstance(event, rt.ConversationItemCreate):
+            texts = [p.text for p in event.item.content or [] if p.type in ("input_text", "text") and p.text]
+            if event.item.type != "message" or event.item.role != "user" or not texts:
+                raise rt.RealtimeProtocolError(
+                    "unsupported_item",
+                    "Only user messages with input_text are supported.",
+                    param="item",
+                    event_id=event.event_id,
+                )
+            await self.output.emit(self.output.translator.user_text(" ".join(texts), event.item.id))
+            await self.engine.text(" ".join(texts))
+        elif isinstance(event, rt.SessionUpdate):
+            await self._session_update(event)
+        # response.create: the engine answers every finished user turn itself (see docs/REALTIME.md)
+
+    async def _session_update(self, event: rt.SessionUpdate) -> None:
+        session = event.session
+        if session.tools:
+            raise rt.RealtimeProtocolError(
+                "tools_unsupported",
+                "Client-declared tools need an LLM with tool calls: set llm.provider to openai or groq.",
+                param="session.tools",
+                event_id=event.event_id,
+            )
+        view = self.output.view
+        assert view is not None
+        if (fmt := session.effective_input_format()) is not None and fmt != self.input_format:
+            self.input_format, self.decoder = fmt, InputAudioDecoder(fmt, self.engine.input_rate)
+            view.input_format = fmt
+        if (fmt := session.effective_output_format()) is not None and fmt != self.output_format:
+            self.output_format = view.output_format = fmt
+            self.output.encoder = OutputAudioEncoder(fmt, self.engine.output_rate)
+        if session.instructions is not None:
+            view.instructions = session.instructions  # reported; our agent keeps its own persona
+        vad = None
+        threshold = hangover = preroll = None
+        if session.turn_detection_given():
+            detection = session.effective_turn_detection()
+            vad = detection is not None
+            view.vad = None if detection is None else detection.model_dump()
+            if detection is not None:
+                threshold, hangover, preroll = (
+                    detection.threshold,
+                    detection.silence_duration_ms,
+                    detection.prefix_padding_ms,
+                )
+        modalities = session.effective_modalities()
+        speak = None if modalities is None else "audio" in modalities
+        if speak is not None:
+            self.output.translator.audio_output = view.audio_output = speak
+        await self.engine.update(
+            voice=session.effective_voice(),
+            vad=vad,
+            vad_threshold=threshold,
+            hangover_ms=hangover,
+            preroll_ms=preroll,
+            speak=speak,
+        )

@@ -1,0 +1,155 @@
+"""/v1/realtime with the official openai SDK against the live server and real models (docs/REALTIME.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from openai import AsyncOpenAI
+
+from backend.core.audio import resample_pcm16
+from tests.integration.speech_utils import normalise, piper_audio, word_error_rate
+
+QUESTION = "What is the capital of France?"
+
+
+def _client(base_url: str) -> AsyncOpenAI:
+    return AsyncOpenAI(
+        base_url=f"{base_url}/v1", websocket_base_url=f"{base_url.replace('http', 'ws', 1)}/v1", api_key="x"
+    )
+
+
+async def _until(conn, kind: str, within: float = 120) -> tuple[dict, list[dict]]:
+    seen: list[dict] = []
+    async with asyncio.timeout(within):
+        while True:
+            event = json.loads(await conn._connection.recv())
+            seen.append(event)
+            if event["type"] == kind:
+                return event, seen
+
+
+@pytest.fixture(scope="module")
+def question_pcm24(assembled_models: Path) -> bytes:
+    audio = piper_audio(assembled_models, [QUESTION])[QUESTION]
+    pcm16k = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+    return resample_pcm16(pcm16k, 16000, 24000)
+
+
+def test_ga_typed_turn_and_malformed_events(base_url: str) -> None:
+    async def run() -> None:
+        async with _client(base_url).realtime.connect(model="gpt-realtime") as conn:
+            created, _ = await _until(conn, "session.created")
+            assert created["session"]["model"] == "gpt-realtime"
+            await conn._connection.send("{not json")
+            error, _ = await _until(conn, "error")
+            assert (
+                error["error"]["type"] == "invalid_request_error" and error["error"]["code"] == "invalid_json"
+            )
+            await conn._connection.send(json.dumps({"type": "no.such.event", "event_id": "ev1"}))
+            error, _ = await _until(conn, "error")
+            assert error["error"]["event_id"] == "ev1" and error["error"]["param"] == "type"
+            await conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+            await _until(conn, "session.updated")
+            await conn.conversation.item.create(
+                item={
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": QUESTION}],
+                }
+            )
+            done, seen = await _until(conn, "response.done")
+            assert done["response"]["status"] == "completed"
+            text = "".join(e["delta"] for e in seen if e["type"] == "response.output_text.delta")
+            assert "paris" in normalise(text)
+
+    asyncio.run(run())
+
+
+def test_beta_spoken_question_manual_commit_ulaw_out(base_url: str, question_pcm24: bytes) -> None:
+    async def run() -> None:
+        async with _client(base_url).beta.realtime.connect(model="gpt-4o-realtime-preview") as conn:
+            await _until(conn, "session.created")
+            await conn.session.update(session={"turn_detection": None, "output_audio_format": "g711_ulaw"})
+            await _until(conn, "session.updated")
+            step = 4800  # 100 ms at 24 kHz
+            for i in range(0, len(question_pcm24), step):
+                await conn.input_audio_buffer.append(
+                    audio=base64.b64encode(question_pcm24[i : i + step]).decode()
+                )
+            await conn.input_audio_buffer.commit()
+            heard, _ = await _until(conn, "conversation.item.input_audio_transcription.completed")
+            assert word_error_rate(QUESTION, heard["transcript"]) < 0.3
+            done, seen = await _until(conn, "response.done")
+            assert done["response"]["status"] == "completed"
+            audio = b"".join(
+                base64.b64decode(e["delta"]) for e in seen if e["type"] == "response.audio.delta"
+            )
+            assert len(audio) > 8000 * 0.5  # at least half a second of 8 kHz mu-law
+
+    asyncio.run(run())
+
+
+def test_ga_server_vad_turn_with_alaw_in(base_url: str, question_pcm24: bytes) -> None:
+    from backend.doors.openai_realtime.codecs import pcm16_to_alaw
+
+    alaw = pcm16_to_alaw(resample_pcm16(question_pcm24 + bytes(24000 * 2 * 2), 24000, 8000))
+
+    async def run() -> None:
+        async with _client(base_url).realtime.connect(model="gpt-realtime") as conn:
+            await _until(conn, "session.created")
+            await conn.session.update(
+                session={
+                    "type": "realtime",
+                    "audio": {
+                        "input": {
+                            "format": {"type": "audio/pcma"},
+                            "turn_detection": {"type": "server_vad", "silence_duration_ms": 500},
+                        }
+                    },
+                }
+            )
+            await _until(conn, "session.updated")
+            step = 800  # 100 ms at 8 kHz
+            for i in range(0, len(alaw), step):
+                await conn.input_audio_buffer.append(audio=base64.b64encode(alaw[i : i + step]).decode())
+                await asyncio.sleep(0.02)
+            heard, seen = await _until(conn, "conversation.item.input_audio_transcription.completed")
+            kinds = [e["type"] for e in seen]
+            assert (
+                "input_audio_buffer.speech_started" in kinds and "input_audio_buffer.speech_stopped" in kinds
+            )
+            assert word_error_rate(QUESTION, heard["transcript"]) < 0.3
+            done, seen = await _until(conn, "response.done")
+            assert done["response"]["status"] == "completed"
+            assert any(e["type"] == "response.output_audio.delta" for e in seen)
+
+    asyncio.run(run())
+
+
+def test_ga_response_cancel_stops_the_answer_and_socket_stays(base_url: str) -> None:
+    async def run() -> None:
+        async with _client(base_url).realtime.connect(model="gpt-realtime") as conn:
+            await _until(conn, "session.created")
+            await conn.conversation.item.create(
+                item={
+                    "type": "message",
+                    "role": "user",
+                    "content": [
+                        {"type": "input_text", "text": "Tell me a long story about the sea, please."}
+                    ],
+                }
+            )
+            await _until(conn, "response.output_audio.delta")
+            await conn.response.cancel()
+            done, _ = await _until(conn, "response.done")
+            assert done["response"]["status"] == "cancelled"
+            await conn._connection.send(json.dumps({"type": "conversation.item.truncate"}))
+            error, _ = await _until(conn, "error")
+            assert error["error"]["code"] == "missing_required_parameter"
+
+    asyncio.run(run())
