@@ -153,3 +153,74 @@ def test_ga_response_cancel_stops_the_answer_and_socket_stays(base_url: str) -> 
             assert error["error"]["code"] == "missing_required_parameter"
 
     asyncio.run(run())
+
+
+def _transcribe_back(base_url: str, pcm: bytes, rate: int) -> str:
+    """Our own STT (REST) on the audio the door sent: what a caller would have heard."""
+    import httpx
+
+    from backend.core.audio import pcm16_to_wav
+
+    files = {"file": ("reply.wav", pcm16_to_wav(pcm, rate), "audio/wav")}
+    response = httpx.post(f"{base_url}/api/stt/transcribe", files=files, timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()["text"]
+
+
+def test_spoken_turn_is_remembered_by_a_typed_follow_up_and_a_reconnect(
+    base_url: str, assembled_models: Path
+) -> None:
+    """Spoken "My name is Priya." (pcm16 24 kHz in and out), the reply audio transcribed back matches its
+    transcript; a typed follow-up needs the memory of the spoken turn; so does a new connection with the
+    same ?session_id=."""
+    import uuid
+
+    said = "My name is Priya."
+    audio = piper_audio(assembled_models, [said])[said]
+    pcm24 = resample_pcm16((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes(), 16000, 24000)
+    session_id = f"rt-{uuid.uuid4().hex[:8]}"
+
+    async def ask(conn, text: str) -> str:
+        await conn.conversation.item.create(
+            item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+        )
+        done, seen = await _until(conn, "response.done")
+        assert done["response"]["status"] == "completed"
+        return "".join(e["delta"] for e in seen if e["type"] == "response.output_audio_transcript.delta")
+
+    async def run() -> None:
+        client = _client(base_url)
+        async with client.realtime.connect(
+            model="gpt-realtime", extra_query={"session_id": session_id}
+        ) as conn:
+            await _until(conn, "session.created")
+            await conn.session.update(
+                session={"type": "realtime", "audio": {"input": {"turn_detection": None}}}
+            )
+            await _until(conn, "session.updated")
+            for i in range(0, len(pcm24), 4800):
+                await conn.input_audio_buffer.append(audio=base64.b64encode(pcm24[i : i + 4800]).decode())
+            await conn.input_audio_buffer.commit()
+            heard, _ = await _until(conn, "conversation.item.input_audio_transcription.completed")
+            assert "priya" in normalise(heard["transcript"]), heard
+            done, seen = await _until(conn, "response.done")
+            assert done["response"]["status"] == "completed"
+            reply_audio = b"".join(
+                base64.b64decode(e["delta"]) for e in seen if e["type"] == "response.output_audio.delta"
+            )
+            transcript = "".join(
+                e["delta"] for e in seen if e["type"] == "response.output_audio_transcript.delta"
+            )
+            assert len(reply_audio) > 24000 * 2 * 0.3, "less than 0.3 s of 24 kHz audio"
+            back = _transcribe_back(base_url, reply_audio, 24000)
+            assert word_error_rate(transcript, back) <= 0.4, (transcript, back)
+            answer = await ask(conn, "What is my name?")
+            assert "priya" in normalise(answer), answer
+        async with client.realtime.connect(
+            model="gpt-realtime", extra_query={"session_id": session_id}
+        ) as conn:
+            await _until(conn, "session.created")
+            answer = await ask(conn, "Do you remember my name?")
+            assert "priya" in normalise(answer), answer
+
+    asyncio.run(run())

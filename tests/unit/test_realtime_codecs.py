@@ -75,3 +75,13 @@ def test_output_encoder_alaw_8k_from_engine_rate() -> None:
     )
     assert abs(len(out) - 8000) < 200  # one byte per 8 kHz sample
     assert set(out) == {0xD5}  # silence
+
+
+def test_output_encoder_serves_response_after_response() -> None:
+    """Each response ends with flush(); the next one must still encode (a flushed resampler is at EOF)."""
+    encoder = OutputAudioEncoder("pcm16", 22050)
+    second = b""
+    for _ in range(2):
+        chunk = base64.b64decode(encoder.encode(np.zeros(22050, dtype="<i2").tobytes()))
+        second = chunk + base64.b64decode(encoder.flush())
+    assert abs(len(second) - 24000 * 2) < 400  # one second at 24 kHz, PCM16

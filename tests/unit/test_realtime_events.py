@@ -43,7 +43,10 @@ def test_ga_session_update() -> None:
     assert session.effective_input_format() == "g711_ulaw"
     assert session.effective_output_format() == "pcm16"
     assert session.turn_detection_given() and session.effective_turn_detection() is None
-    assert session.effective_voice() == "alloy"
+    assert session.effective_voice() is None  # OpenAI's own voice name: our default voice
+    assert session.model_copy(update={"voice": "en_US-joe-medium"}).effective_voice() is None  # (audio wins)
+    ours = SessionUpdate.model_validate({"type": "session.update", "session": {"voice": "en_US-joe-medium"}})
+    assert ours.session.effective_voice() == "en_US-joe-medium"
     assert session.effective_modalities() == ["audio"]
 
 

@@ -72,6 +72,15 @@ def test_text_only_and_cancelled(dialect: str) -> None:
     assert done[-1]["response"]["status"] == "cancelled"
 
 
+def test_a_finished_response_is_never_done_twice() -> None:
+    """The engine interrupts a reply still playing by its clock when a new turn starts; the Realtime
+    client was already told response.done (completed), so nothing more is sent for it."""
+    tr = RealtimeTranslator("ga")
+    tr.translate(engine.ResponseTextDelta(turn_id="t3", text="Hello."))
+    assert tr.translate(_done("t3", "Hello."))[-1]["response"]["status"] == "completed"
+    assert tr.translate(engine.ResponseInterrupted(turn_id="t3", spoken="Hello.")) == []
+
+
 def test_engine_error_becomes_realtime_error() -> None:
     events = RealtimeTranslator("ga").translate(engine.Error(code="text_too_long", message="too long"))
     _check("ga", events)

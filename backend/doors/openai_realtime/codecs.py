@@ -126,14 +126,18 @@ class OutputAudioEncoder:
 
     def __init__(self, audio_format: AudioFormat, engine_rate: int) -> None:
         self.audio_format = audio_format
+        self.engine_rate = engine_rate
         self._resampler = StreamResampler(engine_rate, FORMAT_RATES[audio_format])
 
     def encode(self, pcm: bytes) -> str:
         return self._encode(self._resampler.process(pcm))
 
     def flush(self) -> str:
-        """The samples still in the resampler at the end of a response ("" when none)."""
-        return self._encode(self._resampler.flush())
+        """The samples still in the resampler at the end of a response ("" when none); the next response
+        starts on a fresh resampler (a flushed one is at its end of stream)."""
+        tail = self._resampler.flush()
+        self._resampler = StreamResampler(self.engine_rate, FORMAT_RATES[self.audio_format])
+        return self._encode(tail)
 
     def _encode(self, pcm: bytes) -> str:
         if not pcm:

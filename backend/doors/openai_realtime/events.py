@@ -119,10 +119,33 @@ class SessionConfig(BaseModel):
         return self.output_audio_format
 
     def effective_voice(self) -> str | None:
-        return (self.audio.output.voice if self.audio and self.audio.output else None) or self.voice
+        """Our voice id, or None for the session's default: OpenAI's own voice names (what SDK examples
+        send) mean "the default voice" here; any other name must be one of ours (/api/voices)."""
+        voice = (self.audio.output.voice if self.audio and self.audio.output else None) or self.voice
+        return None if voice is None or voice.lower() in OPENAI_VOICES else voice
 
     def effective_modalities(self) -> list[str] | None:
         return self.output_modalities or self.modalities
+
+
+# The built-in voices of OpenAI's Realtime API: a client written for it may name one
+OPENAI_VOICES = frozenset(
+    {
+        "alloy",
+        "ash",
+        "ballad",
+        "cedar",
+        "coral",
+        "echo",
+        "fable",
+        "marin",
+        "nova",
+        "onyx",
+        "sage",
+        "shimmer",
+        "verse",
+    }
+)
 
 
 class SessionUpdate(_Event):

@@ -36,6 +36,7 @@ class RealtimeTranslator:
     _input_item: str | None = None
     _last_item: str | None = None
     _responses: dict[str, _Response] = field(default_factory=dict)
+    _finished: set[str] = field(default_factory=set)  # turns whose response.done was sent
 
     # names that differ between the dialects
     def _name(self, ga: str, beta: str) -> str:
@@ -226,6 +227,8 @@ class RealtimeTranslator:
         if isinstance(event, engine_events.ResponseDone):
             return self._finish(event.turn_id, event.text, "completed")
         if isinstance(event, engine_events.ResponseInterrupted):
+            if event.turn_id in self._finished:  # its response.done (completed) was sent: nothing to cancel
+                return []
             return self._finish(event.turn_id, event.spoken, "cancelled")
         if isinstance(event, engine_events.Error):
             return [
@@ -245,6 +248,7 @@ class RealtimeTranslator:
     def _finish(self, turn_id: str, text: str, status: str) -> list[dict[str, Any]]:
         response, out = self._start(turn_id)
         del self._responses[turn_id]
+        self._finished.add(turn_id)
         ids = {"response_id": response.response_id, "item_id": response.item_id, "output_index": 0}
         part = self._part(response, text)
         if response.audio:
