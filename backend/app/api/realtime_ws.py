@@ -1,7 +1,7 @@
 """/v1/realtime: the OpenAI Realtime API over our voice engine (docs/REALTIME.md).
 
-Same admission as /voice (backend/app/api/voice_ws.py): auth and Origin by backend.app.auth (``/v1`` is
-protected), process capacity (1013 server_busy) and the key's voice-session quota (1008). ``?session_id=``
+Same admission as /voice (backend.app.api.voice_admission): auth and Origin by backend.app.auth (``/v1``
+is protected), process capacity (1013 server_busy) and the key's voice-session quota (1008). ``?session_id=``
 continues that key's conversation; ``?model=`` is accepted and echoed. The dialect is beta when the client
 sends ``OpenAI-Beta: realtime=v1``, else GA.
 """
@@ -9,15 +9,11 @@ sends ``OpenAI-Beta: realtime=v1``, else GA.
 from __future__ import annotations
 
 import json
-import logging
-from contextlib import AsyncExitStack
 
 from fastapi import APIRouter, WebSocket
 
-from backend.agents.conversation import new_session_id
-from backend.app.api.chat import _SESSION_ID
+from backend.app.api.voice_admission import busy_refused, refuse, serve, session_id_or_refuse
 from backend.app.auth import principal_of
-from backend.app.lifecycle import CLOSE_TRY_AGAIN_LATER
 from backend.app.quotas import Meter
 from backend.core.errors import MithiError
 from backend.core.tenancy import scoped_session_id
@@ -25,15 +21,12 @@ from backend.doors.openai_realtime.door import RealtimeDoor, RealtimeOutput, pro
 from backend.doors.openai_realtime.translate import RealtimeTranslator
 from backend.engine.session import VoiceEngine
 
-logger = logging.getLogger(__name__)
 router = APIRouter(tags=["realtime"])
 DEFAULT_MODEL = "gpt-realtime"
 
 
-async def _refuse(ws: WebSocket, code: str, message: str, close_code: int = 1008) -> None:
-    await ws.accept()
-    await ws.send_text(json.dumps(protocol_error(code, message)))
-    await ws.close(code=close_code, reason=code)
+def _error_text(code: str, message: str) -> str:
+    return json.dumps(protocol_error(code, message))
 
 
 @router.websocket("/v1/realtime")
@@ -43,16 +36,8 @@ async def realtime(ws: WebSocket) -> None:
     params = ws.query_params
     dialect = "beta" if "realtime=v1" in ws.headers.get("openai-beta", "") else "ga"
     model = params.get("model") or DEFAULT_MODEL
-    session_id = params.get("session_id") or new_session_id()
-    if not _SESSION_ID.fullmatch(session_id):
-        await _refuse(
-            ws, "invalid_session_id", "session_id may only contain letters, digits, '_' and '-' (1-64)"
-        )
-        return
-    lifecycle = state.lifecycle
-    busy = lifecycle.admission_error()
-    if busy is not None:
-        await _refuse(ws, "server_busy", busy, close_code=CLOSE_TRY_AGAIN_LATER)
+    session_id = await session_id_or_refuse(ws, _error_text)
+    if session_id is None or await busy_refused(ws, _error_text):
         return
     principal = principal_of(ws)
     translator = RealtimeTranslator(dialect)
@@ -72,19 +57,7 @@ async def realtime(ws: WebSocket) -> None:
         )
         door = RealtimeDoor(ws, engine, output, model)
     except MithiError as err:
-        await _refuse(ws, err.code, err.message)
+        await refuse(ws, _error_text, err.code, err.message)
         return
-    lifecycle.add(door)
-    try:
-        async with AsyncExitStack() as stack:
-            try:
-                await stack.enter_async_context(state.quotas.voice_session(principal))
-            except MithiError as err:
-                await _refuse(ws, err.code, err.message)
-                return
-            await ws.accept()
-            logger.info("realtime session %s connected (%s, model %s)", session_id, dialect, model)
-            await door.run()
-            logger.info("realtime session %s closed", session_id)
-    finally:
-        lifecycle.discard(door)
+    details = f"({dialect}, model {model}, key {principal.name or '-'})"
+    await serve(ws, door, principal, _error_text, f"realtime session {session_id}", details)
