@@ -331,3 +331,41 @@ def test_openapi_says_how_to_send_a_key(authed: LiveServer) -> None:
     assert set(document["components"]["securitySchemes"]) == {"bearer", "apiKey"}
     assert document["paths"]["/api/chat"]["post"]["security"] == [{"bearer": []}, {"apiKey": []}]
     assert "security" not in document["paths"]["/health"]["get"]
+
+
+async def test_realtime_door_needs_a_key_checks_origin_and_keeps_conversations_apart(
+    authed: LiveServer,
+) -> None:
+    url = authed.url.replace("http://", "ws://") + "/v1/realtime"
+    event, code = await refused(url)
+    assert event["code"] == "unauthorized" and code == 1008
+    with pytest.raises(InvalidStatus) as info:
+        async with websockets.connect(
+            url, additional_headers={**bearer(CLINIC), "Origin": "http://evil.example"}
+        ):
+            pass
+    assert info.value.response.status_code == 403
+
+    session = sid()
+    r = httpx.post(
+        f"{authed.url}/api/chat",
+        json={"session_id": session, "text": "My name is Priya."},
+        headers=bearer(CLINIC),
+        timeout=60,
+    )
+    assert r.status_code == 200
+
+    async def ask(secret: str) -> str:
+        async with websockets.connect(f"{url}?session_id={session}", additional_headers=bearer(secret)) as ws:
+            await next_event(ws, "session.created")
+            item = {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "What is my name?"}],
+            }
+            await ws.send(json.dumps({"type": "conversation.item.create", "item": item}))
+            done = await next_event(ws, "response.done")
+        return json.dumps(done["response"]["output"])
+
+    assert "Priya" in await ask(CLINIC)  # the key's own conversation, through the Realtime door
+    assert "priya" not in (await ask(KIOSK)).lower()  # the same id under another key: its own
