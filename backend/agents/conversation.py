@@ -64,19 +64,28 @@ def _append_capped(left: list[dict[str, Any]], right: list[dict[str, Any]]) -> l
     messages = list(left or [])
     for message in right or []:
         if "drop_since" in message:  # a speculative turn that the user talked over: retract it
-            messages = [m for m in messages if m.get("ts", 0) < message["drop_since"]]
+            messages = [m for m in messages if _stored_before(m, message["drop_since"])]
             continue
         if "replaces_since" in message:
             # only this turn's messages (stored at or after `replaces_since`) may be touched
             since = message["replaces_since"]
             message = {k: v for k, v in message.items() if k != "replaces_since"}
             last = messages[-1] if messages else None
-            if last is None or last.get("ts", 0) < since:
+            if last is None or _stored_before(last, since):
                 continue  # the turn never reached memory (or was retracted): nothing to correct
             if last["role"] == "assistant":
                 messages.pop()
         messages.append(message)
     return messages[-MAX_STORED_MESSAGES:]
+
+
+# Timestamps come back from Redis (RedisJSON) up to a few ulps (2.4e-7 s each today) off what was stored:
+# a message stored at `since` must still count as stored "at or after" it.
+_TS_SLACK_S = 1e-5
+
+
+def _stored_before(message: dict[str, Any], since: float) -> bool:
+    return message.get("ts", 0) < since - _TS_SLACK_S
 
 
 def _merge(left: dict[str, str] | None, right: dict[str, str] | None) -> dict[str, str]:
@@ -170,17 +179,19 @@ class ConversationAgent:
 
     # ------------------------------------------------------------------ public API
     async def stream_turn(
-        self, session_id: str, text: str, language: str | None = None
+        self, session_id: str, text: str, language: str | None = None, instructions: str | None = None
     ) -> AsyncIterator[AgentEvent]:
         """Run one user turn; yields `delta` events as the reply is generated, then one `done`.
-        Redis unreachable (or full): StorageUnavailable, before or during the turn."""
+        `instructions`: the client's own for this conversation (e.g. the Realtime API's session
+        instructions), given to the LLM after ours. Redis unreachable (or full): StorageUnavailable,
+        before or during the turn."""
         with storage_guard():
-            async with aclosing(self._stream_turn(session_id, text, language)) as events:
+            async with aclosing(self._stream_turn(session_id, text, language, instructions)) as events:
                 async for event in events:  # (closed with this one: it holds the conversation's lock)
                     yield event
 
     async def _stream_turn(
-        self, session_id: str, text: str, language: str | None
+        self, session_id: str, text: str, language: str | None, instructions: str | None
     ) -> AsyncIterator[AgentEvent]:
         async with self._exclusive(session_id):  # one turn at a time per session, on every worker
             start = time.perf_counter()
@@ -188,7 +199,9 @@ class ConversationAgent:
             turn: dict[str, Any] = {"messages": [{"role": "user", "content": text, "ts": time.time()}]}
             if language:
                 turn["language"] = language
-            config: RunnableConfig = {"configurable": {"thread_id": session_id}}
+            config: RunnableConfig = {
+                "configurable": {"thread_id": session_id, "instructions": (instructions or "").strip()}
+            }
             final: dict[str, Any] = {}
             try:
                 async for mode, chunk in self.graph.astream(turn, config, stream_mode=["custom", "values"]):
@@ -297,7 +310,7 @@ class ConversationAgent:
         }
         if self.tool_calling:
             facts = _merge(state.get("facts"), update["facts"])
-            messages = self._prompt(state, facts)
+            messages = self._prompt(state, facts, config)
             reply, calls, timings = await self._generate(messages, tools=True)
             update["timings"] = timings
             if calls:
@@ -375,7 +388,7 @@ class ConversationAgent:
             reply = " ".join(r["spoken"] for r in results)
             writer({"text": reply})
         else:
-            messages = self._prompt(state, state.get("facts") or {})
+            messages = self._prompt(state, state.get("facts") or {}, config)
             if results:
                 calls = tuple(
                     ToolCall(c.get("id") or c["name"], c["name"], c.get("args") or {})
@@ -436,8 +449,11 @@ class ConversationAgent:
             f"assistant. {name} answers in one or two short, helpful sentences, without lists or markdown."
         )
 
-    def _context_prompt(self, facts: dict[str, str], language: str | None, summary: str) -> str:
-        """What this session knows: changes rarely (the date, new facts), never every turn."""
+    def _context_prompt(
+        self, facts: dict[str, str], language: str | None, summary: str, instructions: str = ""
+    ) -> str:
+        """What this session knows: changes rarely (the date, new facts, the client's instructions),
+        never every turn."""
         now = self.now()
         lines = [f"Today is {now.strftime('%A')}, {now.day} {now.strftime('%B %Y')}."]
         if facts:
@@ -446,9 +462,13 @@ class ConversationAgent:
             lines.append("Earlier in this conversation the user said: " + summary)
         if language and language != "en" and language in LANGUAGES:
             lines.append(f"Always reply in {LANGUAGES[language].name}.")
+        if instructions:
+            lines.append(f"Instructions for this conversation: {instructions}")
         return "\n".join(lines)
 
-    def _prompt(self, state: ConversationState, facts: dict[str, str]) -> list[ChatMessage]:
+    def _prompt(
+        self, state: ConversationState, facts: dict[str, str], config: RunnableConfig | None = None
+    ) -> list[ChatMessage]:
         """System text + as many recent turns as fit `agent.history_tokens`; older ones are summarised."""
         history = [m for m in state.get("messages", []) if m["role"] in ("user", "assistant")]
         budget = self.cfg.history_tokens
@@ -462,7 +482,8 @@ class ConversationAgent:
         kept.reverse()
         older = history[: len(history) - len(kept)]
         summary = self._summary(older)
-        context = self._context_prompt(facts, state.get("language"), summary)
+        instructions = ((config or {}).get("configurable") or {}).get("instructions") or ""
+        context = self._context_prompt(facts, state.get("language"), summary, instructions)
         return [ChatMessage("system", self._system_prompt()), ChatMessage("system", context)] + [
             ChatMessage(m["role"], m["content"]) for m in kept
         ]

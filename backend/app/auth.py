@@ -220,6 +220,19 @@ def is_protected(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in PROTECTED_PREFIXES)
 
 
+INSECURE_KEY_PROTOCOL = "openai-insecure-api-key."  # how OpenAI's browser clients send a key
+
+
+def offered_subprotocols(headers: Headers) -> list[str]:
+    return [p.strip() for p in headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+
+
+def accepted_subprotocol(headers: Headers) -> str | None:
+    """The subprotocol to answer a WebSocket handshake with: ``realtime`` when the client offered it
+    (OpenAI Realtime browser clients do, and browsers fail a handshake that answers none)."""
+    return "realtime" if "realtime" in offered_subprotocols(headers) else None
+
+
 def _credential(headers: Headers, query: QueryParams, websocket: bool) -> str | None:
     auth = headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
@@ -228,6 +241,10 @@ def _credential(headers: Headers, query: QueryParams, websocket: bool) -> str | 
         return headers["x-api-key"].strip()
     if websocket and query.get("token"):
         return query["token"]
+    if websocket:
+        for protocol in offered_subprotocols(headers):
+            if protocol.startswith(INSECURE_KEY_PROTOCOL):
+                return protocol[len(INSECURE_KEY_PROTOCOL) :]
     return None
 
 
@@ -329,7 +346,8 @@ class AccessGuard:
         headers: dict[str, str] | None = None,
     ) -> None:
         if scope["type"] == "websocket":
-            await reject_websocket(receive, send, code, message, close_code=1008)
+            protocol = accepted_subprotocol(Headers(scope=scope))
+            await reject_websocket(receive, send, code, message, close_code=1008, subprotocol=protocol)
             return
         body = json.dumps(error_body(code, message)).encode()
         extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
@@ -350,13 +368,18 @@ class AccessGuard:
 
 
 async def reject_websocket(
-    receive: Receive, send: Send, code: str, message: str, close_code: int = 1008
+    receive: Receive,
+    send: Send,
+    code: str,
+    message: str,
+    close_code: int = 1008,
+    subprotocol: str | None = None,
 ) -> None:
     """Accept a WebSocket handshake only to say why it is refused (an `error` event), then close."""
     first = await receive()
     if first.get("type") != "websocket.connect":
         return
-    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.accept", "subprotocol": subprotocol})
     payload: dict[str, Any] = {"type": "error", "code": code, "message": message, "fatal": True}
     await send({"type": "websocket.send", "text": json.dumps(payload)})
     await send({"type": "websocket.close", "code": close_code, "reason": code[:120]})

@@ -140,6 +140,7 @@ class ResponseOptions:
     voice_id: str | None = None  # None: the language's default voice
     speed: float | None = None
     speak: bool = True  # False: text only (no TTS, no audio)
+    instructions: str | None = None  # the client's own instructions to the agent (Realtime API)
 
 
 class Responder:
@@ -187,9 +188,12 @@ class Responder:
         text: str | None,
         transcription: asyncio.Task[Transcription] | None,
         result: Transcription | None = None,
+        heard: str | None = None,
     ) -> None:
+        """Answer one user turn: an utterance (`audio`, its `transcription` task or `result`) or `text`
+        (typed, or utterances heard earlier in the language `heard`)."""
         try:
-            await self._run_turn(turn, audio, text, transcription, result)
+            await self._run_turn(turn, audio, text, transcription, result, heard)
         except asyncio.CancelledError:
             raise
         except RateLimited as err:  # a daily quota is used up: say so and end the session (1008)
@@ -211,21 +215,13 @@ class Responder:
         text: str | None,
         transcription: asyncio.Task[Transcription] | None,
         result: Transcription | None,
+        heard: str | None,
     ) -> None:
-        language = self.options.language
+        language = self.options.language or heard
         turn_log = attach(FailoverLog())  # this turn's failovers (its speaker task inherits it)
-        if audio is not None and result is None:
-            result = await transcription if transcription is not None else await self.transcribe(audio)
-            turn.latency["stt"] = _ms(turn.ended_at)
-        if result is not None:
-            if self.meter is not None:  # limits.stt_seconds_per_day: the utterance's audio seconds
-                await self.meter.stt(result.duration)
-            text = result.text.strip()
-            language = language or result.language
-            turn.providers["stt"] = result.provider or self.stt_name
-            await self._report_failovers(turn, "stt")
-            final = TranscriptFinal(text=text, language=result.language, provider=turn.providers["stt"])
-            await self.emit(turn, "event", final)
+        if audio is not None or result is not None:
+            text, heard_language = await self.hear(turn, audio, transcription, result)
+            language = self.options.language or heard_language
             if not text:
                 await self.emit(turn, "done", {"action": None})
                 return
@@ -256,7 +252,8 @@ class Responder:
         try:
             turn.memory_since = turn.memory_since or time.time()
             turn.in_memory = True
-            async for item in self.agent.stream_turn(self.memory_id, text, agent_language):
+            stream = self.agent.stream_turn(self.memory_id, text, agent_language, opts.instructions)
+            async for item in stream:
                 if item.type == "delta" and item.text:
                     turn.latency.setdefault("llm_first_token", _ms(llm_start))
                     await self._report_failovers(turn, "llm")
@@ -282,6 +279,28 @@ class Responder:
                 with contextlib.suppress(asyncio.CancelledError):
                     await speaker
         await self.emit(turn, "done", {"action": action})
+
+    async def hear(
+        self,
+        turn: Turn,
+        audio: np.ndarray | None,
+        transcription: asyncio.Task[Transcription] | None = None,
+        result: Transcription | None = None,
+    ) -> tuple[str, str | None]:
+        """Transcribe the user's utterance (or take the transcription already made), meter it and say
+        `transcript.final`; returns the text and the language it was heard in."""
+        if result is None:
+            assert audio is not None
+            result = await transcription if transcription is not None else await self.transcribe(audio)
+            turn.latency["stt"] = _ms(turn.ended_at)
+        if self.meter is not None:  # limits.stt_seconds_per_day: the utterance's audio seconds
+            await self.meter.stt(result.duration)
+        text = result.text.strip()
+        turn.providers["stt"] = result.provider or self.stt_name
+        await self._report_failovers(turn, "stt")
+        final = TranscriptFinal(text=text, language=result.language, provider=turn.providers["stt"])
+        await self.emit(turn, "event", final)
+        return text, result.language
 
     async def _speak(self, turn: Turn, voice: ResolvedVoice, sentences: asyncio.Queue[str | None]) -> None:
         resampler = StreamResampler(voice.voice.sample_rate, self.output_rate)

@@ -7,7 +7,11 @@ audio) with the turn-taking policy:
 - **release**: if the pause turns out to be the end of the turn, the held reply goes out immediately
   (`response.done.speculative` = true); if the user speaks on, it is discarded and retracted from memory;
 - **barge-in**: user speech (or `cancel()`) while a reply is generated or still playing stops it, and
-  memory keeps only what the user heard (the playback clock of `Turn`).
+  memory keeps only what the user heard (the playback clock of `Turn`);
+- **when to answer**: by default every finished turn (VAD, commit, typed text) is answered at once
+  (/voice). A door may instead keep turns as waiting input (`answer_speech` / `answer_commits` false,
+  `add_text`) until it calls `respond()` — the Realtime API's `create_response: false` and
+  `response.create`.
 
 It knows nothing about sockets or wire formats: inputs are method calls, outputs go to an
 `EngineOutput` as typed events (backend.engine.events) and PCM audio.
@@ -31,7 +35,7 @@ from backend.agents.conversation import ConversationAgent
 from backend.core import metrics
 from backend.core.audio import STT_SAMPLE_RATE
 from backend.core.config import Settings
-from backend.core.errors import InvalidRequest, RateLimited
+from backend.core.errors import InvalidRequest, MithiError, RateLimited
 from backend.core.failover import attach
 from backend.core.limits import check_language, check_speed, check_text
 from backend.core.usage import UsageMeter
@@ -142,6 +146,12 @@ class VoiceEngine:
         self._pipeline: asyncio.Task[None] | None = None
         self.closed = False
         self._stopped = False
+        # when to answer (see the module docstring); the defaults are /voice's
+        self.answer_speech = True  # a turn the VAD (or the length limit) ended is answered at once
+        self.answer_commits = True  # a committed turn (push-to-talk) is answered at once
+        self.barge_in = True  # user speech stops the reply being generated or played
+        self.interrupt_playing = True  # a new turn stops a reply the client may still be playing
+        self._waiting: list[asyncio.Task[tuple[str, str | None]]] = []  # input for `respond()`
 
     # ------------------------------------------------------------------ settings, readable
     @property
@@ -291,6 +301,78 @@ class VoiceEngine:
         text = check_text(text, self.settings)
         await self._start_response(text=text, ended_at=time.perf_counter())
 
+    async def add_text(self, text: str) -> None:
+        """Typed user input kept for the next `respond()` (no answer now)."""
+        text = check_text(text, self.settings)
+        self._waiting.append(self._spawn(_ready((text, None))))
+
+    @property
+    def responding(self) -> bool:
+        """A response is being generated (not merely still playing)."""
+        return self.response is not None and not self.response.done()
+
+    async def respond(self) -> str:
+        """Answer the input kept since the last response (transcribed utterances and `add_text`, in
+        order) as one user turn; returns the turn's id. Raises InvalidRequest while a response is
+        being generated, or when there is nothing to answer."""
+        if self.responding:
+            raise InvalidRequest(
+                "a response is in progress: wait for it to finish or cancel it first",
+                code="conversation_already_has_active_response",
+            )
+        if not self._waiting:
+            raise InvalidRequest(
+                "there is nothing to respond to: add a user message or commit audio first",
+                code="no_user_input",
+            )
+        waiting, self._waiting = self._waiting, []
+        turn = Turn(id=uuid.uuid4().hex[:8], ended_at=time.perf_counter())
+        if self.interrupt_playing:
+            await self._interrupt()
+        self._begin(turn, self._answer_waiting(turn, waiting))
+        return turn.id
+
+    async def _answer_waiting(self, turn: Turn, waiting: list[asyncio.Task[tuple[str, str | None]]]) -> None:
+        heard: list[tuple[str, str | None]] = []
+        for task in waiting:
+            with contextlib.suppress(Exception):  # a failed transcription said so already
+                heard.append(await task)
+        texts = [text for text, _ in heard if text]
+        if not texts:
+            await self._send(Error(code="no_user_input", message="the input waiting had no words to answer"))
+            await self.responder.emit(turn, "done", {"action": None})
+            return
+        language = next((lang for _, lang in reversed(heard) if lang), None)
+        await self.responder.respond(turn, None, "\n".join(texts), None, heard=language)
+
+    def add_utterance(self, audio: np.ndarray) -> None:
+        """A whole utterance (16 kHz float32) kept for the next `respond()`: transcribed now."""
+        if audio.size < STT_SAMPLE_RATE * 0.1:
+            raise InvalidRequest("the audio is shorter than 0.1 s: nothing to transcribe", code="empty_audio")
+        self._keep_utterance(audio, None)
+
+    def _keep_utterance(self, audio: np.ndarray, transcription: asyncio.Task[Transcription] | None) -> None:
+        """An ended utterance answered later: transcribed now (`transcript.final`), its text kept."""
+
+        async def hear() -> tuple[str, str | None]:
+            turn = Turn(id=uuid.uuid4().hex[:8])
+            try:
+                return await self.responder.hear(turn, audio, transcription)
+            except RateLimited as err:
+                await self._quota_used_up(err)
+                raise
+            except MithiError as err:
+                await self._send(Error(code=err.code, message=err.message, fatal=False))
+                raise
+
+        self._waiting.append(self._spawn(hear()))
+
+    def clear_waiting(self) -> None:
+        """Forget the input kept for `respond()`."""
+        for task in self._waiting:
+            task.cancel()
+        self._waiting = []
+
     async def utterance(self, audio: np.ndarray) -> None:
         """A whole utterance (16 kHz float32, e.g. a decoded WAV): transcribe and respond."""
         await self._start_response(audio=audio, ended_at=time.perf_counter())
@@ -380,12 +462,14 @@ class VoiceEngine:
         """Apply the turn-taking policy to one listener event (tests feed them directly)."""
         if isinstance(event, SpeechBegan):
             await self._send(SpeechStarted())
-            await self._interrupt()  # barge-in, if the bot is speaking or about to
+            if self.barge_in:
+                await self._interrupt()  # barge-in, if the bot is speaking or about to
         elif isinstance(event, SpeechPaused):
             await self._discard(self.speculative)
             spec = Speculation(stt=self._spawn(self.transcribe(event.audio)))
             self.speculative = spec
-            spec.starter = self._spawn(self._speculate(spec))
+            if self.answer_speech:  # (a turn that waits for `respond()` gets no early answer)
+                spec.starter = self._spawn(self._speculate(spec))
         elif isinstance(event, SpeechResumed):  # the user went on talking: the early answer is void
             spec, self.speculative = self.speculative, None
             await self._discard(spec)
@@ -429,6 +513,9 @@ class VoiceEngine:
             return
         # The transcription started at the first pause covers the utterance if no speech came after it.
         use = spec.stt if spec is not None and reason == "vad" and not spec.stt.cancelled() else None
+        if not (self.answer_commits if reason == "commit" else self.answer_speech):
+            self._keep_utterance(audio, use)
+            return
         await self._start_response(audio=audio, ended_at=event.ended_at, transcription=use)
 
     async def _speculate(self, spec: Speculation) -> None:
@@ -478,7 +565,8 @@ class VoiceEngine:
     ) -> None:
         spec, self.speculative = self.speculative, None
         await self._discard(spec)
-        await self._interrupt()
+        if self.interrupt_playing or self.responding:
+            await self._interrupt()
         turn = Turn(id=uuid.uuid4().hex[:8], ended_at=ended_at)
         self._begin(turn, self.responder.respond(turn, audio, text, transcription))
 
@@ -507,3 +595,7 @@ class VoiceEngine:
         if turn.in_memory:
             await self.agent.record_interruption(self.memory_id, heard, since=turn.memory_since)
         return heard
+
+
+async def _ready(value: tuple[str, str | None]) -> tuple[str, str | None]:
+    return value

@@ -62,6 +62,7 @@ def test_ga_typed_turn_and_malformed_events(base_url: str) -> None:
                     "content": [{"type": "input_text", "text": QUESTION}],
                 }
             )
+            await conn.response.create()
             done, seen = await _until(conn, "response.done")
             assert done["response"]["status"] == "completed"
             text = "".join(e["delta"] for e in seen if e["type"] == "response.output_text.delta")
@@ -84,6 +85,7 @@ def test_beta_spoken_question_manual_commit_ulaw_out(base_url: str, question_pcm
             await conn.input_audio_buffer.commit()
             heard, _ = await _until(conn, "conversation.item.input_audio_transcription.completed")
             assert word_error_rate(QUESTION, heard["transcript"]) < 0.3
+            await conn.response.create()  # manual turns: the client asks for the answer
             done, seen = await _until(conn, "response.done")
             assert done["response"]["status"] == "completed"
             audio = b"".join(
@@ -144,6 +146,7 @@ def test_ga_response_cancel_stops_the_answer_and_socket_stays(base_url: str) -> 
                     ],
                 }
             )
+            await conn.response.create()
             await _until(conn, "response.output_audio.delta")
             await conn.response.cancel()
             done, _ = await _until(conn, "response.done")
@@ -184,6 +187,7 @@ def test_spoken_turn_is_remembered_by_a_typed_follow_up_and_a_reconnect(
         await conn.conversation.item.create(
             item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
         )
+        await conn.response.create()
         done, seen = await _until(conn, "response.done")
         assert done["response"]["status"] == "completed"
         return "".join(e["delta"] for e in seen if e["type"] == "response.output_audio_transcript.delta")
@@ -203,6 +207,7 @@ def test_spoken_turn_is_remembered_by_a_typed_follow_up_and_a_reconnect(
             await conn.input_audio_buffer.commit()
             heard, _ = await _until(conn, "conversation.item.input_audio_transcription.completed")
             assert "priya" in normalise(heard["transcript"]), heard
+            await conn.response.create()
             done, seen = await _until(conn, "response.done")
             assert done["response"]["status"] == "completed"
             reply_audio = b"".join(

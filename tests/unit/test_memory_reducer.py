@@ -34,3 +34,18 @@ def test_interruption_of_a_turn_that_never_reached_memory_changes_nothing() -> N
     history = msgs(("user", 1), ("assistant", 2))
     heard = {"role": "assistant", "content": "x", "ts": 9, "replaces_since": 5}
     assert _append_capped(history, [heard]) == history  # the previous reply is not overwritten
+
+
+def test_a_timestamp_read_back_a_few_ulps_early_still_belongs_to_its_turn() -> None:
+    """RedisJSON can return a stored time.time() a few ulps off (seen in CI: a failed turn's question
+    stayed in memory); a message stored at `since` is still "at or after" it."""
+    since = 1796238117.7037983
+    stored = since - 3 * 2.4e-7  # what came back from Redis
+    history = [
+        {"role": "assistant", "content": "before", "ts": since - 5},
+        {"role": "user", "content": "Hi", "ts": stored},
+    ]
+    assert _append_capped(history, [{"drop_since": since}]) == history[:1]
+    heard = {"role": "assistant", "content": "He", "ts": since + 1, "replaces_since": since}
+    replaced = _append_capped([*history, {"role": "assistant", "content": "Hello", "ts": stored}], [heard])
+    assert [m["content"] for m in replaced] == ["before", "Hi", "He"]

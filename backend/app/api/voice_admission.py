@@ -17,7 +17,7 @@ from fastapi import WebSocket
 
 from backend.agents.conversation import new_session_id
 from backend.app.api.chat import _SESSION_ID
-from backend.app.auth import Principal
+from backend.app.auth import Principal, accepted_subprotocol
 from backend.app.lifecycle import CLOSE_TRY_AGAIN_LATER, Drainable
 from backend.core.errors import MithiError
 
@@ -34,7 +34,7 @@ async def refuse(
     ws: WebSocket, error_text: ErrorText, code: str, message: str, close_code: int = 1008
 ) -> None:
     """Accept, say why in an error event, then close (1008 policy violation unless told otherwise)."""
-    await ws.accept()
+    await ws.accept(subprotocol=accepted_subprotocol(ws.headers))
     await ws.send_text(error_text(code, message))
     await ws.close(code=close_code, reason=code)
 
@@ -72,7 +72,7 @@ async def serve(
             except MithiError as err:  # too_many_sessions: the key's concurrent-session limit
                 await refuse(ws, error_text, err.code, err.message)
                 return
-            await ws.accept()
+            await ws.accept(subprotocol=accepted_subprotocol(ws.headers))
             logger.info("%s connected %s", name, details)
             await door.run()
             logger.info("%s closed", name)

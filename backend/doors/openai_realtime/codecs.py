@@ -120,6 +120,10 @@ class InputAudioDecoder:
             pcm = alaw_to_pcm16(data)
         return self._resampler.process(pcm)
 
+    def flush(self) -> bytes:
+        """The samples still in the resampler (end of a whole-audio item)."""
+        return self._resampler.flush()
+
 
 class OutputAudioEncoder:
     """Engine PCM16 at the engine's output rate → base64 audio in the session's output format."""

@@ -13,6 +13,7 @@ import json
 import logging
 from typing import Any
 
+import numpy as np
 from fastapi import WebSocket, WebSocketDisconnect
 
 from backend.core.errors import MithiError
@@ -98,7 +99,11 @@ class RealtimeDoor:
         output.encoder = OutputAudioEncoder("pcm16", engine.output_rate)
         output.view = SessionView(engine.session_id, model, voice=engine.voice_id)
         if engine.vad_enabled:
-            output.view.vad = {"type": "server_vad", "create_response": True}
+            output.view.vad = {"type": "server_vad", "create_response": True, "interrupt_response": True}
+        # the Realtime API's turn-taking: a committed buffer or a typed item waits for response.create;
+        # a new response never cuts the previous one's audio (the client truncates what it stopped)
+        engine.answer_commits = False
+        engine.interrupt_playing = False
 
     async def finish_turn(self, within: float) -> None:
         await self.engine.finish_turn(within)
@@ -158,19 +163,43 @@ class RealtimeDoor:
             if turn is not None:
                 await self.engine.truncate(turn, event.audio_end_ms)
         elif isinstance(event, rt.ConversationItemCreate):
-            texts = [p.text for p in event.item.content or [] if p.type in ("input_text", "text") and p.text]
-            if event.item.type != "message" or event.item.role != "user" or not texts:
-                raise rt.RealtimeProtocolError(
-                    "unsupported_item",
-                    "Only user messages with input_text are supported.",
-                    param="item",
-                    event_id=event.event_id,
-                )
-            await self.output.emit(self.output.translator.user_text(" ".join(texts), event.item.id))
-            await self.engine.text(" ".join(texts))
+            await self._add_item(event)
+        elif isinstance(event, rt.ResponseCreate):
+            turn_id = await self.engine.respond()
+            await self.output.emit(self.output.translator.response_started(turn_id))
         elif isinstance(event, rt.SessionUpdate):
             await self._session_update(event)
-        # response.create: the engine answers every finished user turn itself (see docs/REALTIME.md)
+
+    async def _add_item(self, event: rt.ConversationItemCreate) -> None:
+        """A user message (input_text, or input_audio that our STT transcribes) kept for response.create."""
+        item = event.item
+        parts = item.content or []
+        if item.type != "message" or item.role != "user" or not parts:
+            raise rt.RealtimeProtocolError(
+                "unsupported_item",
+                "Only user messages (input_text or input_audio content) are supported.",
+                param="item",
+                event_id=event.event_id,
+            )
+        texts = [p.text for p in parts if p.type in ("input_text", "text") and p.text]
+        audio = [p.audio for p in parts if p.type == "input_audio" and p.audio]
+        if not texts and not audio:
+            raise rt.RealtimeProtocolError(
+                "missing_required_parameter",
+                "The message has no text and no audio.",
+                param="item.content",
+                event_id=event.event_id,
+            )
+        if texts:
+            text = " ".join(texts)
+            await self.engine.add_text(text)  # checked (length, characters) before it is announced
+            await self.output.emit(self.output.translator.user_text(text, item.id))
+        for b64 in audio:
+            decoder = InputAudioDecoder(self.input_format, self.engine.input_rate)
+            pcm = await asyncio.to_thread(decoder.decode, b64)
+            pcm += await asyncio.to_thread(decoder.flush)
+            self.output.translator.audio_item(item.id)
+            self.engine.add_utterance(np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768)
 
     async def _session_update(self, event: rt.SessionUpdate) -> None:
         session = event.session
@@ -189,8 +218,9 @@ class RealtimeDoor:
         if (fmt := session.effective_output_format()) is not None and fmt != self.output_format:
             self.output_format = view.output_format = fmt
             self.output.encoder = OutputAudioEncoder(fmt, self.engine.output_rate)
-        if session.instructions is not None:
-            view.instructions = session.instructions  # reported; our agent keeps its own persona
+        if session.instructions is not None:  # given to the agent after its own (docs/REALTIME.md)
+            view.instructions = session.instructions
+            self.engine.options.instructions = session.instructions or None
         vad = None
         threshold = hangover = preroll = None
         if session.turn_detection_given():
@@ -198,6 +228,8 @@ class RealtimeDoor:
             vad = detection is not None
             view.vad = None if detection is None else detection.model_dump()
             if detection is not None:
+                self.engine.answer_speech = detection.create_response
+                self.engine.barge_in = detection.interrupt_response
                 threshold, hangover, preroll = (
                     detection.threshold,
                     detection.silence_duration_ms,

@@ -100,6 +100,14 @@ class RealtimeTranslator:
         )
         return [*self._item_added(item), done]
 
+    def audio_item(self, item_id: str | None) -> None:
+        """A client-created input_audio item: its transcription event will carry this id."""
+        self._input_item = item_id or new_id("item")
+
+    def response_started(self, turn_id: str) -> list[dict[str, Any]]:
+        """response.created (and the assistant item) at once, for a client's response.create."""
+        return self._start(turn_id)[1]
+
     def user_text(self, text: str, item_id: str | None = None) -> list[dict[str, Any]]:
         item = {
             "id": item_id or new_id("item"),
@@ -117,14 +125,20 @@ class RealtimeTranslator:
             return self._name("output_audio", "audio")
         return self._name("output_text", "text")
 
-    def _response_obj(self, response: _Response, status: str, output: list[dict[str, Any]]) -> dict[str, Any]:
+    def _response_obj(
+        self,
+        response: _Response,
+        status: str,
+        output: list[dict[str, Any]],
+        usage: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         obj: dict[str, Any] = {
             "id": response.response_id,
             "object": "realtime.response",
             "status": status,
             "status_details": None if status in ("in_progress", "completed") else {"type": status},
             "output": output,
-            "usage": None,
+            "usage": usage,
         }
         if self.dialect == "ga":
             obj["output_modalities"] = ["audio"] if response.audio else ["text"]
@@ -225,7 +239,7 @@ class RealtimeTranslator:
         if isinstance(event, engine_events.ResponseAudioStarted):
             return self._start(event.turn_id)[1]
         if isinstance(event, engine_events.ResponseDone):
-            return self._finish(event.turn_id, event.text, "completed")
+            return self._finish(event.turn_id, event.text, "completed", event.transcript)
         if isinstance(event, engine_events.ResponseInterrupted):
             if event.turn_id in self._finished:  # its response.done (completed) was sent: nothing to cancel
                 return []
@@ -245,7 +259,7 @@ class RealtimeTranslator:
             ]
         return []
 
-    def _finish(self, turn_id: str, text: str, status: str) -> list[dict[str, Any]]:
+    def _finish(self, turn_id: str, text: str, status: str, heard: str = "") -> list[dict[str, Any]]:
         response, out = self._start(turn_id)
         del self._responses[turn_id]
         self._finished.add(turn_id)
@@ -284,8 +298,29 @@ class RealtimeTranslator:
         )
         if self.dialect == "ga":
             out.append(self._event("conversation.item.done", previous_item_id=None, item=item))
-        out.append(self._event("response.done", response=self._response_obj(response, status, [item])))
+        usage = estimated_usage(heard, text, audio=response.audio)
+        out.append(self._event("response.done", response=self._response_obj(response, status, [item], usage)))
         return out
+
+
+def estimated_tokens(text: str) -> int:
+    """Tokens by OpenAI's rule of thumb (about 4 characters each): our engines do not bill in tokens."""
+    return (len(text) + 3) // 4
+
+
+def estimated_usage(heard: str, said: str, *, audio: bool) -> dict[str, Any]:
+    """``response.done`` ``usage``: the user's turn as input, the reply as output (text or audio)."""
+    into, out = estimated_tokens(heard), estimated_tokens(said)
+    return {
+        "total_tokens": into + out,
+        "input_tokens": into,
+        "output_tokens": out,
+        "input_token_details": {"text_tokens": into, "audio_tokens": 0, "cached_tokens": 0},
+        "output_token_details": {
+            "text_tokens": 0 if audio else out,
+            "audio_tokens": out if audio else 0,
+        },
+    }
 
 
 _GA_FORMATS = {"pcm16": {"type": "audio/pcm", "rate": 24000}, "g711_ulaw": {"type": "audio/pcmu"},
