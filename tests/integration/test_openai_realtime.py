@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from pathlib import Path
 
@@ -227,5 +228,148 @@ def test_spoken_turn_is_remembered_by_a_typed_follow_up_and_a_reconnect(
             await _until(conn, "session.created")
             answer = await ask(conn, "Do you remember my name?")
             assert "priya" in normalise(answer), answer
+
+    asyncio.run(run())
+
+
+async def _quiet_for(conn, seconds: float) -> list[dict]:
+    """The events that arrive within `seconds` (none expected to end the wait)."""
+    seen: list[dict] = []
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            while True:
+                seen.append(json.loads(await conn._connection.recv()))
+    return seen
+
+
+def test_ga_turns_wait_for_response_create_without_create_response(
+    base_url: str, question_pcm24: bytes
+) -> None:
+    """server_vad with create_response false: the spoken turn is transcribed, not answered, until
+    response.create; one response at a time; nothing to answer is an error; an input_audio item is
+    transcribed and answered like speech; response.done carries usage."""
+
+    async def run() -> None:
+        async with _client(base_url).realtime.connect(model="gpt-realtime") as conn:
+            await _until(conn, "session.created")
+            await conn.session.update(
+                session={
+                    "type": "realtime",
+                    "audio": {"input": {"turn_detection": {"type": "server_vad", "create_response": False}}},
+                }
+            )
+            updated, _ = await _until(conn, "session.updated")
+            assert updated["session"]["audio"]["input"]["turn_detection"]["create_response"] is False
+            padded = question_pcm24 + bytes(24000 * 2)  # a second of silence ends the turn
+            for i in range(0, len(padded), 4800):
+                await conn.input_audio_buffer.append(audio=base64.b64encode(padded[i : i + 4800]).decode())
+                await asyncio.sleep(0.05)
+            heard, _ = await _until(conn, "conversation.item.input_audio_transcription.completed")
+            assert word_error_rate(QUESTION, heard["transcript"]) < 0.3
+            later = await _quiet_for(conn, 1.0)
+            assert not [e for e in later if e["type"].startswith("response.")], later
+            await conn.response.create()
+            await conn.response.create()  # while the first is being made
+            busy, seen = await _until(conn, "error")
+            assert busy["error"]["code"] == "conversation_already_has_active_response"
+            done, more = await _until(conn, "response.done")
+            assert [e["type"] for e in seen + more].count("response.created") == 1
+            assert done["response"]["status"] == "completed"
+            usage = done["response"]["usage"]
+            assert usage["input_tokens"] > 0 and usage["output_tokens"] > 0
+            assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+            said = done["response"]["output"][0]["content"][0]["transcript"]
+            assert "paris" in normalise(said), said
+            await conn.response.create()
+            nothing, _ = await _until(conn, "error")
+            assert nothing["error"]["code"] == "no_user_input"
+            await conn.conversation.item.create(
+                item={
+                    "id": "item_question",
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_audio", "audio": base64.b64encode(question_pcm24).decode()}],
+                }
+            )
+            heard, _ = await _until(conn, "conversation.item.input_audio_transcription.completed")
+            assert heard["item_id"] == "item_question"
+            assert word_error_rate(QUESTION, heard["transcript"]) < 0.3
+            await conn.response.create()
+            done, _ = await _until(conn, "response.done")
+            assert done["response"]["status"] == "completed"
+
+    asyncio.run(run())
+
+
+def test_truncate_keeps_in_memory_what_the_user_heard(base_url: str) -> None:
+    import uuid
+
+    import httpx
+
+    session_id = f"rt-{uuid.uuid4().hex[:8]}"
+
+    async def run() -> None:
+        async with _client(base_url).realtime.connect(
+            model="gpt-realtime", extra_query={"session_id": session_id}
+        ) as conn:
+            await _until(conn, "session.created")
+            await conn.conversation.item.create(
+                item={
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": "Tell me about the sea and its tides."}],
+                }
+            )
+            await conn.response.create()
+            done, seen = await _until(conn, "response.done")
+            assert done["response"]["status"] == "completed"
+            item = done["response"]["output"][0]
+            full = item["content"][0]["transcript"]
+            audio = b"".join(
+                base64.b64decode(e["delta"]) for e in seen if e["type"] == "response.output_audio.delta"
+            )
+            played_ms = len(audio) / 2 / 24000 * 1000
+            assert len(full.split()) >= 4 and played_ms > 1000, (full, played_ms)
+            await conn.conversation.item.truncate(
+                item_id=item["id"], content_index=0, audio_end_ms=int(played_ms / 2)
+            )
+            await _quiet_for(conn, 0.5)
+        messages = httpx.get(f"{base_url}/api/sessions/{session_id}", timeout=30).json()["messages"]
+        kept = messages[-1]
+        assert kept["role"] == "assistant" and kept.get("interrupted") is True, messages
+        assert kept["content"] and len(kept["content"]) < len(full), (kept, full)
+        assert full.startswith(kept["content"]), (kept, full)
+
+    asyncio.run(run())
+
+
+def test_speech_stops_the_reply_being_made(base_url: str, question_pcm24: bytes) -> None:
+    """server_vad with interrupt_response (the default): the user speaking while the answer is made
+    cancels it."""
+
+    async def run() -> None:
+        async with _client(base_url).realtime.connect(model="gpt-realtime") as conn:
+            await _until(conn, "session.created")
+            await conn.conversation.item.create(
+                item={
+                    "type": "message",
+                    "role": "user",
+                    "content": [
+                        {"type": "input_text", "text": "Tell me a long story about the sea, please."}
+                    ],
+                }
+            )
+            await conn.response.create()
+            await _until(conn, "response.created")
+            for i in range(0, len(question_pcm24), 4800):  # the user talks over the answer at once
+                await conn.input_audio_buffer.append(
+                    audio=base64.b64encode(question_pcm24[i : i + 4800]).decode()
+                )
+                await asyncio.sleep(0.1)
+            done, seen = await _until(conn, "response.done")
+            kinds = [e["type"] for e in seen]
+            assert "input_audio_buffer.speech_started" in kinds
+            assert kinds.index("input_audio_buffer.speech_started") < kinds.index("response.done")
+            assert done["response"]["status"] == "cancelled", done
 
     asyncio.run(run())

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from backend.agents.conversation import AgentEvent, TurnResult
+from backend.core.errors import InvalidRequest
 from backend.engine import events as ev
 from backend.engine.listener import SpeechBegan, SpeechPaused, SpeechResumed, UtteranceEnded
 from backend.engine.session import VoiceEngine
@@ -259,3 +260,43 @@ def test_error_wire_form_leaves_out_overflow_fields() -> None:
         "fatal": False,
     }
     assert "dropped_frames" in ev.Error(code="x", message="y", dropped_frames=3).wire()
+
+
+async def test_a_door_can_keep_turns_until_it_asks_for_the_answer(settings) -> None:  # type: ignore[no-untyped-def]
+    """The Realtime API's turn-taking: committed audio and typed items wait for respond(); one answer to
+    all of them, in order."""
+    engine, out, agent = engine_with(settings)
+    engine.answer_commits = False
+    await engine.add_text("hello")
+    await engine.on_turn_event(UtteranceEnded(reason="commit", audio=SPEECH, ended_at=time.perf_counter()))
+    for _ in range(200):
+        if out.of(ev.TranscriptFinal):
+            break
+        await asyncio.sleep(0.005)
+    assert [e.text for e in out.of(ev.TranscriptFinal)] == ["what is on my calendar"]
+    assert engine.response is None and agent.users == []  # nothing answered yet
+    with pytest.raises(InvalidRequest) as nothing:
+        await engine_with(settings)[0].respond()
+    assert nothing.value.code == "no_user_input"
+    turn_id = await engine.respond()
+    with pytest.raises(InvalidRequest) as busy:
+        await engine.respond()
+    assert busy.value.code == "conversation_already_has_active_response"
+    await settle(engine)
+    assert agent.users == ["hello\nwhat is on my calendar"]
+    (done,) = out.of(ev.ResponseDone)
+    assert done.turn_id == turn_id and done.text == REPLY
+    await engine.stop()
+
+
+async def test_without_barge_in_or_playing_interruption_a_reply_is_left_to_the_client(settings) -> None:  # type: ignore[no-untyped-def]
+    engine, out, agent = engine_with(settings)
+    engine.barge_in = engine.interrupt_playing = False
+    await engine.text("hello")
+    await settle(engine)  # its audio is still "playing" by the engine's clock
+    await engine.on_turn_event(SpeechBegan())
+    await engine.text("again")
+    await settle(engine)
+    assert not out.of(ev.ResponseInterrupted) and not agent.interruptions
+    assert len(out.of(ev.ResponseDone)) == 2
+    await engine.stop()

@@ -159,9 +159,17 @@ class RealtimeDoor:
         elif isinstance(event, rt.ResponseCancel):
             await self.engine.cancel()
         elif isinstance(event, rt.ConversationItemTruncate):
-            turn = self.output.translator.turn_for_item(event.item_id)
-            if turn is not None:
-                await self.engine.truncate(turn, event.audio_end_ms)
+            tr = self.output.translator
+            turn = tr.turn_for_item(event.item_id)
+            if turn is None:
+                raise rt.RealtimeProtocolError(
+                    "item_not_found",
+                    f"No assistant item '{event.item_id}' among this session's recent responses.",
+                    param="item_id",
+                    event_id=event.event_id,
+                )
+            await self.engine.truncate(turn, event.audio_end_ms)
+            await self.output.emit(tr.truncated(event.item_id, event.content_index, event.audio_end_ms))
         elif isinstance(event, rt.ConversationItemCreate):
             await self._add_item(event)
         elif isinstance(event, rt.ResponseCreate):

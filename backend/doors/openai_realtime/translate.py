@@ -13,6 +13,8 @@ from typing import Any
 from backend.doors.openai_realtime.events import Dialect
 from backend.engine import events as engine_events
 
+_KEEP_ITEMS = 16  # recent assistant items a truncate can name
+
 
 def new_id(prefix: str) -> str:
     """An id in OpenAI's style (``item_…``, ``resp_…``, ``event_…``)."""
@@ -37,6 +39,7 @@ class RealtimeTranslator:
     _last_item: str | None = None
     _responses: dict[str, _Response] = field(default_factory=dict)
     _finished: set[str] = field(default_factory=set)  # turns whose response.done was sent
+    _item_turns: dict[str, str] = field(default_factory=dict)  # assistant item id → turn (for truncate)
 
     # names that differ between the dialects
     def _name(self, ga: str, beta: str) -> str:
@@ -169,6 +172,9 @@ class RealtimeTranslator:
             return self._responses[turn_id], []
         response = _Response(new_id("resp"), new_id("item"), self.audio_output)
         self._responses[turn_id] = response
+        self._item_turns[response.item_id] = turn_id
+        while len(self._item_turns) > _KEEP_ITEMS:  # as many as the engine keeps turns
+            del self._item_turns[next(iter(self._item_turns))]
         ids = {"response_id": response.response_id, "output_index": 0}
         previous, self._last_item = self._last_item, response.item_id
         out = [
@@ -193,13 +199,19 @@ class RealtimeTranslator:
         kind = "conversation.item.created" if self.dialect == "beta" else "conversation.item.added"
         return [self._event(kind, previous_item_id=previous, item=item)]
 
-    def item_id_for(self, turn_id: str) -> str | None:
-        """The assistant item id of a turn (for conversation.item.truncate)."""
-        response = self._responses.get(turn_id)
-        return response.item_id if response else None
+    def truncated(self, item_id: str, content_index: int, audio_end_ms: int) -> list[dict[str, Any]]:
+        return [
+            self._event(
+                "conversation.item.truncated",
+                item_id=item_id,
+                content_index=content_index,
+                audio_end_ms=audio_end_ms,
+            )
+        ]
 
     def turn_for_item(self, item_id: str) -> str | None:
-        return next((turn for turn, r in self._responses.items() if r.item_id == item_id), None)
+        """The engine turn of an assistant item (conversation.item.truncate), in progress or done."""
+        return self._item_turns.get(item_id)
 
     def audio_delta(self, turn_id: str, delta_b64: str) -> list[dict[str, Any]]:
         response, out = self._start(turn_id)
