@@ -37,7 +37,7 @@ from backend.core.errors import StorageUnavailable, storage_error, storage_guard
 from backend.core.languages import LANGUAGES
 from backend.core.redis import RedisService
 from backend.core.text import for_speech
-from backend.llm.base import ChatMessage, LLMOptions, LLMProvider, ToolCall
+from backend.llm.base import ChatMessage, LLMOptions, LLMProvider, ToolCall, ToolSpec
 from backend.llm.chain import LLMChain
 
 logger = logging.getLogger(__name__)
@@ -106,6 +106,50 @@ class ConversationState(TypedDict, total=False):
 
 
 @dataclass(frozen=True)
+class ToolOutput:
+    """What a client-run tool returned, for the call `call_id` the model made in an earlier turn."""
+
+    call_id: str
+    output: str
+
+
+@dataclass(frozen=True)
+class TurnOptions:
+    """Per-turn wishes of the client (the Realtime API's session): its own instructions, given to the
+    LLM after ours; tools it runs itself, offered to a tool-calling LLM beside the agent's (a call to
+    one ends the turn with `action.client_calls`); and the outputs of such calls."""
+
+    instructions: str = ""
+    client_tools: tuple[ToolSpec, ...] = ()
+    tool_outputs: tuple[ToolOutput, ...] = ()
+
+
+def _turn_options(config: RunnableConfig | None) -> TurnOptions:
+    return ((config or {}).get("configurable") or {}).get("__turn") or TurnOptions()
+
+
+def _answered_calls_only(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Client tool calls with their outputs, or neither: a hosted LLM refuses a call left unanswered
+    (the client never sent its output) and an output whose call was trimmed away."""
+    calls = {c["id"] for m in messages for c in m.get("tool_calls") or ()}
+    answered = {m.get("tool_call_id") for m in messages if m["role"] == "tool"}
+    return [
+        m
+        for m in messages
+        if not (m["role"] == "tool" and m.get("tool_call_id") not in calls)
+        and not (m.get("tool_calls") and not all(c["id"] in answered for c in m["tool_calls"]))
+    ]
+
+
+def _chat_message(message: dict[str, Any]) -> ChatMessage:
+    """A stored message as the LLM sees it (with tool calls and tool outputs of client tools)."""
+    if message["role"] == "tool":
+        return ChatMessage("tool", message["content"], tool_call_id=message.get("tool_call_id"))
+    calls = tuple(ToolCall(c["id"], c["name"], c.get("args") or {}) for c in message.get("tool_calls") or ())
+    return ChatMessage(message["role"], message["content"], tool_calls=calls)
+
+
+@dataclass(frozen=True)
 class TurnResult:
     session_id: str
     reply: str
@@ -164,7 +208,7 @@ class ConversationAgent:
         graph.add_node("act", self._act)
         graph.add_node("respond", self._respond)
         graph.add_edge(START, "understand")
-        graph.add_conditional_edges("understand", self._route, {"act": "act", "respond": "respond"})
+        graph.add_conditional_edges("understand", self._route, {"act": "act", "respond": "respond", END: END})
         graph.add_edge("act", "respond")
         graph.add_edge("respond", END)
         self.graph = graph.compile(checkpointer=self.saver)
@@ -179,29 +223,39 @@ class ConversationAgent:
 
     # ------------------------------------------------------------------ public API
     async def stream_turn(
-        self, session_id: str, text: str, language: str | None = None, instructions: str | None = None
+        self,
+        session_id: str,
+        text: str,
+        language: str | None = None,
+        options: TurnOptions | None = None,
     ) -> AsyncIterator[AgentEvent]:
         """Run one user turn; yields `delta` events as the reply is generated, then one `done`.
-        `instructions`: the client's own for this conversation (e.g. the Realtime API's session
-        instructions), given to the LLM after ours. Redis unreachable (or full): StorageUnavailable,
-        before or during the turn."""
+        `text` may be empty when `options.tool_outputs` continue a turn that called a client tool.
+        Redis unreachable (or full): StorageUnavailable, before or during the turn."""
         with storage_guard():
-            async with aclosing(self._stream_turn(session_id, text, language, instructions)) as events:
+            async with aclosing(self._stream_turn(session_id, text, language, options)) as events:
                 async for event in events:  # (closed with this one: it holds the conversation's lock)
                     yield event
 
     async def _stream_turn(
-        self, session_id: str, text: str, language: str | None, instructions: str | None
+        self, session_id: str, text: str, language: str | None, options: TurnOptions | None
     ) -> AsyncIterator[AgentEvent]:
         async with self._exclusive(session_id):  # one turn at a time per session, on every worker
             start = time.perf_counter()
             first_delta: float | None = None
-            turn: dict[str, Any] = {"messages": [{"role": "user", "content": text, "ts": time.time()}]}
+            options = options or TurnOptions()
+            now = time.time()
+            messages: list[dict[str, Any]] = [
+                {"role": "tool", "tool_call_id": o.call_id, "content": o.output, "ts": now}
+                for o in options.tool_outputs
+            ]
+            if text or not messages:
+                messages.append({"role": "user", "content": text, "ts": now})
+            turn: dict[str, Any] = {"messages": messages}
             if language:
                 turn["language"] = language
-            config: RunnableConfig = {
-                "configurable": {"thread_id": session_id, "instructions": (instructions or "").strip()}
-            }
+            # (a "__" key: LangGraph keeps it out of the checkpoint's metadata)
+            config: RunnableConfig = {"configurable": {"thread_id": session_id, "__turn": options}}
             final: dict[str, Any] = {}
             try:
                 async for mode, chunk in self.graph.astream(turn, config, stream_mode=["custom", "values"]):
@@ -295,10 +349,13 @@ class ConversationAgent:
     # ------------------------------------------------------------------ graph nodes
     @staticmethod
     def _route(state: ConversationState) -> str:
+        if (state.get("action") or {}).get("client_calls"):
+            return END  # the client runs its tool; its output continues the conversation
         return "act" if state.get("tool_calls") else "respond"
 
     async def _understand(self, state: ConversationState, config: RunnableConfig) -> dict[str, Any]:
-        text = state["messages"][-1]["content"]
+        last = state["messages"][-1]
+        text = last["content"] if last["role"] == "user" else ""
         update: dict[str, Any] = {
             "facts": extract_facts(text),
             "tool_calls": [],
@@ -311,9 +368,18 @@ class ConversationAgent:
         if self.tool_calling:
             facts = _merge(state.get("facts"), update["facts"])
             messages = self._prompt(state, facts, config)
-            reply, calls, timings = await self._generate(messages, tools=True)
+            client_tools = _turn_options(config).client_tools
+            reply, calls, timings = await self._generate(messages, tools=True, extra_tools=client_tools)
             update["timings"] = timings
-            if calls:
+            theirs = {t.name for t in client_tools}
+            if any(c.name in theirs for c in calls):  # the client runs these: the turn ends on the call
+                asked = [{"id": c.id, "name": c.name, "args": c.arguments} for c in calls if c.name in theirs]
+                update["messages"] = [
+                    {"role": "assistant", "content": "", "ts": time.time(), "tool_calls": asked}
+                ]
+                update["action"] = {"tool": asked[0]["name"], "client_calls": asked}
+                update["draft"] = ""
+            elif calls:
                 update["tool_calls"] = [{"id": c.id, "name": c.name, "args": c.arguments} for c in calls]
             else:
                 update["draft"] = reply
@@ -411,13 +477,13 @@ class ConversationAgent:
 
     # ------------------------------------------------------------------ LLM plumbing
     async def _generate(
-        self, messages: list[ChatMessage], tools: bool
+        self, messages: list[ChatMessage], tools: bool, extra_tools: tuple[ToolSpec, ...] = ()
     ) -> tuple[str, tuple[ToolCall, ...], dict[str, float]]:
         writer = get_stream_writer()
         options = LLMOptions(
             max_tokens=self.settings.llm.max_tokens,
             temperature=self.settings.llm.temperature,
-            tools=self.tools.specs() if tools else (),
+            tools=self.tools.specs() + extra_tools if tools else (),
         )
         start = time.perf_counter()
         first: float | None = None
@@ -470,7 +536,12 @@ class ConversationAgent:
         self, state: ConversationState, facts: dict[str, str], config: RunnableConfig | None = None
     ) -> list[ChatMessage]:
         """System text + as many recent turns as fit `agent.history_tokens`; older ones are summarised."""
-        history = [m for m in state.get("messages", []) if m["role"] in ("user", "assistant")]
+        roles = ("user", "assistant", "tool") if self.tool_calling else ("user", "assistant")
+        history = [
+            m
+            for m in state.get("messages", [])
+            if m["role"] in roles and (self.tool_calling or not m.get("tool_calls"))
+        ]
         budget = self.cfg.history_tokens
         kept: list[dict[str, Any]] = []
         for message in reversed(history):
@@ -480,12 +551,13 @@ class ConversationAgent:
             kept.append(message)
             budget -= cost
         kept.reverse()
+        kept = _answered_calls_only(kept)
         older = history[: len(history) - len(kept)]
         summary = self._summary(older)
-        instructions = ((config or {}).get("configurable") or {}).get("instructions") or ""
+        instructions = _turn_options(config).instructions.strip()
         context = self._context_prompt(facts, state.get("language"), summary, instructions)
         return [ChatMessage("system", self._system_prompt()), ChatMessage("system", context)] + [
-            ChatMessage(m["role"], m["content"]) for m in kept
+            _chat_message(m) for m in kept
         ]
 
     def _summary(self, older: list[dict[str, Any]]) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.agents.conversation import ConversationAgent
+from backend.agents.conversation import ConversationAgent, ToolOutput, TurnOptions
 from backend.core import metrics
 from backend.core.audio import StreamResampler
 from backend.core.config import Settings
@@ -35,6 +35,7 @@ from backend.engine.events import (
     ServerEvent,
     TranscriptFinal,
 )
+from backend.llm.base import ToolSpec
 from backend.voice.base import Transcription
 from backend.voice.tts_service import ResolvedVoice, TTSService
 
@@ -141,6 +142,7 @@ class ResponseOptions:
     speed: float | None = None
     speak: bool = True  # False: text only (no TTS, no audio)
     instructions: str | None = None  # the client's own instructions to the agent (Realtime API)
+    client_tools: tuple[ToolSpec, ...] = ()  # tools the client runs itself (Realtime API session.tools)
 
 
 class Responder:
@@ -189,11 +191,13 @@ class Responder:
         transcription: asyncio.Task[Transcription] | None,
         result: Transcription | None = None,
         heard: str | None = None,
+        tool_outputs: tuple[ToolOutput, ...] = (),
     ) -> None:
         """Answer one user turn: an utterance (`audio`, its `transcription` task or `result`) or `text`
-        (typed, or utterances heard earlier in the language `heard`)."""
+        (typed, or utterances heard earlier in the language `heard`), after the `tool_outputs` of client
+        tools the previous turn called."""
         try:
-            await self._run_turn(turn, audio, text, transcription, result, heard)
+            await self._run_turn(turn, audio, text, transcription, result, heard, tool_outputs)
         except asyncio.CancelledError:
             raise
         except RateLimited as err:  # a daily quota is used up: say so and end the session (1008)
@@ -216,6 +220,7 @@ class Responder:
         transcription: asyncio.Task[Transcription] | None,
         result: Transcription | None,
         heard: str | None,
+        tool_outputs: tuple[ToolOutput, ...] = (),
     ) -> None:
         language = self.options.language or heard
         turn_log = attach(FailoverLog())  # this turn's failovers (its speaker task inherits it)
@@ -252,7 +257,8 @@ class Responder:
         try:
             turn.memory_since = turn.memory_since or time.time()
             turn.in_memory = True
-            stream = self.agent.stream_turn(self.memory_id, text, agent_language, opts.instructions)
+            wishes = TurnOptions(opts.instructions or "", opts.client_tools, tool_outputs)
+            stream = self.agent.stream_turn(self.memory_id, text, agent_language, wishes)
             async for item in stream:
                 if item.type == "delta" and item.text:
                     turn.latency.setdefault("llm_first_token", _ms(llm_start))

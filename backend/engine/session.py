@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.agents.conversation import ConversationAgent
+from backend.agents.conversation import ConversationAgent, ToolOutput
 from backend.core import metrics
 from backend.core.audio import STT_SAMPLE_RATE
 from backend.core.config import Settings
@@ -72,6 +72,7 @@ logger = logging.getLogger(__name__)
 
 _CLOSE_WAIT_S = 5.0  # how long a stopping engine waits for its tasks to stop
 _KEEP_TURNS = 16  # recent turns `truncate` can still find
+_MAX_TOOL_OUTPUT = 20_000  # characters of one client tool output
 
 
 @dataclass
@@ -152,6 +153,7 @@ class VoiceEngine:
         self.barge_in = True  # user speech stops the reply being generated or played
         self.interrupt_playing = True  # a new turn stops a reply the client may still be playing
         self._waiting: list[asyncio.Task[tuple[str, str | None]]] = []  # input for `respond()`
+        self._tool_outputs: list[ToolOutput] = []  # client tool outputs for `respond()`
 
     # ------------------------------------------------------------------ settings, readable
     @property
@@ -306,6 +308,17 @@ class VoiceEngine:
         text = check_text(text, self.settings)
         self._waiting.append(self._spawn(_ready((text, None))))
 
+    def add_tool_output(self, call_id: str, output: str) -> None:
+        """The output of a client-run tool the model called, kept for the next `respond()`."""
+        if not call_id or len(call_id) > 128:
+            raise InvalidRequest("call_id must be 1 to 128 characters", code="invalid_value")
+        if len(output) > _MAX_TOOL_OUTPUT:
+            raise InvalidRequest(
+                f"a tool output may have at most {_MAX_TOOL_OUTPUT} characters, not {len(output)}",
+                code="invalid_value",
+            )
+        self._tool_outputs.append(ToolOutput(call_id, output))
+
     @property
     def responding(self) -> bool:
         """A response is being generated (not merely still playing)."""
@@ -320,30 +333,36 @@ class VoiceEngine:
                 "a response is in progress: wait for it to finish or cancel it first",
                 code="conversation_already_has_active_response",
             )
-        if not self._waiting:
+        if not self._waiting and not self._tool_outputs:
             raise InvalidRequest(
                 "there is nothing to respond to: add a user message or commit audio first",
                 code="no_user_input",
             )
         waiting, self._waiting = self._waiting, []
+        outputs, self._tool_outputs = tuple(self._tool_outputs), []
         turn = Turn(id=uuid.uuid4().hex[:8], ended_at=time.perf_counter())
         if self.interrupt_playing:
             await self._interrupt()
-        self._begin(turn, self._answer_waiting(turn, waiting))
+        self._begin(turn, self._answer_waiting(turn, waiting, outputs))
         return turn.id
 
-    async def _answer_waiting(self, turn: Turn, waiting: list[asyncio.Task[tuple[str, str | None]]]) -> None:
+    async def _answer_waiting(
+        self,
+        turn: Turn,
+        waiting: list[asyncio.Task[tuple[str, str | None]]],
+        outputs: tuple[ToolOutput, ...],
+    ) -> None:
         heard: list[tuple[str, str | None]] = []
         for task in waiting:
             with contextlib.suppress(Exception):  # a failed transcription said so already
                 heard.append(await task)
         texts = [text for text, _ in heard if text]
-        if not texts:
+        if not texts and not outputs:
             await self._send(Error(code="no_user_input", message="the input waiting had no words to answer"))
             await self.responder.emit(turn, "done", {"action": None})
             return
         language = next((lang for _, lang in reversed(heard) if lang), None)
-        await self.responder.respond(turn, None, "\n".join(texts), None, heard=language)
+        await self.responder.respond(turn, None, "\n".join(texts), None, heard=language, tool_outputs=outputs)
 
     def add_utterance(self, audio: np.ndarray) -> None:
         """A whole utterance (16 kHz float32) kept for the next `respond()`: transcribed now."""
@@ -372,6 +391,7 @@ class VoiceEngine:
         for task in self._waiting:
             task.cancel()
         self._waiting = []
+        self._tool_outputs = []
 
     async def utterance(self, audio: np.ndarray) -> None:
         """A whole utterance (16 kHz float32, e.g. a decoded WAV): transcribe and respond."""

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from backend.core.failover import ProviderChain
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer, make_settings, write_config
 from tests.fakes.coqui import FakeCoqui
 from tests.fakes.elevenlabs import FakeElevenLabs
+from tests.fakes.openai_chat import FakeChatServer
 from tests.fakes.openai_speech import FakeOpenAISpeech
 from tests.fakes.tts_vendor import FakeTTSVendor
 
@@ -63,3 +65,29 @@ def close_circuits(*chains: ProviderChain[Any]) -> None:
     for chain in chains:
         for member in chain.members.values():
             member.breaker.record_success()
+
+
+def config_with_provider(tmp_path: Path, models: Path, provider: str) -> Path:
+    """config.yml with `llm.provider` set to `provider` (nothing preloaded)."""
+    return write_config(
+        tmp_path / f"config-{provider}.yml",
+        models,
+        {
+            "  provider: ${MITHI_LLM_PROVIDER:-llama_cpp}": f"  provider: {provider}",
+            "  preload: [base]": "  preload: []",
+        },
+    )
+
+
+@contextmanager
+def hosted_chat(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeChatServer]:
+    """The OpenAI chat stand-in, started, with OpenAI's and Groq's key and base URL pointing at it."""
+    server = FakeChatServer(api_key=OA_KEY).start()
+    monkeypatch.setenv("OPENAI_API_KEY", OA_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+    monkeypatch.setenv("GROQ_API_KEY", OA_KEY)
+    monkeypatch.setenv("GROQ_BASE_URL", f"{server.url}/openai/v1")
+    try:
+        yield server
+    finally:
+        server.stop()

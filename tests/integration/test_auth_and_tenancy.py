@@ -364,8 +364,22 @@ async def test_realtime_door_needs_a_key_checks_origin_and_keeps_conversations_a
                 "content": [{"type": "input_text", "text": "What is my name?"}],
             }
             await ws.send(json.dumps({"type": "conversation.item.create", "item": item}))
+            await ws.send(json.dumps({"type": "response.create"}))
             done = await next_event(ws, "response.done")
         return json.dumps(done["response"]["output"])
 
     assert "Priya" in await ask(CLINIC)  # the key's own conversation, through the Realtime door
     assert "priya" not in (await ask(KIOSK)).lower()  # the same id under another key: its own
+
+    # browsers cannot set headers: OpenAI's clients send the key as a subprotocol
+    offered = ["realtime", f"openai-insecure-api-key.{CLINIC}", "openai-beta.realtime-v1"]
+    async with websockets.connect(url, subprotocols=offered) as ws:  # type: ignore[arg-type]
+        assert ws.subprotocol == "realtime"
+        await next_event(ws, "session.created")
+    wrong = ["realtime", "openai-insecure-api-key.sk-wrong"]
+    async with websockets.connect(url, subprotocols=wrong) as ws:  # type: ignore[arg-type]
+        assert ws.subprotocol == "realtime"  # (a browser fails a handshake that answers none)
+        event = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 10)
+    assert event["code"] == "unauthorized" and ws.close_code == 1008

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -10,32 +11,15 @@ import httpx
 import pytest
 
 from backend.core.config import load_config
-from tests.conftest import LiveServer, write_config
+from tests.conftest import LiveServer
 from tests.fakes.openai_chat import FakeChatServer, FakeToolCall
-
-KEY = "sk-test-key"
-
-
-def config_with_provider(tmp_path: Path, models: Path, provider: str) -> Path:
-    return write_config(
-        tmp_path / f"config-{provider}.yml",
-        models,
-        {
-            "  provider: ${MITHI_LLM_PROVIDER:-llama_cpp}": f"  provider: {provider}",
-            "  preload: [base]": "  preload: []",
-        },
-    )
+from tests.integration.cloud_utils import config_with_provider, hosted_chat
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakeChatServer:
-    server = FakeChatServer(api_key=KEY).start()
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
-    monkeypatch.setenv("GROQ_API_KEY", KEY)
-    monkeypatch.setenv("GROQ_BASE_URL", f"{server.url}/openai/v1")
-    yield server
-    server.stop()
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeChatServer]:
+    with hosted_chat(monkeypatch) as server:
+        yield server
 
 
 def test_local_model_is_the_default(tmp_path: Path, assembled_models: Path) -> None:

@@ -97,3 +97,23 @@ def test_session_events_validate(dialect: str, fmt: str) -> None:
         dialect,
         [session_event(dialect, "session.created", view), session_event(dialect, "session.updated", view)],
     )
+
+
+@pytest.mark.parametrize("dialect", ["ga", "beta"])
+def test_a_client_tool_call_ends_the_response_as_a_function_call_item(dialect: str) -> None:
+    tr = RealtimeTranslator(dialect)
+    kinds = _check(dialect, tr.response_started("t1"))
+    assert kinds == ["response.created"]
+    call = {"id": "call_1", "name": "get_weather", "args": {"city": "Paris"}}
+    done = _done("t1", "").model_copy(update={"action": {"tool": "get_weather", "client_calls": [call]}})
+    events = tr.translate(done)
+    kinds = _check(dialect, events)
+    assert "response.content_part.added" not in kinds  # no empty assistant message
+    assert kinds[-1] == "response.done"
+    args = next(e for e in events if e["type"] == "response.function_call_arguments.done")
+    assert args["call_id"] == "call_1" and args["name"] == "get_weather"
+    assert args["arguments"] == '{"city": "Paris"}'
+    (item,) = events[-1]["response"]["output"]
+    assert item["type"] == "function_call" and item["call_id"] == "call_1"
+    added = _check(dialect, tr.tool_output("call_1", '{"temp": 21}'))
+    assert added[0] == ("conversation.item.added" if dialect == "ga" else "conversation.item.created")

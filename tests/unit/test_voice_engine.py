@@ -81,7 +81,7 @@ class FakeAgent:
     retracted: list[float] = field(default_factory=list)
 
     async def stream_turn(
-        self, session_id: str, text: str, language: str | None, instructions: str | None = None
+        self, session_id: str, text: str, language: str | None, options: Any = None
     ) -> AsyncIterator[AgentEvent]:
         self.users.append(text)
         for word in REPLY.split(" "):

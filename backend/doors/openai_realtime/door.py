@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from backend.doors.openai_realtime.codecs import AudioDecodeError, InputAudioDec
 from backend.doors.openai_realtime.translate import RealtimeTranslator, SessionView, new_id, session_event
 from backend.engine import events as engine_events
 from backend.engine.events import ServerEvent
+from backend.llm.base import ToolSpec
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +80,38 @@ class RealtimeOutput:
     async def close(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             await self.ws.close(code=code, reason=reason)
+
+
+_TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def client_tools(tools: list[dict[str, Any]], event_id: str | None, own: list[str]) -> tuple[ToolSpec, ...]:
+    """``session.tools`` (``{"type": "function", "name", "description", "parameters"}``) → ToolSpecs."""
+    specs = []
+    for index, tool in enumerate(tools):
+        name = tool.get("name")
+        if (
+            tool.get("type", "function") != "function"
+            or not isinstance(name, str)
+            or not _TOOL_NAME.fullmatch(name)
+        ):
+            raise rt.RealtimeProtocolError(
+                "invalid_value",
+                "Each tool must be {type: 'function', name, description, parameters}, "
+                "its name 1-64 of A-Z a-z 0-9 _ -.",
+                param=f"session.tools[{index}]",
+                event_id=event_id,
+            )
+        if name in own:
+            raise rt.RealtimeProtocolError(
+                "invalid_value",
+                f"'{name}' is one of the agent's own tools; give yours another name.",
+                param=f"session.tools[{index}].name",
+                event_id=event_id,
+            )
+        parameters = tool.get("parameters") or {"type": "object", "properties": {}}
+        specs.append(ToolSpec(name, str(tool.get("description") or ""), parameters))
+    return tuple(specs)
 
 
 def protocol_error(code: str, message: str, param: str | None = None, event_id: str | None = None) -> dict:
@@ -181,6 +215,17 @@ class RealtimeDoor:
     async def _add_item(self, event: rt.ConversationItemCreate) -> None:
         """A user message (input_text, or input_audio that our STT transcribes) kept for response.create."""
         item = event.item
+        if item.type == "function_call_output":
+            if not item.call_id or item.output is None:
+                raise rt.RealtimeProtocolError(
+                    "missing_required_parameter",
+                    "A function_call_output needs call_id and output.",
+                    param="item.call_id" if not item.call_id else "item.output",
+                    event_id=event.event_id,
+                )
+            self.engine.add_tool_output(item.call_id, item.output)
+            await self.output.emit(self.output.translator.tool_output(item.call_id, item.output, item.id))
+            return
         parts = item.content or []
         if item.type != "message" or item.role != "user" or not parts:
             raise rt.RealtimeProtocolError(
@@ -211,13 +256,17 @@ class RealtimeDoor:
 
     async def _session_update(self, event: rt.SessionUpdate) -> None:
         session = event.session
-        if session.tools:
-            raise rt.RealtimeProtocolError(
-                "tools_unsupported",
-                "Client-declared tools need an LLM with tool calls: set llm.provider to openai or groq.",
-                param="session.tools",
-                event_id=event.event_id,
-            )
+        if session.tools is not None:
+            tools = client_tools(session.tools, event.event_id, self.engine.agent.tools.names())
+            if tools and not self.engine.agent.tool_calling:
+                raise rt.RealtimeProtocolError(
+                    "tools_unsupported",
+                    "Client-declared tools need an LLM with tool calls: set llm.provider to openai or groq "
+                    "(the local model has none).",
+                    param="session.tools",
+                    event_id=event.event_id,
+                )
+            self.engine.options.client_tools = tools
         view = self.output.view
         assert view is not None
         if (fmt := session.effective_input_format()) is not None and fmt != self.input_format:

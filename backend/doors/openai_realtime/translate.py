@@ -6,6 +6,7 @@ together. Every method returns the list of Realtime events (dicts) to send, in o
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ class _Response:
     item_id: str
     audio: bool
     text: str = ""
+    message_open: bool = False  # its assistant message item was announced
 
 
 @dataclass
@@ -108,8 +110,20 @@ class RealtimeTranslator:
         self._input_item = item_id or new_id("item")
 
     def response_started(self, turn_id: str) -> list[dict[str, Any]]:
-        """response.created (and the assistant item) at once, for a client's response.create."""
-        return self._start(turn_id)[1]
+        """response.created at once, for a client's response.create."""
+        return self._start(turn_id, message=False)[1]
+
+    def tool_output(self, call_id: str, output: str, item_id: str | None = None) -> list[dict[str, Any]]:
+        """The client's function_call_output item, added to the conversation."""
+        item = {
+            "id": item_id or new_id("item"),
+            "object": "realtime.item",
+            "type": "function_call_output",
+            "status": "completed",
+            "call_id": call_id,
+            "output": output,
+        }
+        return self._item_added(item)
 
     def user_text(self, text: str, item_id: str | None = None) -> list[dict[str, Any]]:
         item = {
@@ -167,18 +181,29 @@ class RealtimeTranslator:
             return {"type": self._content_type(response) if in_item else "audio", "transcript": text}
         return {"type": self._content_type(response) if in_item else "text", "text": text}
 
-    def _start(self, turn_id: str) -> tuple[_Response, list[dict[str, Any]]]:
-        if turn_id in self._responses:
-            return self._responses[turn_id], []
-        response = _Response(new_id("resp"), new_id("item"), self.audio_output)
-        self._responses[turn_id] = response
-        self._item_turns[response.item_id] = turn_id
-        while len(self._item_turns) > _KEEP_ITEMS:  # as many as the engine keeps turns
-            del self._item_turns[next(iter(self._item_turns))]
+    def _start(self, turn_id: str, message: bool = True) -> tuple[_Response, list[dict[str, Any]]]:
+        """The response of a turn (response.created when new) with its assistant message item open,
+        unless `message` is false (a response that may hold only function calls)."""
+        out: list[dict[str, Any]] = []
+        response = self._responses.get(turn_id)
+        if response is None:
+            response = _Response(new_id("resp"), new_id("item"), self.audio_output)
+            self._responses[turn_id] = response
+            self._item_turns[response.item_id] = turn_id
+            while len(self._item_turns) > _KEEP_ITEMS:  # as many as the engine keeps turns
+                del self._item_turns[next(iter(self._item_turns))]
+            out.append(
+                self._event("response.created", response=self._response_obj(response, "in_progress", []))
+            )
+        if message and not response.message_open:
+            response.message_open = True
+            out.extend(self._open_message(response))
+        return response, out
+
+    def _open_message(self, response: _Response) -> list[dict[str, Any]]:
         ids = {"response_id": response.response_id, "output_index": 0}
         previous, self._last_item = self._last_item, response.item_id
         out = [
-            self._event("response.created", response=self._response_obj(response, "in_progress", [])),
             self._event(
                 "response.output_item.added", **ids, item=self._assistant_item(response, "in_progress", [])
             ),
@@ -193,7 +218,7 @@ class RealtimeTranslator:
                 part=self._part(response, ""),
             )
         )
-        return response, out
+        return out
 
     def _item_added_no_state(self, item: dict[str, Any], previous: str | None) -> list[dict[str, Any]]:
         kind = "conversation.item.created" if self.dialect == "beta" else "conversation.item.added"
@@ -251,7 +276,8 @@ class RealtimeTranslator:
         if isinstance(event, engine_events.ResponseAudioStarted):
             return self._start(event.turn_id)[1]
         if isinstance(event, engine_events.ResponseDone):
-            return self._finish(event.turn_id, event.text, "completed", event.transcript)
+            calls = (event.action or {}).get("client_calls") or []
+            return self._finish(event.turn_id, event.text, "completed", event.transcript, calls)
         if isinstance(event, engine_events.ResponseInterrupted):
             if event.turn_id in self._finished:  # its response.done (completed) was sent: nothing to cancel
                 return []
@@ -271,10 +297,66 @@ class RealtimeTranslator:
             ]
         return []
 
-    def _finish(self, turn_id: str, text: str, status: str, heard: str = "") -> list[dict[str, Any]]:
-        response, out = self._start(turn_id)
+    def _finish(
+        self,
+        turn_id: str,
+        text: str,
+        status: str,
+        heard: str = "",
+        calls: list[dict[str, Any]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The end of a response: its assistant message (when it has one), the client tool calls the
+        model made (function_call items), response.done with usage."""
+        response, out = self._start(turn_id, message=bool(text) or not calls)
         del self._responses[turn_id]
         self._finished.add(turn_id)
+        items: list[dict[str, Any]] = []
+        if response.message_open:
+            message = self._finish_message(response, text, status)
+            out.extend(message)
+            items.append(next(e["item"] for e in message if e["type"] == "response.output_item.done"))
+        for call in calls or []:
+            call_events = self._function_call(response, call, output_index=len(items))
+            out.extend(call_events)
+            items.append(call_events[-1]["item"])
+        usage = estimated_usage(heard, text, audio=response.audio)
+        out.append(self._event("response.done", response=self._response_obj(response, status, items, usage)))
+        return out
+
+    def _function_call(
+        self, response: _Response, call: dict[str, Any], output_index: int
+    ) -> list[dict[str, Any]]:
+        """A model's call of a client tool: the item, its arguments (one delta), done."""
+        arguments = json.dumps(call.get("args") or {})
+        item = {
+            "id": new_id("item"),
+            "object": "realtime.item",
+            "type": "function_call",
+            "status": "in_progress",
+            "call_id": call["id"],
+            "name": call["name"],
+            "arguments": "",
+        }
+        ids = {"response_id": response.response_id, "output_index": output_index}
+        previous, self._last_item = self._last_item, item["id"]
+        out = [self._event("response.output_item.added", **ids, item=item)]
+        out.extend(self._item_added_no_state(item, previous))
+        fields = {**ids, "item_id": item["id"], "call_id": call["id"]}
+        out.append(self._event("response.function_call_arguments.delta", **fields, delta=arguments))
+        out.append(
+            self._event(
+                "response.function_call_arguments.done", **fields, name=call["name"], arguments=arguments
+            )
+        )
+        done = {**item, "status": "completed", "arguments": arguments}
+        if self.dialect == "ga":
+            out.append(self._event("conversation.item.done", previous_item_id=previous, item=done))
+        out.append(self._event("response.output_item.done", **ids, item=done))
+        return out
+
+    def _finish_message(self, response: _Response, text: str, status: str) -> list[dict[str, Any]]:
+        """The end of the assistant message: audio/text done, content part done, item done."""
+        out: list[dict[str, Any]] = []
         ids = {"response_id": response.response_id, "item_id": response.item_id, "output_index": 0}
         part = self._part(response, text)
         if response.audio:
@@ -310,8 +392,6 @@ class RealtimeTranslator:
         )
         if self.dialect == "ga":
             out.append(self._event("conversation.item.done", previous_item_id=None, item=item))
-        usage = estimated_usage(heard, text, audio=response.audio)
-        out.append(self._event("response.done", response=self._response_obj(response, status, [item], usage)))
         return out
 
 
