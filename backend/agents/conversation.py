@@ -3,7 +3,9 @@
 with `thread_id` = the session id. Memory therefore survives reconnects and server restarts.
 
 understand: tool-calling LLMs (OpenAI-compatible, Groq) get the tools and decide themselves; small
-    local models get a deterministic intent parser (keywords + date/time parsing, `intents.py`).
+    local models get a deterministic intent parser (keywords + date/time parsing, `intents.py`). A call
+    of a tool the *client* runs (`TurnOptions.client_tools`, the Realtime API's session tools) ends the
+    turn there (`action.client_calls`); the client's output (`TurnOptions.tool_outputs`) starts the next.
 act: runs the chosen tools (`tools.py`); their results re-enter the conversation.
 respond: the reply, streamed as text deltas (LangGraph custom stream), cleaned for speech, stored.
 """
