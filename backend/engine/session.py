@@ -386,13 +386,6 @@ class VoiceEngine:
 
         self._waiting.append(self._spawn(hear()))
 
-    def clear_waiting(self) -> None:
-        """Forget the input kept for `respond()`."""
-        for task in self._waiting:
-            task.cancel()
-        self._waiting = []
-        self._tool_outputs = []
-
     async def utterance(self, audio: np.ndarray) -> None:
         """A whole utterance (16 kHz float32, e.g. a decoded WAV): transcribe and respond."""
         await self._start_response(audio=audio, ended_at=time.perf_counter())

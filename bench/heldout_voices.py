@@ -1,0 +1,138 @@
+"""A held-out voice set for the latency bench: questions spoken by eSpeak NG voices the app never speaks
+with (its English voice is Piper), at two speaking rates, some with a pause inside the sentence and some
+over background noise, mixing turns the LLM answers with tool and memory turns.
+
+    python bench/heldout_voices.py [--out DIR]      # writes the WAVs and a manifest.json to listen to
+
+`heldout_set()` returns the utterances as 16 kHz PCM16 for bench/voice_latency.py. Everything is made
+here, offline, from Debian's `espeak-ng` (deterministic: the same set on every machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from backend.core.audio import decode_audio, pcm16_to_wav  # noqa: E402
+
+RATE = 16000
+# eSpeak NG voices and variants (accent + voice variant) that Mithivoices does not speak with
+VOICES = ("en-us+m3", "en-gb-scotland+f2", "en-029+m5", "en-gb-x-rp+f4", "en-us-nyc+m7")
+SPEEDS = (150, 185)  # words per minute: slow-ish and brisk
+PAUSE_MS = 450  # a hesitation inside the sentence (shorter than the app's 1 s release, longer than 300 ms)
+NOISE_SNR_DB = 20.0
+
+Kind = Literal["llm", "tool", "memory"]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    text: str  # `|` marks where the speaker pauses
+    kind: Kind
+
+
+PROMPTS = (
+    Prompt("What is the capital of France?", "llm"),
+    Prompt("How are you doing today?", "llm"),
+    Prompt("Tell me one fact about the ocean.", "llm"),
+    Prompt("What is the largest planet | in our solar system?", "llm"),
+    Prompt("Can you recommend | a good book?", "llm"),
+    Prompt("What should I eat for breakfast?", "llm"),
+    Prompt("Why is the sky blue?", "llm"),
+    Prompt("Give me a tip | for sleeping better.", "llm"),
+    Prompt("What time is it?", "tool"),
+    Prompt("What is the date today?", "tool"),
+    Prompt("Book me a checkup | tomorrow at three.", "tool"),
+    Prompt("Do I have any appointments?", "tool"),
+    Prompt("My name is Arjun.", "memory"),
+    Prompt("What is my name?", "memory"),
+)
+
+
+@dataclass(frozen=True)
+class Utterance:
+    text: str  # what is said (without pause marks)
+    kind: Kind
+    voice: str
+    speed: int
+    pause: bool
+    noise: bool
+    pcm: bytes  # 16 kHz PCM16 LE mono
+
+    def describe(self) -> dict[str, object]:
+        return {k: v for k, v in asdict(self).items() if k != "pcm"}
+
+
+def _speak(text: str, voice: str, speed: int) -> np.ndarray:
+    """eSpeak NG → float32 at 16 kHz; `|` becomes an SSML break of PAUSE_MS."""
+    if shutil.which("espeak-ng") is None:
+        raise SystemExit("espeak-ng is not installed: run `make dev-deps` (apt-get install espeak-ng)")
+    ssml = "<speak>" + text.replace("|", f'<break time="{PAUSE_MS}ms"/>') + "</speak>"
+    wav = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(speed), "-m", "--stdout", ssml],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return decode_audio(wav, sample_rate=RATE)
+
+
+def _with_noise(audio: np.ndarray, seed: int) -> np.ndarray:
+    """Add pink-ish background noise (a fan, a room) at NOISE_SNR_DB below the speech."""
+    rng = np.random.default_rng(seed)
+    white = rng.standard_normal(audio.size).astype(np.float32)
+    pink = np.convolve(white, np.ones(8, np.float32) / 8, mode="same")  # a gentle low-pass
+    voiced = audio[np.abs(audio) > 0.01]
+    speech_rms = float(np.sqrt(np.mean(voiced**2))) if voiced.size else 0.1
+    noise_rms = speech_rms / (10 ** (NOISE_SNR_DB / 20))
+    pink *= noise_rms / max(float(np.sqrt(np.mean(pink**2))), 1e-9)
+    return np.clip(audio + pink, -1.0, 1.0)
+
+
+def heldout_set(turns: int = 28) -> list[Utterance]:
+    """`turns` utterances cycling through prompts, voices and speeds; every third one over noise. The
+    memory pair stays in order (the name is told before it is asked)."""
+    out = []
+    for index in range(turns):
+        prompt = PROMPTS[index % len(PROMPTS)]
+        voice = VOICES[index % len(VOICES)]
+        speed = SPEEDS[(index // len(VOICES)) % len(SPEEDS)]
+        noise = index % 3 == 2
+        audio = _speak(prompt.text, voice, speed)
+        if noise:
+            audio = _with_noise(audio, seed=index)
+        pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+        text = " ".join(prompt.text.replace("|", " ").split())
+        out.append(Utterance(text, prompt.kind, voice, speed, "|" in prompt.text, noise, pcm))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--turns", type=int, default=28)
+    parser.add_argument("--out", type=Path, default=Path("bench-heldout"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    manifest = []
+    for index, utterance in enumerate(heldout_set(args.turns)):
+        name = f"{index:02d}-{utterance.kind}.wav"
+        (args.out / name).write_bytes(pcm16_to_wav(utterance.pcm, RATE))
+        manifest.append({"file": name, **utterance.describe()})
+    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    print(f"{len(manifest)} utterances in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
