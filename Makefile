@@ -80,6 +80,7 @@ bench: dev-deps models ## speech, agent, voice-to-voice, failover and capacity b
 	$(PY) bench/speech.py
 	$(PY) bench/agent.py
 	$(PY) bench/voice_latency.py
+	$(PY) bench/realtime_latency.py
 	$(PY) bench/failover.py
 	$(PY) bench/capacity.py
 

@@ -6,6 +6,7 @@
  * lib/auth.ts), opens the key dialog on a 401 and words a 429 with its Retry-After.
  */
 import { NEEDS_KEY_MESSAGE, UNAUTHORIZED_MESSAGE, auth, authEnabledOf, authHeaders, parseRetryAfter, rateLimitMessage } from './lib/auth';
+import type { HistoryMessage } from './protocol';
 
 export class ApiError extends Error {
   readonly code: string;
@@ -205,7 +206,7 @@ export interface Transcription {
 
 export interface SessionHistory {
   session_id: string;
-  messages: { role: 'user' | 'assistant'; content: string; ts: number; interrupted?: boolean }[];
+  messages: (HistoryMessage & { ts: number })[];
   facts: Record<string, string>;
   language: string | null;
 }

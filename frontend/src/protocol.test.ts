@@ -247,6 +247,23 @@ describe('conversationReducer: nothing heard, history, reset', () => {
     expect(after.turns[1]?.bot?.text).toBe('Once');
   });
 
+  it('leaves out the tool calls and outputs of a Realtime API client', () => {
+    const s = run([
+      {
+        type: 'local.history',
+        messages: [
+          { role: 'user', content: 'Weather in Paris?' },
+          { role: 'assistant', content: '', tool_calls: [{ id: 'c1', name: 'get_weather' }] },
+          { role: 'tool', content: '{"temp_c": 21}' },
+          { role: 'assistant', content: 'It is 21 degrees.' },
+        ],
+      },
+    ]);
+    expect(s.turns.map((t) => [t.user?.text ?? null, t.bot?.text ?? null])).toEqual([
+      ['Weather in Paris?', 'It is 21 degrees.'],
+    ]);
+  });
+
   it('clears everything on a new conversation', () => {
     const s = run([{ type: 'local.text', text: 'x' }, { type: 'local.reset', sessionId: 'web-2' }]);
     expect(s.turns).toHaveLength(0);

@@ -155,9 +155,12 @@ export type LocalAction =
   | { type: 'local.clear_error' };
 
 export interface HistoryMessage {
-  role: 'user' | 'assistant';
+  /** 'tool': the output of a tool a Realtime API client ran (not shown) */
+  role: 'user' | 'assistant' | 'tool';
   content: string;
   interrupted?: boolean;
+  /** an assistant message that only called a Realtime API client's tool (not shown) */
+  tool_calls?: unknown[];
 }
 
 export type ConversationAction = ServerEvent | LocalAction;
@@ -350,6 +353,7 @@ export function conversationReducer(state: ConversationState, action: Conversati
       const history: ConversationState = { ...next, turns: [] };
       let acc = history;
       for (const m of action.messages) {
+        if (m.role === 'tool' || (m.tool_calls?.length && !m.content)) continue;
         if (m.role === 'user') {
           acc = appendTurn(acc, { turnId: null, source: 'history', user: { text: m.content, language: null }, bot: null });
         } else {
