@@ -18,6 +18,7 @@ from backend.core.audio import decode_audio
 from backend.core.config import Settings
 from backend.core.errors import MithiError
 from backend.core.usage import UsageMeter
+from backend.doors.engine_door import EngineDoor
 from backend.engine.events import Error, ServerEvent
 from backend.engine.responder import Turn
 from backend.engine.session import VoiceEngine
@@ -56,7 +57,7 @@ class SocketOutput:
             await self.ws.close(code=code, reason=reason)
 
 
-class VoiceDoor:
+class VoiceDoor(EngineDoor):
     """One /voice connection (lifecycle drain: `finish_turn` / `close_for_restart`, the engine's)."""
 
     def __init__(
@@ -99,22 +100,9 @@ class VoiceDoor:
         """The engine's response task in flight, if any."""
         return self.engine.response
 
-    async def finish_turn(self, within: float) -> None:
-        await self.engine.finish_turn(within)
-
-    async def close_for_restart(self) -> None:
-        await self.engine.close_for_restart()
-
     async def _error(self, code: str, message: str, fatal: bool = False) -> None:
         if not self.engine.closed:
             await self.output.send(Error(code=code, message=message, fatal=fatal))
-
-    async def run(self) -> None:
-        await self.engine.start()
-        try:
-            await self._read_socket()
-        finally:
-            await self.engine.stop()
 
     async def _read_socket(self) -> None:
         while True:

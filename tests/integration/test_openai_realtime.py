@@ -34,6 +34,14 @@ async def _until(conn, kind: str, within: float = 120) -> tuple[dict, list[dict]
                 return event, seen
 
 
+async def _say(conn, text: str) -> None:
+    """A typed user message, and the request to answer it."""
+    await conn.conversation.item.create(
+        item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+    )
+    await conn.response.create()
+
+
 @pytest.fixture(scope="module")
 def question_pcm24(assembled_models: Path) -> bytes:
     audio = piper_audio(assembled_models, [QUESTION])[QUESTION]
@@ -56,14 +64,7 @@ def test_ga_typed_turn_and_malformed_events(base_url: str) -> None:
             assert error["error"]["event_id"] == "ev1" and error["error"]["param"] == "type"
             await conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
             await _until(conn, "session.updated")
-            await conn.conversation.item.create(
-                item={
-                    "type": "message",
-                    "role": "user",
-                    "content": [{"type": "input_text", "text": QUESTION}],
-                }
-            )
-            await conn.response.create()
+            await _say(conn, QUESTION)
             done, seen = await _until(conn, "response.done")
             assert done["response"]["status"] == "completed"
             text = "".join(e["delta"] for e in seen if e["type"] == "response.output_text.delta")
@@ -138,16 +139,7 @@ def test_ga_response_cancel_stops_the_answer_and_socket_stays(base_url: str) -> 
     async def run() -> None:
         async with _client(base_url).realtime.connect(model="gpt-realtime") as conn:
             await _until(conn, "session.created")
-            await conn.conversation.item.create(
-                item={
-                    "type": "message",
-                    "role": "user",
-                    "content": [
-                        {"type": "input_text", "text": "Tell me a long story about the sea, please."}
-                    ],
-                }
-            )
-            await conn.response.create()
+            await _say(conn, "Tell me a long story about the sea, please.")
             await _until(conn, "response.output_audio.delta")
             await conn.response.cancel()
             done, _ = await _until(conn, "response.done")
@@ -185,10 +177,7 @@ def test_spoken_turn_is_remembered_by_a_typed_follow_up_and_a_reconnect(
     session_id = f"rt-{uuid.uuid4().hex[:8]}"
 
     async def ask(conn, text: str) -> str:
-        await conn.conversation.item.create(
-            item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
-        )
-        await conn.response.create()
+        await _say(conn, text)
         done, seen = await _until(conn, "response.done")
         assert done["response"]["status"] == "completed"
         return "".join(e["delta"] for e in seen if e["type"] == "response.output_audio_transcript.delta")
@@ -313,14 +302,7 @@ def test_truncate_keeps_in_memory_what_the_user_heard(base_url: str) -> None:
             model="gpt-realtime", extra_query={"session_id": session_id}
         ) as conn:
             await _until(conn, "session.created")
-            await conn.conversation.item.create(
-                item={
-                    "type": "message",
-                    "role": "user",
-                    "content": [{"type": "input_text", "text": "Tell me about the sea and its tides."}],
-                }
-            )
-            await conn.response.create()
+            await _say(conn, "Tell me about the sea and its tides.")
             done, seen = await _until(conn, "response.done")
             assert done["response"]["status"] == "completed"
             item = done["response"]["output"][0]
@@ -350,16 +332,7 @@ def test_speech_stops_the_reply_being_made(base_url: str, question_pcm24: bytes)
     async def run() -> None:
         async with _client(base_url).realtime.connect(model="gpt-realtime") as conn:
             await _until(conn, "session.created")
-            await conn.conversation.item.create(
-                item={
-                    "type": "message",
-                    "role": "user",
-                    "content": [
-                        {"type": "input_text", "text": "Tell me a long story about the sea, please."}
-                    ],
-                }
-            )
-            await conn.response.create()
+            await _say(conn, "Tell me a long story about the sea, please.")
             await _until(conn, "response.created")
             for i in range(0, len(question_pcm24), 4800):  # the user talks over the answer at once
                 await conn.input_audio_buffer.append(

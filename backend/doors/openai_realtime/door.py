@@ -12,12 +12,14 @@ import contextlib
 import json
 import logging
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 from fastapi import WebSocket, WebSocketDisconnect
 
 from backend.core.errors import MithiError
+from backend.doors.engine_door import EngineDoor
 from backend.doors.openai_realtime import events as rt
 from backend.doors.openai_realtime.codecs import AudioDecodeError, InputAudioDecoder, OutputAudioEncoder
 from backend.doors.openai_realtime.translate import RealtimeTranslator, SessionView, new_id, session_event
@@ -26,6 +28,8 @@ from backend.engine.events import ServerEvent
 from backend.llm.base import ToolSpec
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T", str, bytes)
+R = TypeVar("R")
 
 
 class RealtimeOutput:
@@ -73,13 +77,24 @@ class RealtimeOutput:
     async def send_audio(self, pcm: bytes, turn_id: str) -> None:
         if self.encoder is None:
             return
-        delta = await asyncio.to_thread(self.encoder.encode, pcm)
+        delta = await _off_loop_if_big(self.encoder.encode, pcm)
         if delta:
             await self.emit(self.translator.audio_delta(turn_id, delta))
 
     async def close(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             await self.ws.close(code=code, reason=reason)
+
+
+_INLINE_BYTES = 65536  # audio up to this size is coded on the event loop (~40 µs per 20 ms frame)
+
+
+async def _off_loop_if_big(code: Callable[[T], R], data: T) -> R:
+    """Run a codec call inline for a usual frame (a thread hop costs more, and waits behind STT, LLM
+    and TTS work in the pool under load), in a thread for a big payload."""
+    if len(data) <= _INLINE_BYTES:  # type: ignore[arg-type]
+        return code(data)
+    return await asyncio.to_thread(code, data)
 
 
 _TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -119,7 +134,7 @@ def protocol_error(code: str, message: str, param: str | None = None, event_id: 
     return rt.RealtimeProtocolError(code, message, param=param, event_id=event_id).to_event(new_id("event"))
 
 
-class RealtimeDoor:
+class RealtimeDoor(EngineDoor):
     """One /v1/realtime connection over an already built VoiceEngine (see backend/app/api/realtime_ws.py)."""
 
     def __init__(self, ws: WebSocket, engine: Any, output: RealtimeOutput, model: str) -> None:
@@ -138,19 +153,6 @@ class RealtimeDoor:
         # a new response never cuts the previous one's audio (the client truncates what it stopped)
         engine.answer_commits = False
         engine.interrupt_playing = False
-
-    async def finish_turn(self, within: float) -> None:
-        await self.engine.finish_turn(within)
-
-    async def close_for_restart(self) -> None:
-        await self.engine.close_for_restart()
-
-    async def run(self) -> None:
-        await self.engine.start()
-        try:
-            await self._read_socket()
-        finally:
-            await self.engine.stop()
 
     async def _read_socket(self) -> None:
         while True:
@@ -181,7 +183,7 @@ class RealtimeDoor:
 
     async def _handle(self, event: Any) -> None:
         if isinstance(event, rt.InputAudioBufferAppend):
-            pcm = await asyncio.to_thread(self.decoder.decode, event.audio)
+            pcm = await _off_loop_if_big(self.decoder.decode, event.audio)
             self.output.input_ms += len(pcm) * 1000 // (2 * self.engine.input_rate)
             if pcm:
                 await self.engine.audio(pcm)
