@@ -1,14 +1,19 @@
 """The headline number: voice-to-voice latency over the real /voice WebSocket with the local defaults.
 
-    python bench/voice_latency.py [--turns 20] [--sessions 1] [--json results.json]
+    python bench/voice_latency.py [--voices heldout|piper|both] [--turns 28] [--sessions 1] [--json FILE]
 
-A client streams recorded questions (spoken by Piper, 16 kHz) at real-time pace in 20 ms frames,
-followed by silence, like a microphone. It measures
+A client streams recorded questions at real-time pace in 20 ms frames, followed by silence, like a
+microphone: by default the **held-out set** (bench/heldout_voices.py: eSpeak NG voices the app never
+speaks with, two speaking rates, pauses inside sentences, background noise; LLM, tool and memory
+turns), and beside it (`both`) the same questions spoken by the app's own Piper voice, which flatters
+us. It measures
 - voice-to-voice: the moment the frame holding the end of the user's speech (the last 20 ms frame above
   -40 dBFS RMS, not the end of the file) was sent → the first byte of reply audio received;
 - response latency: push-to-talk, `input_audio.commit` sent → first reply audio byte;
-with the server's per-stage breakdown (response.done latency_ms), p50/p95 over all turns, and
-`--sessions N` clients talking at the same time. It also times the Redis frame hop (XADD → XREAD of a
+with the server's per-stage breakdown (response.done latency_ms), p50/p95 over all turns and by kind
+(LLM-answered vs tool and memory turns), how often the early answer won (`speculative`), how often the
+user was cut off (a turn ended inside a sentence with a pause in it), and `--sessions N` clients
+talking at the same time. It also times the Redis frame hop (XADD → XREAD of a
 20 ms frame) on the embedded Redis.
 """
 
@@ -36,6 +41,7 @@ from backend.core.config import PROJECT_ROOT, load_config  # noqa: E402
 from backend.core.redis import RedisService  # noqa: E402
 from backend.realtime.client import VoiceClient  # noqa: E402
 from backend.realtime.frames import FrameStream  # noqa: E402
+from bench.heldout_voices import heldout_set  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.speech import stats  # noqa: E402
 
@@ -68,6 +74,8 @@ def speech_end_s(pcm: bytes, threshold: float = 0.01) -> float:
 async def one_turn(
     url: str, session: str, pcm: bytes, push_to_talk: bool, api_key: str | None = None
 ) -> dict[str, Any]:
+    """One utterance on a new connection of `session`. If the server ended the user's turn before the
+    end of speech (inside a pause), that is a cut-off: the turn measured is the one after the speech."""
     async with VoiceClient.connect(url, session_id=session, api_key=api_key) as client:
         if push_to_talk:
             await client.send_json(type="session.update", config={"vad": False})
@@ -90,27 +98,40 @@ async def one_turn(
         else:
             await client.stream_pcm(bytes(RATE * 2 * 2 // 10))  # keep the line open with silence
             pump = asyncio.create_task(client.stream_pcm(bytes(RATE * 2 // 50), trailing_silence_s=5))
-        done = await client.wait_for("response.done", timeout=60)
+        assert end_mark is not None
+        cut = sum(1 for t, e in client.received.events if e["type"] == "speech.stopped" and t < end_mark)
+        done = await client.wait_for("response.done", count=1 + cut, timeout=60)
         if not push_to_talk:
             pump.cancel()
-        assert end_mark is not None
         first_audio = client.received.first_audio_after(end_mark)
         return {
             "latency_ms": (first_audio - end_mark) * 1000 if first_audio else None,
             "server": done["latency_ms"],
+            "speculative": bool(done.get("speculative")),
+            "cut_off": cut > 0,
             "transcript": done["transcript"],
             "reply": done["text"],
         }
 
 
 async def run_sessions(
-    url: str, pcms: list[bytes], turns: int, sessions: int, push_to_talk: bool
+    url: str,
+    pcms: list[bytes],
+    turns: int,
+    sessions: int,
+    push_to_talk: bool,
+    labels: list[dict[str, Any]] | None = None,
 ) -> list[dict]:
+    """`turns` turns over `sessions` concurrent conversations; `labels[i]` (kind, pause, ...) is merged
+    into the result of utterance i."""
+
     async def talker(n: int) -> list[dict]:
         session = f"bench-{uuid.uuid4().hex[:8]}"
         out = []
         for turn in range(turns // sessions):
-            out.append(await one_turn(url, session, pcms[(turn + n) % len(pcms)], push_to_talk))
+            index = (turn + n) % len(pcms)
+            result = await one_turn(url, session, pcms[index], push_to_talk)
+            out.append({**(labels[index] if labels else {}), **result})
         return out
 
     results = await asyncio.gather(*(talker(n) for n in range(sessions)))
@@ -123,12 +144,20 @@ def summarise(results: list[dict]) -> dict[str, Any]:
     for r in results:
         for key, value in r["server"].items():
             stages.setdefault(key, []).append(value)
-    return {
+    summary: dict[str, Any] = {
         "first_audio_ms": stats(latencies),
         "server_stages_median_ms": {k: round(statistics.median(v), 1) for k, v in stages.items()},
         "no_audio_turns": sum(1 for r in results if r["latency_ms"] is None),
-        "examples": [(r["transcript"], r["reply"]) for r in results[:4]],
+        "speculative_turns": f"{sum(r.get('speculative', False) for r in results)}/{len(results)}",
     }
+    if any("kind" in r for r in results):
+        for name, kinds in (("llm_turns", ("llm",)), ("tool_and_memory_turns", ("tool", "memory"))):
+            chosen = [r["latency_ms"] for r in results if r.get("kind") in kinds and r["latency_ms"]]
+            summary[f"{name}_first_audio_ms"] = stats(chosen)
+        paused = [r for r in results if r.get("pause")]
+        summary["cut_off"] = f"{sum(r['cut_off'] for r in paused)}/{len(paused)} utterances with a pause"
+    summary["examples"] = [(r.get("text", ""), r["transcript"], r["reply"]) for r in results[:4]]
+    return summary
 
 
 async def redis_hop(settings: Any, count: int = 500) -> dict[str, Any]:
@@ -148,11 +177,32 @@ async def redis_hop(settings: Any, count: int = 500) -> dict[str, Any]:
         await redis.stop()
 
 
+VoiceSet = tuple[list[bytes], list[dict[str, Any]]]  # utterances (16 kHz PCM16) and their labels
+
+
+def voice_sets(server_url: str, which: str, turns: int) -> dict[str, VoiceSet]:
+    """The utterances (16 kHz PCM16) and their labels per voice set: `heldout` (eSpeak NG, made here)
+    and/or `piper` (the same sentences in the app's own voice)."""
+    heldout = heldout_set(turns)
+    sets: dict[str, VoiceSet] = {}
+    if which in ("heldout", "both"):
+        sets["heldout"] = ([u.pcm for u in heldout], [u.describe() for u in heldout])
+    if which in ("piper", "both"):
+        pcms, labels = [], []
+        for u in heldout:
+            wav = httpx.post(f"{server_url}/api/tts/generate", json={"text": u.text}, timeout=60).content
+            pcms.append((decode_audio(wav, sample_rate=RATE) * 32767).astype("<i2").tobytes())
+            labels.append({**u.describe(), "voice": "piper (the app's own)", "speed": None, "noise": False})
+        sets["piper"] = (pcms, labels)
+    return sets
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--voices", choices=("heldout", "piper", "both"), default="both")
+    parser.add_argument("--turns", type=int, default=28, help="turns per voice set (and per mode)")
     parser.add_argument("--sessions", type=int, default=1)
     parser.add_argument("--skip-ptt", action="store_true", help="skip the push-to-talk (commit) run")
     parser.add_argument("--hangover-ms", type=float, help="override realtime.hangover_ms")
@@ -177,23 +227,23 @@ def main() -> int:
     }
     with BackgroundServer(settings) as server:
         url = server.url.replace("http://", "ws://") + "/voice"
-        pcms = []
-        for question in QUESTIONS:
-            wav = httpx.post(f"{server.url}/api/tts/generate", json={"text": question}, timeout=60).content
-            pcms.append((decode_audio(wav, sample_rate=RATE) * 32767).astype("<i2").tobytes())
-        asyncio.run(run_sessions(url, pcms, 2, 1, False))  # warm-up
-        vad = asyncio.run(run_sessions(url, pcms, args.turns, args.sessions, False))
-        results["voice_to_voice"] = summarise(vad)
-        if not args.skip_ptt:
-            ptt = asyncio.run(run_sessions(url, pcms, args.turns, args.sessions, True))
-            results["response_latency_commit"] = summarise(ptt)
+        sets = voice_sets(server.url, args.voices, args.turns)
+        first = next(iter(sets.values()))[0]
+        asyncio.run(run_sessions(url, first, 2, 1, False))  # warm-up
+        for name, (pcms, labels) in sets.items():
+            vad = asyncio.run(run_sessions(url, pcms, args.turns, args.sessions, False, labels))
+            results[f"{name}:voice_to_voice"] = summarise(vad)
+            if not args.skip_ptt:
+                ptt = asyncio.run(run_sessions(url, pcms, args.turns, args.sessions, True, labels))
+                results[f"{name}:response_latency_commit"] = summarise(ptt)
+            results[f"{name}:turns"] = vad
     settings.paths.data_dir = tempfile.mkdtemp(prefix="mithi-bench-")
     results["redis_frame_hop"] = asyncio.run(redis_hop(settings))
-    for key in ("voice_to_voice", "response_latency_commit", "redis_frame_hop"):
-        if key in results:
+    for key, block in results.items():
+        if key.endswith(("voice_to_voice", "response_latency_commit")) or key == "redis_frame_hop":
             print(f"\n{key}:")
-            for name, value in results[key].items():
-                print(f"  {name:26s} {value}")
+            for name, value in block.items():
+                print(f"  {name:30s} {value}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     return 0
