@@ -64,6 +64,9 @@ CORPUS = [
 
 
 def stats(values: list[float]) -> dict[str, float]:
+    """Median, p95, min and count ({"n": 0} for no values)."""
+    if not values:
+        return {"n": 0}
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
     return {

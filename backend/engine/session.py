@@ -24,7 +24,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -152,7 +152,10 @@ class VoiceEngine:
         self.answer_commits = True  # a committed turn (push-to-talk) is answered at once
         self.barge_in = True  # user speech stops the reply being generated or played
         self.interrupt_playing = True  # a new turn stops a reply the client may still be playing
-        self._waiting: list[asyncio.Task[tuple[str, str | None]]] = []  # input for `respond()`
+        # input for `respond()`, in order: (text, language heard) when ready
+        self._waiting: list[asyncio.Future[tuple[str, str | None]]] = []
+        # a slot in `_waiting` per commit the listener has not reached yet (it reads the frame stream)
+        self._commits: deque[asyncio.Future[tuple[str, str | None]]] = deque()
         self._tool_outputs: list[ToolOutput] = []  # client tool outputs for `respond()`
 
     # ------------------------------------------------------------------ settings, readable
@@ -291,7 +294,13 @@ class VoiceEngine:
         await self.listener.add_audio(pcm)
 
     async def commit(self) -> None:
-        """End of utterance now (push-to-talk): transcribe what came since the last turn, and respond."""
+        """End of utterance now (push-to-talk): transcribe what came since the last turn, and respond
+        (or, without `answer_commits`, keep it for `respond()`: its place is taken now, so a `respond()`
+        right after this waits for it)."""
+        if not self.answer_commits:
+            slot: asyncio.Future[tuple[str, str | None]] = asyncio.get_running_loop().create_future()
+            self._commits.append(slot)
+            self._waiting.append(slot)
         await self.frames.add_commit()
 
     async def clear(self) -> None:
@@ -349,7 +358,7 @@ class VoiceEngine:
     async def _answer_waiting(
         self,
         turn: Turn,
-        waiting: list[asyncio.Task[tuple[str, str | None]]],
+        waiting: list[asyncio.Future[tuple[str, str | None]]],
         outputs: tuple[ToolOutput, ...],
     ) -> None:
         heard: list[tuple[str, str | None]] = []
@@ -370,8 +379,14 @@ class VoiceEngine:
             raise InvalidRequest("the audio is shorter than 0.1 s: nothing to transcribe", code="empty_audio")
         self._keep_utterance(audio, None)
 
-    def _keep_utterance(self, audio: np.ndarray, transcription: asyncio.Task[Transcription] | None) -> None:
-        """An ended utterance answered later: transcribed now (`transcript.final`), its text kept."""
+    def _keep_utterance(
+        self,
+        audio: np.ndarray,
+        transcription: asyncio.Task[Transcription] | None,
+        slot: asyncio.Future[tuple[str, str | None]] | None = None,
+    ) -> None:
+        """An ended utterance answered later: transcribed now (`transcript.final`), its text kept (in
+        its commit's `slot` when it has one)."""
 
         async def hear() -> tuple[str, str | None]:
             turn = Turn(id=uuid.uuid4().hex[:8])
@@ -384,7 +399,11 @@ class VoiceEngine:
                 await self._send(Error(code=err.code, message=err.message, fatal=False))
                 raise
 
-        self._waiting.append(self._spawn(hear()))
+        task = self._spawn(hear())
+        if slot is None:
+            self._waiting.append(task)
+        else:
+            task.add_done_callback(lambda done: _settle(slot, done))
 
     async def utterance(self, audio: np.ndarray) -> None:
         """A whole utterance (16 kHz float32, e.g. a decoded WAV): transcribe and respond."""
@@ -521,13 +540,17 @@ class VoiceEngine:
             spec.starter.cancel()
         if reason != "vad":
             await self._discard(spec)
+        kept = not (self.answer_commits if reason == "commit" else self.answer_speech)
+        slot = self._commits.popleft() if kept and reason == "commit" and self._commits else None
         if audio.size < STT_SAMPLE_RATE * 0.1:
             await self._send(Error(code="empty_audio", message="the utterance has no audio to transcribe"))
+            if slot is not None:
+                slot.set_result(("", None))
             return
         # The transcription started at the first pause covers the utterance if no speech came after it.
         use = spec.stt if spec is not None and reason == "vad" and not spec.stt.cancelled() else None
-        if not (self.answer_commits if reason == "commit" else self.answer_speech):
-            self._keep_utterance(audio, use)
+        if kept:
+            self._keep_utterance(audio, use, slot)
             return
         await self._start_response(audio=audio, ended_at=event.ended_at, transcription=use)
 
@@ -612,3 +635,17 @@ class VoiceEngine:
 
 async def _ready(value: tuple[str, str | None]) -> tuple[str, str | None]:
     return value
+
+
+def _settle(
+    slot: asyncio.Future[tuple[str, str | None]], done: asyncio.Future[tuple[str, str | None]]
+) -> None:
+    """Give a commit's slot the outcome of its transcription."""
+    if slot.done():
+        return
+    if done.cancelled():
+        slot.cancel()
+    elif (error := done.exception()) is not None:
+        slot.set_exception(error)
+    else:
+        slot.set_result(done.result())

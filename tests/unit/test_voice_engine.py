@@ -300,3 +300,26 @@ async def test_without_barge_in_or_playing_interruption_a_reply_is_left_to_the_c
     assert not out.of(ev.ResponseInterrupted) and not agent.interruptions
     assert len(out.of(ev.ResponseDone)) == 2
     await engine.stop()
+
+
+async def test_respond_right_after_a_commit_waits_for_its_transcription(settings) -> None:  # type: ignore[no-untyped-def]
+    """A Realtime client sends commit and response.create back to back; the listener reaches the commit
+    (through the frame stream) only later: the answer waits for it instead of finding nothing."""
+    engine, out, agent = engine_with(settings)
+    engine.answer_commits = False
+    await engine.commit()
+    await engine.respond()  # before the listener has seen the commit
+    await asyncio.sleep(0.01)
+    assert agent.users == [] and not out.of(ev.ResponseDone)
+    await engine.on_turn_event(UtteranceEnded(reason="commit", audio=SPEECH, ended_at=time.perf_counter()))
+    await settle(engine)
+    assert agent.users == ["what is on my calendar"]
+    assert len(out.of(ev.ResponseDone)) == 1
+    await engine.commit()  # an empty commit: its slot is filled with nothing, and said so
+    await engine.respond()
+    await engine.on_turn_event(
+        UtteranceEnded(reason="commit", audio=np.zeros(10, np.float32), ended_at=time.perf_counter())
+    )
+    await settle(engine)
+    assert [e.code for e in out.of(ev.Error)] == ["empty_audio", "no_user_input"]
+    await engine.stop()
