@@ -67,10 +67,21 @@ class Utterance:
     speed: int
     pause: bool
     noise: bool
+    speech_end: float  # seconds from the start to the end of the words (before noise was added)
     pcm: bytes  # 16 kHz PCM16 LE mono
 
     def describe(self) -> dict[str, object]:
         return {k: v for k, v in asdict(self).items() if k != "pcm"}
+
+
+def speech_end_s(pcm: bytes, threshold: float = 0.01, frame_ms: int = 20) -> float:
+    """Seconds from the start of `pcm` (16 kHz PCM16) to the end of the last `frame_ms` frame louder than
+    `threshold` RMS (0.01 = -40 dBFS, a usual speech-presence level; Piper's speech peaks around 0.3)."""
+    audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
+    frame = RATE * frame_ms // 1000
+    frames = audio[: len(audio) // frame * frame].reshape(-1, frame)
+    loud = np.nonzero(np.sqrt((frames**2).mean(axis=1)) > threshold)[0]
+    return (loud[-1] + 1) * frame_ms / 1000 if loud.size else 0.0
 
 
 def _speak(text: str, voice: str, speed: int) -> np.ndarray:
@@ -108,11 +119,12 @@ def heldout_set(turns: int = 28) -> list[Utterance]:
         speed = SPEEDS[(index // len(VOICES)) % len(SPEEDS)]
         noise = index % 3 == 2
         audio = _speak(prompt.text, voice, speed)
+        end = speech_end_s((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
         if noise:
             audio = _with_noise(audio, seed=index)
         pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
         text = " ".join(prompt.text.replace("|", " ").split())
-        out.append(Utterance(text, prompt.kind, voice, speed, "|" in prompt.text, noise, pcm))
+        out.append(Utterance(text, prompt.kind, voice, speed, "|" in prompt.text, noise, end, pcm))
     return out
 
 

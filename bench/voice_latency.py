@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -41,7 +40,7 @@ from backend.core.config import PROJECT_ROOT, load_config  # noqa: E402
 from backend.core.redis import RedisService  # noqa: E402
 from backend.realtime.client import VoiceClient  # noqa: E402
 from backend.realtime.frames import FrameStream  # noqa: E402
-from bench.heldout_voices import heldout_set  # noqa: E402
+from bench.heldout_voices import heldout_set, speech_end_s  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.speech import stats  # noqa: E402
 
@@ -61,18 +60,29 @@ FRAME_MS = 20
 RATE = 16000
 
 
-def speech_end_s(pcm: bytes, threshold: float = 0.01) -> float:
-    """Seconds from the start of `pcm` to the end of the last 20 ms frame louder than `threshold` RMS
-    (0.01 = -40 dBFS, a usual speech-presence level; Piper's speech peaks around 0.3)."""
-    audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
-    frame = RATE * FRAME_MS // 1000
-    frames = audio[: len(audio) // frame * frame].reshape(-1, frame)
-    loud = np.nonzero(np.sqrt((frames**2).mean(axis=1)) > threshold)[0]
-    return (loud[-1] + 1) * FRAME_MS / 1000 if loud.size else 0.0
+async def final_response(client: VoiceClient, end_mark: float, timeout: float = 60) -> dict[str, Any]:  # noqa: ASYNC109
+    """The `response.done` of the user's turn that ended after `end_mark` (not of a fragment the server
+    took for a whole turn inside a pause: that one is usually interrupted by the rest of the sentence)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        events = client.received.events
+        stop = next((t for t, e in events if e["type"] == "speech.stopped" and t >= end_mark), None)
+        if stop is not None:
+            done = next((e for t, e in events if e["type"] == "response.done" and t >= stop), None)
+            if done is not None:
+                return done
+        await asyncio.sleep(0.01)
+    seen = [(round(t - end_mark, 2), e["type"], e.get("code", "")) for t, e in client.received.events]
+    raise TimeoutError(f"no response.done after the end of speech within {timeout} s: {seen}")
 
 
 async def one_turn(
-    url: str, session: str, pcm: bytes, push_to_talk: bool, api_key: str | None = None
+    url: str,
+    session: str,
+    pcm: bytes,
+    push_to_talk: bool,
+    api_key: str | None = None,
+    speech_end: float | None = None,
 ) -> dict[str, Any]:
     """One utterance on a new connection of `session`. If the server ended the user's turn before the
     end of speech (inside a pause), that is a cut-off: the turn measured is the one after the speech."""
@@ -81,7 +91,7 @@ async def one_turn(
             await client.send_json(type="session.update", config={"vad": False})
             await client.wait_for("session.updated")
         await client.stream_pcm(bytes(RATE * 2 // 2))  # 0.5 s of silence before speaking
-        speech_end = speech_end_s(pcm)
+        speech_end = speech_end if speech_end is not None else speech_end_s(pcm)  # (noise: given)
         frame = RATE * FRAME_MS // 1000 * 2
         start = time.perf_counter()
         end_mark = None
@@ -100,7 +110,7 @@ async def one_turn(
             pump = asyncio.create_task(client.stream_pcm(bytes(RATE * 2 // 50), trailing_silence_s=5))
         assert end_mark is not None
         cut = sum(1 for t, e in client.received.events if e["type"] == "speech.stopped" and t < end_mark)
-        done = await client.wait_for("response.done", count=1 + cut, timeout=60)
+        done = await final_response(client, end_mark)
         if not push_to_talk:
             pump.cancel()
         first_audio = client.received.first_audio_after(end_mark)
@@ -130,7 +140,8 @@ async def run_sessions(
         out = []
         for turn in range(turns // sessions):
             index = (turn + n) % len(pcms)
-            result = await one_turn(url, session, pcms[index], push_to_talk)
+            end = labels[index].get("speech_end") if labels else None
+            result = await one_turn(url, session, pcms[index], push_to_talk, speech_end=end)
             out.append({**(labels[index] if labels else {}), **result})
         return out
 
@@ -192,7 +203,9 @@ def voice_sets(server_url: str, which: str, turns: int) -> dict[str, VoiceSet]:
         for u in heldout:
             wav = httpx.post(f"{server_url}/api/tts/generate", json={"text": u.text}, timeout=60).content
             pcms.append((decode_audio(wav, sample_rate=RATE) * 32767).astype("<i2").tobytes())
-            labels.append({**u.describe(), "voice": "piper (the app's own)", "speed": None, "noise": False})
+            labels.append(
+                {**u.describe(), "voice": "piper", "speed": None, "noise": False, "speech_end": None}
+            )
         sets["piper"] = (pcms, labels)
     return sets
 

@@ -302,6 +302,8 @@ class PiperSettings(Section):
     default_voice: str = "en_US-joe-medium"
     noise_scale: float | None = None
     noise_w_scale: float | None = None
+    threads: int = Field(0, ge=0, le=64)  # ONNX intra-op threads; 0 = one per core
+    spin: bool = False  # let idle ONNX threads spin (faster alone, slower beside the LLM)
 
 
 class EspeakSettings(Section):

@@ -111,14 +111,31 @@ class PiperTTS(SentenceTTSProvider):
                         f"--voices {voice_id}`",
                         code="voice_not_installed",
                     )
-                from piper import PiperVoice
 
                 start = time.perf_counter()
-                voice = PiperVoice.load(self.dir / f"{voice_id}.onnx", self.dir / f"{voice_id}.onnx.json")
+                voice = self._load(voice_id)
                 self.load_ms[voice_id] = round((time.perf_counter() - start) * 1000, 1)
                 logger.info("loaded piper voice %s in %.0f ms", voice_id, self.load_ms[voice_id])
                 self._voices[voice_id] = voice
         return voice
+
+    def _load(self, voice_id: str) -> PiperVoice:
+        """A voice with its own ONNX session options: `piper.threads` intra-op threads (0 = one per core)
+        and no spinning between calls unless `piper.spin` — a spinning pool keeps a core busy after each
+        sentence, which the LLM generating the next one needs (see docs/BENCHMARKS.md)."""
+        import onnxruntime
+        from piper import PiperVoice
+        from piper.config import PiperConfig
+
+        options = onnxruntime.SessionOptions()
+        if self.cfg.threads:
+            options.intra_op_num_threads = self.cfg.threads
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.cfg.spin else "0")
+        config = json.loads((self.dir / f"{voice_id}.onnx.json").read_text(encoding="utf-8"))
+        session = onnxruntime.InferenceSession(
+            str(self.dir / f"{voice_id}.onnx"), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        return PiperVoice(config=PiperConfig.from_dict(config), session=session)
 
     # ------------------------------------------------------------------ synthesis
     async def prepare(self, config: TTSConfig) -> PiperVoice:
