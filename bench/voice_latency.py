@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -114,8 +115,10 @@ async def one_turn(
         if not push_to_talk:
             pump.cancel()
         first_audio = client.received.first_audio_after(end_mark)
+        stopped = client.received.first_time("speech.stopped", after=end_mark)
         return {
             "latency_ms": (first_audio - end_mark) * 1000 if first_audio else None,
+            "turn_end_ms": (stopped - end_mark) * 1000 if stopped else None,  # end of speech → speech.stopped
             "server": done["latency_ms"],
             "speculative": bool(done.get("speculative")),
             "cut_off": cut > 0,
@@ -158,6 +161,7 @@ def summarise(results: list[dict]) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "first_audio_ms": stats(latencies),
         "server_stages_median_ms": {k: round(statistics.median(v), 1) for k, v in stages.items()},
+        "turn_end_ms": stats([r["turn_end_ms"] for r in results if r.get("turn_end_ms") is not None]),
         "no_audio_turns": sum(1 for r in results if r["latency_ms"] is None),
         "speculative_turns": f"{sum(r.get('speculative', False) for r in results)}/{len(results)}",
     }
@@ -220,9 +224,21 @@ def main() -> int:
     parser.add_argument("--skip-ptt", action="store_true", help="skip the push-to-talk (commit) run")
     parser.add_argument("--hangover-ms", type=float, help="override realtime.hangover_ms")
     parser.add_argument("--speculative-ms", type=float, help="override realtime.speculative_ms")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a setting, e.g. --set piper.spin=true (repeatable; the value is YAML)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     settings = load_config(PROJECT_ROOT / "config.yml")
+    for item in args.set:
+        path, _, value = item.partition("=")
+        section, _, key = path.partition(".")
+        setattr(getattr(settings, section), key, yaml.safe_load(value))
+        print(f"set {section}.{key} = {getattr(getattr(settings, section), key)!r}")
     if args.hangover_ms:
         settings.realtime.hangover_ms = args.hangover_ms
     if args.speculative_ms:
