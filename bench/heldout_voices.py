@@ -1,6 +1,6 @@
 """A held-out voice set for the latency bench: questions spoken by eSpeak NG voices the app never speaks
-with (its English voice is Piper), at two speaking rates, some with a pause inside the sentence and some
-over background noise, mixing turns the LLM answers with tool and memory turns.
+with (its English voice is Piper), at two speaking rates, some with a pause inside the sentence (250 or
+450 ms) and some over background noise, mixing turns the LLM answers with tool and memory turns.
 
     python bench/heldout_voices.py [--out DIR]      # writes the WAVs and a manifest.json to listen to
 
@@ -29,7 +29,8 @@ RATE = 16000
 # eSpeak NG voices and variants (accent + voice variant) that Mithivoices does not speak with
 VOICES = ("en-us+m3", "en-gb-scotland+f2", "en-029+m5", "en-gb-x-rp+f4", "en-us-nyc+m7")
 SPEEDS = (150, 185)  # words per minute: slow-ish and brisk
-PAUSE_MS = 450  # a hesitation inside the sentence (shorter than the app's 1 s release, longer than 300 ms)
+# hesitations inside a sentence: a short one (under the default 300 ms hangover) and a long one (over it)
+PAUSES_MS = (250, 450)
 NOISE_SNR_DB = 20.0
 
 Kind = Literal["llm", "tool", "memory"]
@@ -65,7 +66,7 @@ class Utterance:
     kind: Kind
     voice: str
     speed: int
-    pause: bool
+    pause: int  # ms of the pause inside the sentence (0: none)
     noise: bool
     speech_end: float  # seconds from the start to the end of the words (before noise was added)
     pcm: bytes  # 16 kHz PCM16 LE mono
@@ -84,11 +85,11 @@ def speech_end_s(pcm: bytes, threshold: float = 0.01, frame_ms: int = 20) -> flo
     return (loud[-1] + 1) * frame_ms / 1000 if loud.size else 0.0
 
 
-def _speak(text: str, voice: str, speed: int) -> np.ndarray:
-    """eSpeak NG → float32 at 16 kHz; `|` becomes an SSML break of PAUSE_MS."""
+def _speak(text: str, voice: str, speed: int, pause_ms: int) -> np.ndarray:
+    """eSpeak NG → float32 at 16 kHz; `|` becomes an SSML break of `pause_ms`."""
     if shutil.which("espeak-ng") is None:
         raise SystemExit("espeak-ng is not installed: run `make dev-deps` (apt-get install espeak-ng)")
-    ssml = "<speak>" + text.replace("|", f'<break time="{PAUSE_MS}ms"/>') + "</speak>"
+    ssml = "<speak>" + text.replace("|", f'<break time="{pause_ms}ms"/>') + "</speak>"
     wav = subprocess.run(
         ["espeak-ng", "-v", voice, "-s", str(speed), "-m", "--stdout", ssml],
         check=True,
@@ -118,13 +119,14 @@ def heldout_set(turns: int = 28) -> list[Utterance]:
         voice = VOICES[index % len(VOICES)]
         speed = SPEEDS[(index // len(VOICES)) % len(SPEEDS)]
         noise = index % 3 == 2
-        audio = _speak(prompt.text, voice, speed)
+        pause = PAUSES_MS[index // len(PROMPTS) % len(PAUSES_MS)] if "|" in prompt.text else 0
+        audio = _speak(prompt.text, voice, speed, pause)
         end = speech_end_s((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
         if noise:
             audio = _with_noise(audio, seed=index)
         pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
         text = " ".join(prompt.text.replace("|", " ").split())
-        out.append(Utterance(text, prompt.kind, voice, speed, "|" in prompt.text, noise, end, pcm))
+        out.append(Utterance(text, prompt.kind, voice, speed, pause, noise, end, pcm))
     return out
 
 

@@ -169,8 +169,10 @@ def summarise(results: list[dict]) -> dict[str, Any]:
         for name, kinds in (("llm_turns", ("llm",)), ("tool_and_memory_turns", ("tool", "memory"))):
             chosen = [r["latency_ms"] for r in results if r.get("kind") in kinds and r["latency_ms"]]
             summary[f"{name}_first_audio_ms"] = stats(chosen)
-        paused = [r for r in results if r.get("pause")]
-        summary["cut_off"] = f"{sum(r['cut_off'] for r in paused)}/{len(paused)} utterances with a pause"
+        for pause in sorted({r["pause"] for r in results if r.get("pause")}):
+            paused = [r for r in results if r.get("pause") == pause]
+            cut = sum(r["cut_off"] for r in paused)
+            summary[f"cut_off_{pause}ms_pause"] = f"{cut}/{len(paused)}"
     summary["examples"] = [(r.get("text", ""), r["transcript"], r["reply"]) for r in results[:4]]
     return summary
 
