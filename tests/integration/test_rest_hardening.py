@@ -134,7 +134,10 @@ def test_health_answers_while_a_long_reply_is_encoded(base_url: str, fmt: str) -
     assert len(probe.times) >= 5
     worst = max(probe.times)
     print(f"{fmt}: {audio_s:.0f} s of audio in {took:.1f} s; /health worst {worst * 1000:.0f} ms")
-    assert worst < 0.5, f"/health took {worst:.2f} s while {fmt} was encoded"
+    # An encode on the event loop stalls /health for the whole encode (`took`, seconds). Alone this is
+    # ~30 ms; in the full suite, other tests' work on 2 cores has made it ~1 s (GIL and CPU contention),
+    # which is not the bug this test is about.
+    assert worst < max(0.5, took / 5), f"/health took {worst:.2f} s while {fmt} was encoded in {took:.1f} s"
 
 
 def test_health_answers_while_an_aac_upload_is_transcoded(base_url: str) -> None:
