@@ -34,7 +34,7 @@ from backend.core.audio import decode_audio, resample_pcm16  # noqa: E402
 from backend.core.config import PROJECT_ROOT, load_config  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.speech import stats  # noqa: E402
-from bench.voice_latency import FRAME_MS, QUESTIONS, RATE, one_turn, speech_end_s  # noqa: E402
+from bench.voice_latency import FRAME_MS, QUESTIONS, RATE, one_turn, speech_end_s, stream_paced  # noqa: E402
 
 REALTIME_RATE = 24000
 
@@ -86,18 +86,11 @@ async def realtime_turn(url: str, pcm16k: bytes, push_to_talk: bool) -> dict[str
             pcm = resample_pcm16(bytes(RATE) + pcm16k, RATE, REALTIME_RATE)  # 0.5 s of silence first
             speech_end = 0.5 + speech_end_s(pcm16k)
             frame = REALTIME_RATE * FRAME_MS // 1000 * 2
-            start = time.perf_counter()
-            end_mark = None
-            for index, offset in enumerate(range(0, len(pcm), frame)):
-                await rt.send(
-                    type="input_audio_buffer.append",
-                    audio=base64.b64encode(pcm[offset : offset + frame]).decode(),
-                )
-                if end_mark is None and (index + 1) * FRAME_MS / 1000 >= speech_end:
-                    end_mark = time.perf_counter()
-                delay = start + (index + 1) * FRAME_MS / 1000 - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+
+            async def append(chunk: bytes) -> None:
+                await rt.send(type="input_audio_buffer.append", audio=base64.b64encode(chunk).decode())
+
+            end_mark = await stream_paced(pcm, REALTIME_RATE, speech_end, append)
             if push_to_talk:
                 end_mark = time.perf_counter()
                 await rt.send(type="input_audio_buffer.commit")

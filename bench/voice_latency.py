@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,24 @@ FRAME_MS = 20
 RATE = 16000
 
 
+async def stream_paced(
+    pcm: bytes, rate: int, speech_end: float, send: Callable[[bytes], Awaitable[None]]
+) -> float | None:
+    """Send PCM16 in FRAME_MS frames at real-time pace, like a microphone; returns the moment the frame
+    holding the end of speech (`speech_end` s into `pcm`) was sent."""
+    frame = rate * FRAME_MS // 1000 * 2
+    start = time.perf_counter()
+    end_mark = None
+    for index, offset in enumerate(range(0, len(pcm), frame)):
+        await send(pcm[offset : offset + frame])
+        if end_mark is None and (index + 1) * FRAME_MS / 1000 >= speech_end:
+            end_mark = time.perf_counter()
+        delay = start + (index + 1) * FRAME_MS / 1000 - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+    return end_mark
+
+
 async def final_response(client: VoiceClient, end_mark: float, timeout: float = 60) -> dict[str, Any]:  # noqa: ASYNC109
     """The `response.done` of the user's turn that ended after `end_mark` (not of a fragment the server
     took for a whole turn inside a pause: that one is usually interrupted by the rest of the sentence)."""
@@ -93,16 +112,7 @@ async def one_turn(
             await client.wait_for("session.updated")
         await client.stream_pcm(bytes(RATE * 2 // 2))  # 0.5 s of silence before speaking
         speech_end = speech_end if speech_end is not None else speech_end_s(pcm)  # (noise: given)
-        frame = RATE * FRAME_MS // 1000 * 2
-        start = time.perf_counter()
-        end_mark = None
-        for index, offset in enumerate(range(0, len(pcm), frame)):
-            await client.send_bytes(pcm[offset : offset + frame])
-            if end_mark is None and (index + 1) * FRAME_MS / 1000 >= speech_end:
-                end_mark = time.perf_counter()
-            delay = start + (index + 1) * FRAME_MS / 1000 - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        end_mark = await stream_paced(pcm, RATE, speech_end, client.send_bytes)
         if push_to_talk:
             end_mark = time.perf_counter()
             await client.send_json(type="input_audio.commit")
