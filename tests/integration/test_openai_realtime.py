@@ -73,17 +73,25 @@ def test_ga_typed_turn_and_malformed_events(base_url: str) -> None:
     asyncio.run(run())
 
 
-def test_beta_spoken_question_manual_commit_ulaw_out(base_url: str, question_pcm24: bytes) -> None:
+def test_beta_spoken_question_manual_commit_ulaw_in_and_out(base_url: str, question_pcm24: bytes) -> None:
+    from backend.doors.openai_realtime.codecs import pcm16_to_mulaw
+
+    ulaw = pcm16_to_mulaw(resample_pcm16(question_pcm24, 24000, 8000))
+
     async def run() -> None:
         async with _client(base_url).beta.realtime.connect(model="gpt-4o-realtime-preview") as conn:
             await _until(conn, "session.created")
-            await conn.session.update(session={"turn_detection": None, "output_audio_format": "g711_ulaw"})
+            await conn.session.update(
+                session={
+                    "turn_detection": None,
+                    "input_audio_format": "g711_ulaw",
+                    "output_audio_format": "g711_ulaw",
+                }
+            )
             await _until(conn, "session.updated")
-            step = 4800  # 100 ms at 24 kHz
-            for i in range(0, len(question_pcm24), step):
-                await conn.input_audio_buffer.append(
-                    audio=base64.b64encode(question_pcm24[i : i + step]).decode()
-                )
+            step = 800  # 100 ms at 8 kHz
+            for i in range(0, len(ulaw), step):
+                await conn.input_audio_buffer.append(audio=base64.b64encode(ulaw[i : i + step]).decode())
             await conn.input_audio_buffer.commit()
             heard, _ = await _until(conn, "conversation.item.input_audio_transcription.completed")
             assert word_error_rate(QUESTION, heard["transcript"]) < 0.3
