@@ -373,16 +373,17 @@ class ConversationAgent:
             client_tools = _turn_options(config).client_tools
             reply, calls, timings = await self._generate(messages, tools=True, extra_tools=client_tools)
             update["timings"] = timings
+            named = [{"id": c.id, "name": c.name, "args": c.arguments} for c in calls]
             theirs = {t.name for t in client_tools}
-            if any(c.name in theirs for c in calls):  # the client runs these: the turn ends on the call
-                asked = [{"id": c.id, "name": c.name, "args": c.arguments} for c in calls if c.name in theirs]
+            asked = [c for c in named if c["name"] in theirs]
+            if asked:  # the client runs these: the turn ends on the call
                 update["messages"] = [
                     {"role": "assistant", "content": "", "ts": time.time(), "tool_calls": asked}
                 ]
                 update["action"] = {"tool": asked[0]["name"], "client_calls": asked}
                 update["draft"] = ""
-            elif calls:
-                update["tool_calls"] = [{"id": c.id, "name": c.name, "args": c.arguments} for c in calls]
+            elif named:
+                update["tool_calls"] = named
             else:
                 update["draft"] = reply
             return update

@@ -315,7 +315,9 @@ class VoiceEngine:
     async def add_text(self, text: str) -> None:
         """Typed user input kept for the next `respond()` (no answer now)."""
         text = check_text(text, self.settings)
-        self._waiting.append(self._spawn(_ready((text, None))))
+        ready: asyncio.Future[tuple[str, str | None]] = asyncio.get_running_loop().create_future()
+        ready.set_result((text, None))
+        self._waiting.append(ready)
 
     def add_tool_output(self, call_id: str, output: str) -> None:
         """The output of a client-run tool the model called, kept for the next `respond()`."""
@@ -631,10 +633,6 @@ class VoiceEngine:
         if turn.in_memory:
             await self.agent.record_interruption(self.memory_id, heard, since=turn.memory_since)
         return heard
-
-
-async def _ready(value: tuple[str, str | None]) -> tuple[str, str | None]:
-    return value
 
 
 def _settle(
