@@ -4,17 +4,22 @@ Models are directories `models/whisper/<size>/` (model.bin, config.json, tokeniz
 
 Short-window encoding: `transcribe()` always pads the log-Mel input to a 30 s window, and the encoder
 cost dominates short clips. For audio up to 29 s, the padded features are cut to a window of
-max(`whisper_local.short_window_seconds`, duration + 1 s) before the encoder (CTranslate2 accepts
-shorter input). With the default 15 s this about halves STT time on short utterances at the same
-accuracy (see docs/BENCHMARKS.md); 0 always uses the full 30 s window.
+max(`whisper_local.short_window_seconds`, ceil(duration + 1 s)) before the encoder (CTranslate2 accepts
+shorter input). With the default 4 s a 2–3 s question is encoded in 4 s instead of 30 s: about 4x
+faster at the same word error rate on the held-out voices (see docs/BENCHMARKS.md); 0 always uses the
+full 30 s window. A cut window makes the decoder likelier to loop ("Turn off the lights. Turn off the
+lights. …"), so windowed decoding is capped at a token budget for the clip's length and the text is cut
+where it starts repeating itself (`drop_repeats`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -35,7 +40,45 @@ logger = logging.getLogger(__name__)
 
 _FRAMES_PER_SECOND = 100  # Whisper log-Mel frames (hop 160 at 16 kHz)
 _WINDOW_MARGIN_S = 1.0
+# windowed decoding: at most this many tokens per second of audio (+ a base): speech is 3-6 tokens/s
+_WINDOWED_TOKENS_PER_SECOND = 8
+_WINDOWED_TOKENS_BASE = 10
 _FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w']+", text.lower())
+
+
+def drop_repeats(text: str) -> str:
+    """Cut a decoder loop: from the first sentence whose first three words already occurred, the rest
+    repeats what was said ("Turn off the lights. Turn off the lights." → "Turn off the lights.")."""
+    kept: list[str] = []
+    seen: list[str] = []
+    for sentence in (s for s in re.split(r"(?<=[.?!…])\s+", text.strip()) if s):
+        head = _words(sentence)[:3]
+        n = len(head)
+        if kept and n and any(seen[i : i + n] == head for i in range(len(seen) - n + 1)):
+            break
+        kept.append(sentence)
+        seen.extend(_words(sentence))
+    return " ".join(kept)
+
+
+def _segments_within(segments: list[Segment], chars: int) -> list[Segment]:
+    """The segments that make up the first `chars` characters of their joined text (the last one cut)."""
+    out: list[Segment] = []
+    joined = ""
+    for segment in segments:
+        room = chars - len(joined) - (1 if joined else 0)
+        text = segment.text[: max(room, 0)].strip()
+        if not text:
+            break
+        out.append(dataclasses.replace(segment, id=len(out), text=text))
+        joined = f"{joined} {text}".strip()
+        if len(text) < len(segment.text):
+            break
+    return out
 
 
 def whisper_dir(settings: Settings) -> Path:
@@ -153,7 +196,8 @@ class WhisperLocalSTT(STTProvider):
     def _transcribe_sync(self, audio: np.ndarray, config: STTConfig, model_name: str) -> Transcription:
         model = self._get_model(model_name)
         duration = len(audio) / STT_SAMPLE_RATE
-        model.set_window(self._window_frames(duration))  # type: ignore[attr-defined]
+        frames = self._window_frames(duration)
+        model.set_window(frames)  # type: ignore[attr-defined]
         try:
             segments_iter, info = model.transcribe(
                 audio,
@@ -164,6 +208,9 @@ class WhisperLocalSTT(STTProvider):
                 condition_on_previous_text=False,
                 word_timestamps=config.word_timestamps,
                 initial_prompt=config.prompt,
+                max_new_tokens=int(duration * _WINDOWED_TOKENS_PER_SECOND) + _WINDOWED_TOKENS_BASE
+                if frames
+                else None,
             )
             segments = [
                 Segment(
@@ -179,8 +226,11 @@ class WhisperLocalSTT(STTProvider):
             ]
         finally:
             model.set_window(None)  # type: ignore[attr-defined]
+        text = " ".join(s.text for s in segments if s.text).strip()
+        if frames and (kept := drop_repeats(text)) != text:
+            text, segments = kept, _segments_within(segments, len(kept))
         return Transcription(
-            text=" ".join(s.text for s in segments if s.text).strip(),
+            text=text,
             language=info.language,
             language_probability=round(float(info.language_probability), 4),
             duration=round(duration, 3),
