@@ -1,6 +1,9 @@
 """A held-out voice set for the latency bench: questions spoken by eSpeak NG voices the app never speaks
 with (its English voice is Piper), at two speaking rates, some with a pause inside the sentence (250 or
-450 ms) and some over background noise, mixing turns the LLM answers with tool and memory turns.
+450 ms, where speakers hesitate: after a function word, before the word they are looking for — "Can you
+recommend a | good book?") and some over background noise, mixing turns the LLM answers with tool and
+memory turns. (Until 2026-12-03 the pauses came after phrases that are sentences by themselves, "What
+is the largest planet | in our solar system?": see docs/BENCHMARKS.md for what that costs.)
 
     python bench/heldout_voices.py [--out DIR]      # writes the WAVs and a manifest.json to listen to
 
@@ -38,22 +41,27 @@ Kind = Literal["llm", "tool", "memory"]
 
 @dataclass(frozen=True)
 class Prompt:
-    text: str  # `|` marks where the speaker pauses
+    text: str  # `|` marks where the speaker pauses (a hesitation, mid-phrase)
     kind: Kind
+    clause: str | None = None  # the same words paused after a phrase that is a sentence by itself
 
 
 PROMPTS = (
     Prompt("What is the capital of France?", "llm"),
     Prompt("How are you doing today?", "llm"),
     Prompt("Tell me one fact about the ocean.", "llm"),
-    Prompt("What is the largest planet | in our solar system?", "llm"),
-    Prompt("Can you recommend | a good book?", "llm"),
+    Prompt(
+        "What is the largest planet in | our solar system?",
+        "llm",
+        "What is the largest planet | in our solar system?",
+    ),
+    Prompt("Can you recommend a | good book?", "llm", "Can you recommend | a good book?"),
     Prompt("What should I eat for breakfast?", "llm"),
     Prompt("Why is the sky blue?", "llm"),
-    Prompt("Give me a tip | for sleeping better.", "llm"),
+    Prompt("Give me a tip for | sleeping better.", "llm", "Give me a tip | for sleeping better."),
     Prompt("What time is it?", "tool"),
     Prompt("What is the date today?", "tool"),
-    Prompt("Book me a checkup | tomorrow at three.", "tool"),
+    Prompt("Book me a checkup tomorrow at | three.", "tool", "Book me a checkup | tomorrow at three."),
     Prompt("Do I have any appointments?", "tool"),
     Prompt("My name is Arjun.", "memory"),
     Prompt("What is my name?", "memory"),
@@ -110,12 +118,19 @@ def _with_noise(audio: np.ndarray, seed: int) -> np.ndarray:
     return np.clip(audio + pink, -1.0, 1.0)
 
 
-def heldout_set(turns: int = 28) -> list[Utterance]:
+Pauses = Literal["hesitation", "clause"]
+
+
+def heldout_set(turns: int = 28, pauses: Pauses = "hesitation") -> list[Utterance]:
     """`turns` utterances cycling through prompts, voices and speeds; every third one over noise. The
-    memory pair stays in order (the name is told before it is asked)."""
+    memory pair stays in order (the name is told before it is asked). `pauses="clause"` moves each
+    pause to after a phrase that is a sentence by itself (which no end-of-turn rule can tell from the
+    end of the question)."""
     out = []
     for index in range(turns):
         prompt = PROMPTS[index % len(PROMPTS)]
+        if pauses == "clause" and prompt.clause:
+            prompt = Prompt(prompt.clause, prompt.kind)
         voice = VOICES[index % len(VOICES)]
         speed = SPEEDS[(index // len(VOICES)) % len(SPEEDS)]
         noise = index % 3 == 2
@@ -135,11 +150,12 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--turns", type=int, default=28)
+    parser.add_argument("--pauses", choices=("hesitation", "clause"), default="hesitation")
     parser.add_argument("--out", type=Path, default=Path("bench-heldout"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     manifest = []
-    for index, utterance in enumerate(heldout_set(args.turns)):
+    for index, utterance in enumerate(heldout_set(args.turns, args.pauses)):
         name = f"{index:02d}-{utterance.kind}.wav"
         (args.out / name).write_bytes(pcm16_to_wav(utterance.pcm, RATE))
         manifest.append({"file": name, **utterance.describe()})

@@ -42,7 +42,7 @@ from backend.core.config import PROJECT_ROOT, load_config  # noqa: E402
 from backend.core.redis import RedisService  # noqa: E402
 from backend.realtime.client import VoiceClient  # noqa: E402
 from backend.realtime.frames import FrameStream  # noqa: E402
-from bench.heldout_voices import heldout_set, speech_end_s  # noqa: E402
+from bench.heldout_voices import Pauses, heldout_set, speech_end_s  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.speech import stats  # noqa: E402
 
@@ -207,10 +207,10 @@ async def redis_hop(settings: Any, count: int = 500) -> dict[str, Any]:
 VoiceSet = tuple[list[bytes], list[dict[str, Any]]]  # utterances (16 kHz PCM16) and their labels
 
 
-def voice_sets(server_url: str, which: str, turns: int) -> dict[str, VoiceSet]:
+def voice_sets(server_url: str, which: str, turns: int, pauses: Pauses) -> dict[str, VoiceSet]:
     """The utterances (16 kHz PCM16) and their labels per voice set: `heldout` (eSpeak NG, made here)
     and/or `piper` (the same sentences in the app's own voice)."""
-    heldout = heldout_set(turns)
+    heldout = heldout_set(turns, pauses)
     sets: dict[str, VoiceSet] = {}
     if which in ("heldout", "both"):
         sets["heldout"] = ([u.pcm for u in heldout], [u.describe() for u in heldout])
@@ -233,6 +233,12 @@ def main() -> int:
     parser.add_argument("--voices", choices=("heldout", "piper", "both"), default="both")
     parser.add_argument("--turns", type=int, default=28, help="turns per voice set (and per mode)")
     parser.add_argument("--sessions", type=int, default=1)
+    parser.add_argument(
+        "--pauses",
+        choices=("hesitation", "clause"),
+        default="hesitation",
+        help="where the held-out speakers pause: mid-phrase (default) or after a phrase that is a sentence",
+    )
     parser.add_argument("--skip-ptt", action="store_true", help="skip the push-to-talk (commit) run")
     parser.add_argument("--hangover-ms", type=float, help="override realtime.hangover_ms")
     parser.add_argument("--speculative-ms", type=float, help="override realtime.speculative_ms")
@@ -264,11 +270,12 @@ def main() -> int:
         "machine": machine,
         "turns": args.turns,
         "sessions": args.sessions,
+        "pauses": args.pauses,
         "realtime": settings.realtime.model_dump(),
     }
     with BackgroundServer(settings) as server:
         url = server.url.replace("http://", "ws://") + "/voice"
-        sets = voice_sets(server.url, args.voices, args.turns)
+        sets = voice_sets(server.url, args.voices, args.turns, args.pauses)
         first = next(iter(sets.values()))[0]
         asyncio.run(run_sessions(url, first, 2, 1, False))  # warm-up
         for name, (pcms, labels) in sets.items():

@@ -130,6 +130,22 @@ def _turn_options(config: RunnableConfig | None) -> TurnOptions:
     return ((config or {}).get("configurable") or {}).get("__turn") or TurnOptions()
 
 
+_WINDOW_STEP = 8  # messages: the history window's start moves in steps of four exchanges
+
+
+def _window_start(total: int, fits: int) -> int:
+    """Where the prompt's history starts, given that the last `fits` of `total` messages fit the budget.
+
+    The start moves in steps (of `_WINDOW_STEP` messages, or of one exchange when few fit) rather than
+    one message per turn: a local model reuses its cache only for an unchanged prompt start, so a window
+    sliding every turn would make it evaluate the whole history on every turn."""
+    earliest = total - fits
+    if earliest <= 0:
+        return 0
+    step = _WINDOW_STEP if fits >= 2 * _WINDOW_STEP else 2
+    return min(-(-earliest // step) * step, total - 1)
+
+
 def _answered_calls_only(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Client tool calls with their outputs, or neither: a hosted LLM refuses a call left unanswered
     (the client never sent its output) and an output whose call was trimmed away."""
@@ -318,8 +334,9 @@ class ConversationAgent:
         await self.graph.aupdate_state(config, {"messages": [marker]}, as_node="respond")
 
     async def would_act(self, session_id: str, text: str) -> bool:
-        """Whether this utterance could make the agent call a tool (so it must not be run speculatively).
-        Always true for tool-calling LLMs: only the model knows."""
+        """Whether this utterance could make the agent call a tool that changes something (so it must
+        not be run speculatively; read-only tools such as the time may). Always true for tool-calling
+        LLMs: only the model knows."""
         if self.tool_calling:
             return True
         try:
@@ -327,7 +344,8 @@ class ConversationAgent:
                 state = await self.graph.aget_state({"configurable": {"thread_id": session_id}})
         except StorageUnavailable:
             return True  # memory cannot be read: do not speculate (the turn itself reports the error)
-        return bool(self._parse_calls(text, state.values or {}))
+        calls = self._parse_calls(text, state.values or {})
+        return any(not self.tools.read_only(call["name"]) for call in calls)
 
     async def history(self, session_id: str) -> dict[str, Any] | None:
         with storage_guard():
@@ -546,19 +564,23 @@ class ConversationAgent:
             if m["role"] in roles and (self.tool_calling or not m.get("tool_calls"))
         ]
         budget = self.cfg.history_tokens
-        kept: list[dict[str, Any]] = []
+        fits = 0
         for message in reversed(history):
             cost = self.llm.count_tokens(message["content"]) + 4
-            if kept and cost > budget:
+            if fits and cost > budget:
                 break
-            kept.append(message)
+            fits += 1
             budget -= cost
-        kept.reverse()
-        kept = _answered_calls_only(kept)
-        older = history[: len(history) - len(kept)]
+        start = _window_start(len(history), fits)
+        kept = _answered_calls_only(history[start:])
+        older = history[:start]
         summary = self._summary(older)
         instructions = _turn_options(config).instructions.strip()
-        context = self._context_prompt(facts, state.get("language"), summary, instructions)
+        # facts the user told are in the history itself until their turn is folded into the summary:
+        # repeating them above the history would change the prompt's start whenever one is learnt
+        # (and a local model would evaluate the whole history again: ~1 s on a 2-core CPU)
+        known = facts if older else {}
+        context = self._context_prompt(known, state.get("language"), summary, instructions)
         return [ChatMessage("system", self._system_prompt()), ChatMessage("system", context)] + [
             _chat_message(m) for m in kept
         ]

@@ -48,6 +48,8 @@ class Tool:
     description: str
     parameters: dict[str, Any]
     handler: ToolHandler
+    # only reads (the time, a list): safe to run for an early answer that may be thrown away
+    read_only: bool = False
 
     def spec(self) -> ToolSpec:
         return ToolSpec(self.name, self.description, self.parameters)
@@ -63,6 +65,11 @@ class ToolRegistry:
 
     def names(self) -> list[str]:
         return list(self._tools)
+
+    def read_only(self, name: str) -> bool:
+        """Whether the tool only reads (an unknown name: no)."""
+        tool = self._tools.get(name)
+        return tool is not None and tool.read_only
 
     def specs(self) -> tuple[ToolSpec, ...]:
         return tuple(t.spec() for t in self._tools.values())
@@ -232,6 +239,7 @@ DEFAULT_TOOLS.register(
         "List the user's upcoming appointments.",
         {"type": "object", "properties": {}},
         list_appointments,
+        read_only=True,
     )
 )
 DEFAULT_TOOLS.register(
@@ -248,6 +256,7 @@ DEFAULT_TOOLS.register(
         "The current date and time where the assistant runs.",
         {"type": "object", "properties": {}},
         current_datetime,
+        read_only=True,
     )
 )
 DEFAULT_TOOLS.register(
@@ -255,6 +264,6 @@ DEFAULT_TOOLS.register(
         "recall_user_fact",
         "Recall something the user said about themselves earlier (name or city).",
         {"type": "object", "properties": {"fact": {"type": "string", "enum": ["name", "city"]}}},
-        recall_fact,
+        recall_fact,  # not read-only: an unknown fact leaves a question pending
     )
 )

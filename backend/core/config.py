@@ -82,6 +82,8 @@ class LlamaCppSettings(Section):
     context_tokens: int = Field(2048, ge=256, le=131072)
     threads: int = Field(0, ge=0)  # 0 = all cores
     prompt_style: Literal["completion", "chat"] = "completion"
+    contexts: int = Field(1, ge=1, le=16)  # generations at once (each context: its own KV cache)
+    yield_to_speech: bool = True  # pause between tokens while a reply's first phrase is synthesized
 
 
 class OpenAICompatSettings(Section):
@@ -108,6 +110,8 @@ class RealtimeSettings(Section):
     min_speech_ms: float = Field(160, ge=32, le=2000)
     hangover_ms: float = Field(300, ge=100, le=3000)  # silence that ends the user's turn
     speculative_ms: float = Field(120, ge=32, le=3000)  # silence after which the answer starts early
+    # silence that ends a turn whose words at the pause sound unfinished ("... and", "a table for"); 0 = off
+    unfinished_hangover_ms: float = Field(900, ge=0, le=5000)
     preroll_ms: float = Field(300, ge=0, le=2000)  # audio kept from before speech start
     partial_transcripts: bool = True
     partial_interval_ms: float = Field(800, ge=200)
@@ -124,6 +128,11 @@ class RealtimeSettings(Section):
         if self.min_input_rate > self.max_input_rate:
             raise ValueError(
                 f"min_input_rate ({self.min_input_rate}) is above max_input_rate ({self.max_input_rate})"
+            )
+        if 0 < self.unfinished_hangover_ms < self.hangover_ms:
+            raise ValueError(
+                f"unfinished_hangover_ms ({self.unfinished_hangover_ms:g}) must be 0 (off) or at least "
+                f"hangover_ms ({self.hangover_ms:g})"
             )
         if self.speculative_ms >= self.hangover_ms:
             raise ValueError(

@@ -21,6 +21,7 @@ from backend.core.config import RealtimeSettings
 from backend.realtime.frames import FrameStream
 from backend.realtime.live_stt import LiveTranscriber
 from backend.realtime.overflow import InputGuard
+from backend.realtime.turn_end import looks_unfinished
 from backend.realtime.vad import TurnDetector, VADConfig
 from backend.voice.base import STTConfig, STTProvider, Transcription
 
@@ -32,9 +33,11 @@ class SpeechBegan:
 
 @dataclass(frozen=True)
 class SpeechPaused:
-    """A first short silence inside the turn: `audio` is the utterance so far (for an early answer)."""
+    """A first short silence inside the turn: `audio` is the utterance so far (for an early answer);
+    `Listener.judge_pause(pause_id, transcription)` says whether its words sound finished."""
 
     audio: np.ndarray = field(repr=False)
+    pause_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ class Listener:
             min_speech_ms=cfg.min_speech_ms,
             hangover_ms=cfg.hangover_ms,
             speculative_ms=cfg.speculative_ms,
+            unfinished_hangover_ms=cfg.unfinished_hangover_ms,
         )
         self.detector = TurnDetector(self.vad_config)
         self.buffer: list[np.ndarray] = []  # 16 kHz float32 audio of the current utterance (+ pre-roll)
@@ -195,11 +199,27 @@ class Listener:
         elif kind == "pause":
             if self.partial_task is not None:  # superseded by the transcription started now
                 self.partial_task.cancel()
-            await self.on_event(SpeechPaused(audio=self.utterance()))
+            await self.on_event(SpeechPaused(audio=self.utterance(), pause_id=self.detector.pause_id))
         elif kind == "resume":
             await self.on_event(SpeechResumed())
         elif kind == "speech_end":
             await self._end_utterance(reason="vad")
+
+    def judge_pause(self, pause_id: int, transcription: asyncio.Task[Transcription]) -> None:
+        """When the transcription of the utterance at pause `pause_id` is done: if its words sound
+        unfinished the turn waits `unfinished_hangover_ms` of silence, else the usual hangover (a failed
+        or cancelled transcription counts as finished)."""
+        if self.vad_config.unfinished_hangover_ms <= 0:
+            return
+
+        def verdict(task: asyncio.Task[Transcription]) -> None:
+            unfinished = False
+            if not task.cancelled() and task.exception() is None:
+                result = task.result()
+                unfinished = looks_unfinished(result.text, result.language)
+            self.detector.judge(pause_id, unfinished)
+
+        transcription.add_done_callback(verdict)
 
     async def _end_utterance(self, reason: Literal["vad", "commit", "max_length"]) -> None:
         ended_at = time.perf_counter()

@@ -21,6 +21,7 @@ from backend.agents.conversation import ConversationAgent, ToolOutput, TurnOptio
 from backend.core import metrics
 from backend.core.audio import StreamResampler
 from backend.core.config import Settings
+from backend.core.cpu import FIRST_AUDIO
 from backend.core.errors import MithiError, RateLimited
 from backend.core.failover import FailoverLog, attach, current_log
 from backend.core.text import split_first_phrase, strip_markup
@@ -319,15 +320,21 @@ class Responder:
             context = replace(voice, config=replace(voice.config, previous_text=said[-_CONTEXT_CHARS:]))
             if self.meter is not None:  # limits.tts_chars_per_day, sentence by sentence
                 await self.meter.tts(len(sentence))
-            async for chunk in self.tts.stream(sentence, context):
-                provider = chunk.provider or voice.provider.name
-                await self._report_failovers(turn, "tts")  # before the audio of the engine taking over
-                pcm = (  # a sentence's audio: resampled in a thread, never on the event loop
-                    await asyncio.to_thread(resampler.process, chunk.pcm) if resampler.converts else chunk.pcm
-                )
-                turn.latency.setdefault("tts_first_audio", _ms(ready))
-                for start in range(0, len(pcm), frame_bytes):
-                    await self.emit(turn, "audio", pcm[start : start + frame_bytes])
+            with contextlib.ExitStack() as critical:
+                if "tts_first_audio" not in turn.latency:  # until the first audio, a local LLM
+                    critical.enter_context(FIRST_AUDIO.running())  # generating the rest steps aside
+                async for chunk in self.tts.stream(sentence, context):
+                    critical.close()
+                    provider = chunk.provider or voice.provider.name
+                    await self._report_failovers(turn, "tts")  # before the audio of the engine taking over
+                    pcm = (  # a sentence's audio: resampled in a thread, never on the event loop
+                        await asyncio.to_thread(resampler.process, chunk.pcm)
+                        if resampler.converts
+                        else chunk.pcm
+                    )
+                    turn.latency.setdefault("tts_first_audio", _ms(ready))
+                    for start in range(0, len(pcm), frame_bytes):
+                        await self.emit(turn, "audio", pcm[start : start + frame_bytes])
             await self.emit(turn, "mark", sentence)
             said = f"{said} {sentence}".strip()
             if provider and provider not in spoken_by:

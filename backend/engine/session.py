@@ -502,6 +502,7 @@ class VoiceEngine:
             await self._discard(self.speculative)
             spec = Speculation(stt=self._spawn(self.transcribe(event.audio)))
             self.speculative = spec
+            self.listener.judge_pause(event.pause_id, spec.stt)
             if self.answer_speech:  # (a turn that waits for `respond()` gets no early answer)
                 spec.starter = self._spawn(self._speculate(spec))
         elif isinstance(event, SpeechResumed):  # the user went on talking: the early answer is void

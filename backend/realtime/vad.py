@@ -1,6 +1,7 @@
 """Streaming voice activity detection with Silero VAD (the ONNX model faster-whisper ships), plus the
 turn-taking state machine built on it: speech start after `min_speech_ms` of speech, speech end after
-`hangover_ms` of silence.
+`hangover_ms` of silence — or after `unfinished_hangover_ms` when what was said so far sounds unfinished
+(`judge()`: the verdict on the transcript made at the pause, see `realtime/turn_end.py`).
 
 The model takes 512-sample windows at 16 kHz (32 ms) with 64 samples of left context and carries an
 LSTM state between calls, so audio can be fed in any frame size as it arrives.
@@ -83,6 +84,10 @@ class VADConfig:
     min_speech_ms: float = 160  # speech this long starts a turn (filters clicks and breaths)
     hangover_ms: float = 300  # silence this long ends it
     speculative_ms: float = 120  # first silence this long starts the answer early
+    # silence that ends a turn whose words so far sound unfinished (`TurnDetector.judge`); 0 = off: the
+    # turn ends after `hangover_ms` whatever was said. While the verdict on a pause is still coming, the
+    # end waits for it (at most this long).
+    unfinished_hangover_ms: float = 0
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,8 @@ class TurnDetector:
         self._speech_ms = 0.0
         self._silence_ms = 0.0
         self._paused = False
+        self.pause_id = 0  # counts pauses: a verdict is for one pause only
+        self._verdict: bool | None = None  # the current pause sounds unfinished (None: not judged yet)
 
     @property
     def paused(self) -> bool:
@@ -117,6 +124,21 @@ class TurnDetector:
         self.speaking = False
         self._speech_ms = self._silence_ms = 0.0
         self._paused = False
+        self._verdict = None
+
+    def judge(self, pause_id: int, unfinished: bool) -> None:
+        """The verdict on pause `pause_id`'s words: unfinished = wait `unfinished_hangover_ms`, not
+        `hangover_ms`, before ending the turn (ignored if the user has spoken again since)."""
+        if pause_id == self.pause_id and self._paused:
+            self._verdict = unfinished
+
+    def _hangover(self) -> float:
+        """The silence that ends the turn now: the longer one while the pause sounds unfinished or has no
+        verdict yet (when judging is on)."""
+        longer = self.cfg.unfinished_hangover_ms
+        if longer <= 0 or self._verdict is False:
+            return self.cfg.hangover_ms
+        return max(longer, self.cfg.hangover_ms)
 
     def feed(self, audio_16k: np.ndarray) -> list[VADEvent]:
         events = []
@@ -138,10 +160,13 @@ class TurnDetector:
                 self._silence_ms += WINDOW_MS
                 if not self._paused and self._silence_ms >= self.cfg.speculative_ms:
                     self._paused = True
+                    self.pause_id += 1
+                    self._verdict = None
                     events.append(VADEvent("pause", self.position_ms))
-                if self._silence_ms >= self.cfg.hangover_ms:
+                if self._silence_ms >= self._hangover():
                     self.speaking = False
                     self._speech_ms = 0.0
                     self._paused = False
+                    self._verdict = None
                     events.append(VADEvent("speech_end", self.position_ms - self._silence_ms))
         return events

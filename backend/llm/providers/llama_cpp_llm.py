@@ -4,6 +4,14 @@ tokens streamed back to the event loop as they are produced.
 The bundled Gemma 3 270M is a *base* model with no chat template, so the default `prompt_style:
 completion` frames the dialogue as plain text ("User: …\\nAssistant:") and stops at the next "User:".
 `prompt_style: chat` uses the GGUF's own chat template for instruction-tuned models.
+
+A llama.cpp context serves one generation at a time. `llama_cpp.contexts: N` loads N contexts of the
+same file (the weights are memory-mapped once; each context adds its own KV cache), so N conversations
+generate at once instead of queueing behind each other; a generation takes whichever context is free
+(the last used first, so one conversation keeps its warm prompt cache).
+
+With `llama_cpp.yield_to_speech` (default) generation pauses between tokens while the first phrase of
+a reply is being synthesized (`backend/core/cpu.py`): that phrase is on the path to the first audio.
 """
 
 from __future__ import annotations
@@ -11,12 +19,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from backend.core.cpu import FIRST_AUDIO
 from backend.core.errors import ConfigError, ProviderError
 from backend.llm.base import ChatMessage, LLMCapabilities, LLMEvent, LLMOptions, LLMProvider
 
@@ -64,8 +74,10 @@ class LlamaCppLLM(LLMProvider):
         model = settings.llm.model or self.cfg.model
         path = Path(model).expanduser()
         self.model_path = path if path.is_absolute() else settings.models_dir / "llm" / model
-        self.llm: Llama | None = None
-        self._lock = threading.Lock()  # a Llama context serves one generation at a time
+        self.llm: Llama | None = None  # the first context (tokenizer, status)
+        # contexts not generating now, the last used on top: one conversation keeps its warm prompt cache
+        self._free: queue.LifoQueue[Llama] = queue.LifoQueue()
+        self._contexts: list[Llama] = []
         self.load_ms = 0.0
 
     def capabilities(self) -> LLMCapabilities:
@@ -87,40 +99,67 @@ class LlamaCppLLM(LLMProvider):
         except ImportError:
             raise ConfigError("llm.provider llama_cpp needs `pip install llama-cpp-python`") from None
         start = time.perf_counter()
+        threads = self.cfg.threads or os.cpu_count() or 1
         try:
-            self.llm = await asyncio.to_thread(
-                llama_cpp.Llama,
-                model_path=str(self.model_path),
-                n_ctx=self.cfg.context_tokens,
-                n_threads=self.cfg.threads or os.cpu_count() or 1,
-                n_threads_batch=self.cfg.threads or os.cpu_count() or 1,
-                verbose=False,
-            )
+            for _ in range(self.cfg.contexts):
+                context = await asyncio.to_thread(
+                    llama_cpp.Llama,
+                    model_path=str(self.model_path),
+                    n_ctx=self.cfg.context_tokens,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    verbose=False,
+                )
+                self._contexts.append(context)
+                self._free.put(context)
         except (ValueError, RuntimeError) as exc:
+            await self.close()
             raise ConfigError(f"llm: cannot load {self.model_path}: {exc}") from None
+        self.llm = self._contexts[0]
         self.load_ms = round((time.perf_counter() - start) * 1000, 1)
-        logger.info("loaded %s in %.0f ms", self.model_path.name, self.load_ms)
+        logger.info(
+            "loaded %s in %.0f ms (%d context%s)",
+            self.model_path.name,
+            self.load_ms,
+            len(self._contexts),
+            "" if len(self._contexts) == 1 else "s",
+        )
 
     async def close(self) -> None:
-        if self.llm is not None:
-            self.llm.close()
-            self.llm = None
+        for context in self._contexts:
+            context.close()
+        self._contexts, self._free, self.llm = [], queue.LifoQueue(), None
 
     def status(self) -> dict[str, object]:
-        return {"model": self.model_path.name, "load_ms": self.load_ms, "prompt_style": self.cfg.prompt_style}
+        return {
+            "model": self.model_path.name,
+            "load_ms": self.load_ms,
+            "prompt_style": self.cfg.prompt_style,
+            "contexts": len(self._contexts),
+        }
 
     async def warm_up(self, messages: list[ChatMessage]) -> None:
-        """Evaluate the fixed start of every prompt once, so the first turn reuses it from the cache."""
-        async for _ in self.stream(messages, LLMOptions(max_tokens=1)):
-            pass
+        """Evaluate the fixed start of every prompt once in each context, so the first turn reuses it."""
+        await asyncio.to_thread(self._warm_every_context, messages)
+
+    def _warm_every_context(self, messages: list[ChatMessage]) -> None:
+        taken = [self._free.get() for _ in self._contexts]  # each one, waiting for any in use
+        try:
+            for llm in taken:
+                for _ in self._generate(llm, messages, LLMOptions(max_tokens=1)):
+                    pass
+        finally:
+            for llm in reversed(taken):
+                self._free.put(llm)
 
     def count_tokens(self, text: str) -> int:
         if self.llm is None:
             return super().count_tokens(text)
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False))
 
-    def _generate(self, messages: list[ChatMessage], options: LLMOptions) -> Iterator[tuple[str, str | None]]:
-        assert self.llm is not None
+    def _generate(
+        self, llm: Llama, messages: list[ChatMessage], options: LLMOptions
+    ) -> Iterator[tuple[str, str | None]]:
         common: dict[str, Any] = {
             "max_tokens": options.max_tokens,
             "temperature": options.temperature,
@@ -128,12 +167,12 @@ class LlamaCppLLM(LLMProvider):
         }
         if self.cfg.prompt_style == "chat":
             chat = [{"role": m.role if m.role != "tool" else "user", "content": m.content} for m in messages]
-            for chunk in self.llm.create_chat_completion(chat, stop=list(options.stop) or None, **common):
+            for chunk in llm.create_chat_completion(chat, stop=list(options.stop) or None, **common):
                 choice = chunk["choices"][0]
                 yield choice["delta"].get("content") or "", choice.get("finish_reason")
             return
         stops = list(dict.fromkeys([*COMPLETION_STOPS, *options.stop]))
-        for chunk in self.llm.create_completion(completion_prompt(messages), stop=stops, **common):
+        for chunk in llm.create_completion(completion_prompt(messages), stop=stops, **common):
             choice = chunk["choices"][0]
             yield choice.get("text") or "", choice.get("finish_reason")
 
@@ -141,24 +180,28 @@ class LlamaCppLLM(LLMProvider):
         if self.llm is None:
             raise ProviderError("llama_cpp: the model is not loaded")
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[str, str | None] | BaseException | None] = asyncio.Queue()
+        events: asyncio.Queue[tuple[str, str | None] | BaseException | None] = asyncio.Queue()
         cancelled = threading.Event()
+        step_aside = self.cfg.yield_to_speech
 
         def worker() -> None:
+            llm = self._free.get()  # waits while every context is generating
             try:
-                with self._lock:
-                    for item in self._generate(messages, options):
-                        if cancelled.is_set():
-                            break
-                        loop.call_soon_threadsafe(queue.put_nowait, item)
+                for item in self._generate(llm, messages, options):
+                    if cancelled.is_set():
+                        break
+                    loop.call_soon_threadsafe(events.put_nowait, item)
+                    if step_aside:  # a first phrase is being synthesized: it needs the cores now
+                        FIRST_AUDIO.step_aside()
             except Exception as exc:  # noqa: BLE001 - handed to the consumer
-                loop.call_soon_threadsafe(queue.put_nowait, exc)
+                loop.call_soon_threadsafe(events.put_nowait, exc)
             finally:
-                loop.call_soon_threadsafe(queue.put_nowait, None)
+                self._free.put(llm)
+                loop.call_soon_threadsafe(events.put_nowait, None)
 
         task = asyncio.create_task(asyncio.to_thread(worker))
         try:
-            while (item := await queue.get()) is not None:
+            while (item := await events.get()) is not None:
                 if isinstance(item, BaseException):
                     raise ProviderError(f"llama_cpp: generation failed: {item}")
                 text, finish = item

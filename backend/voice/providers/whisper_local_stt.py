@@ -50,9 +50,15 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[\w']+", text.lower())
 
 
+# one to three words said three or more times in a row ("3 3 3 3", "0-0-0-", "the the the")
+_STUTTER = re.compile(r"\b(\w+(?:\W+\w+){0,2}?)(?:\W+\1\b){2,}", re.IGNORECASE)
+
+
 def drop_repeats(text: str) -> str:
-    """Cut a decoder loop: from the first sentence whose first three words already occurred, the rest
-    repeats what was said ("Turn off the lights. Turn off the lights." → "Turn off the lights.")."""
+    """Cut a decoder loop: a run of one to three words said three times or more is said once, and from
+    the first sentence whose first three words already occurred the rest repeats what was said ("Turn
+    off the lights. Turn off the lights." → "Turn off the lights.")."""
+    text = _STUTTER.sub(r"\1", text)
     kept: list[str] = []
     seen: list[str] = []
     for sentence in (s for s in re.split(r"(?<=[.?!…])\s+", text.strip()) if s):
