@@ -38,12 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend.app.server import BackgroundServer  # noqa: E402
 from backend.core.audio import decode_audio  # noqa: E402
-from backend.core.config import PROJECT_ROOT, load_config  # noqa: E402
+from backend.core.config import load_config  # noqa: E402
 from backend.core.redis import RedisService  # noqa: E402
 from backend.realtime.client import VoiceClient  # noqa: E402
 from backend.realtime.frames import FrameStream  # noqa: E402
 from bench.heldout_voices import Pauses, heldout_set, speech_end_s  # noqa: E402
 from bench.machine import describe  # noqa: E402
+from bench.processes import AppProcess, app_config  # noqa: E402
 from bench.speech import stats  # noqa: E402
 
 QUESTIONS = [
@@ -249,21 +250,31 @@ def main() -> int:
         metavar="SECTION.KEY=VALUE",
         help="override a setting, e.g. --set piper.spin=true (repeatable; the value is YAML)",
     )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="serve the app in a thread of this process (default: its own process, as users run it)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    settings = load_config(PROJECT_ROOT / "config.yml")
+    overrides: dict[str, dict[str, Any]] = {}
     for item in args.set:
         path, _, value = item.partition("=")
         section, _, key = path.partition(".")
-        setattr(getattr(settings, section), key, yaml.safe_load(value))
-        print(f"set {section}.{key} = {getattr(getattr(settings, section), key)!r}")
+        overrides.setdefault(section, {})[key] = yaml.safe_load(value)
     if args.hangover_ms:
-        settings.realtime.hangover_ms = args.hangover_ms
+        overrides.setdefault("realtime", {})["hangover_ms"] = args.hangover_ms
     if args.speculative_ms:
-        settings.realtime.speculative_ms = args.speculative_ms
+        overrides.setdefault("realtime", {})["speculative_ms"] = args.speculative_ms
+    tmp = Path(tempfile.mkdtemp(prefix="mithi-bench-"))
+    overrides.setdefault("paths", {})["data_dir"] = str(tmp / "data")
+    config = app_config(tmp / "config.yml", overrides)
+    settings = load_config(config)
+    for section, values in overrides.items():
+        for key in values:
+            print(f"set {section}.{key} = {getattr(getattr(settings, section), key)!r}")
     rt = settings.realtime
     print(f"hangover {rt.hangover_ms:g} ms, speculative {rt.speculative_ms:g} ms")
-    settings.paths.data_dir = tempfile.mkdtemp(prefix="mithi-bench-")
     machine = describe(("piper-tts", "faster-whisper", "llama-cpp-python", "langgraph"))
     print("machine:", json.dumps(machine))
     results: dict[str, Any] = {
@@ -271,9 +282,11 @@ def main() -> int:
         "turns": args.turns,
         "sessions": args.sessions,
         "pauses": args.pauses,
+        "server": "in-process" if args.in_process else "process",
         "realtime": settings.realtime.model_dump(),
     }
-    with BackgroundServer(settings) as server:
+    server_cm = BackgroundServer(settings) if args.in_process else AppProcess(config, tmp / "app.log")
+    with server_cm as server:
         url = server.url.replace("http://", "ws://") + "/voice"
         sets = voice_sets(server.url, args.voices, args.turns, args.pauses)
         first = next(iter(sets.values()))[0]

@@ -325,7 +325,7 @@ class WhisperLocalSettings(Section):
     compute_type: str = "int8"
     cpu_threads: int = Field(0, ge=0)
     preload: list[str] = []
-    short_window_seconds: float = Field(4.0, ge=0, le=30)
+    short_window_seconds: float = Field(10.0, ge=0, le=30)
 
 
 class HostedSettings(Section):

@@ -36,7 +36,7 @@ _CLAUSE_MARKS = ",;:—–،"
 # English words that usually open a new prosodic phrase (prepositions, conjunctions, and the auxiliary
 # that starts a predicate): a short pause before them sounds natural.
 _EN_PHRASE_STARTS = frozenset(
-    "for at in on to with and but because so from about after before when which that if or until while "
+    "for at in on of to with and but because so from about after before when which that if or until while "
     "where since is are was were will would can could should has have had do does did".split()
 )
 

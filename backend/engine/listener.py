@@ -246,6 +246,8 @@ class Listener:
     def _maybe_partial(self) -> None:
         if not self.cfg.partial_transcripts or (self.partial_task and not self.partial_task.done()):
             return
+        if self.detector.silence_ms > 0:
+            return  # maybe the end of the turn: the transcription at the pause needs the CPU (2 cores)
         if self.live is not None and not self.live.failed:
             return  # the live stream sends the partials
         if self.buffered - self.partial_at < self.cfg.partial_interval_ms * STT_SAMPLE_RATE / 1000:

@@ -50,6 +50,9 @@ SendAudio = Callable[[bytes, str], Awaitable[None]]
 Transcribe = Callable[[np.ndarray], Awaitable[Transcription]]
 
 
+_FIRST_WORDS = 4  # a clause mark within the first four words ends the first phrase
+
+
 class SentenceChunker:
     """Cuts streamed LLM text into speakable pieces: whole sentences, and a short first phrase."""
 
@@ -65,8 +68,16 @@ class SentenceChunker:
             piece, self.buffer = self.buffer[: match.end()].strip(), self.buffer[match.end() :]
             out.extend(self._pieces(piece))
         if self.first and not out:
-            head = split_first_phrase(self.buffer.strip(), self.language)
-            if len(head) > 1 and head[0][-1] in ",;:":  # a clause is complete before its sentence is
+            # the first phrase can go before its sentence is complete: judged on the words so far but
+            # the last, which may still grow ("of" → "often")
+            spoken = self.buffer.split()
+            words = spoken[:-1] if spoken and not self.buffer[-1].isspace() else spoken
+            head = split_first_phrase(" ".join(words), self.language)
+            clause = next((i for i, w in enumerate(words[:_FIRST_WORDS]) if w[-1] in ",;:"), None)
+            if clause is not None and clause + 1 < len(spoken):  # "Sure," and a word after it
+                head = [" ".join(words[: clause + 1])]
+                head.append(self.buffer.strip()[len(head[0]) :])
+            if len(head) > 1:
                 out.append(head[0])
                 self.buffer = self.buffer.strip()[len(head[0]) :]
                 self.first = False

@@ -115,6 +115,11 @@ class TurnDetector:
         self._verdict: bool | None = None  # the current pause sounds unfinished (None: not judged yet)
 
     @property
+    def silence_ms(self) -> float:
+        """How long the current silence inside the turn has lasted (0 while speech is heard)."""
+        return self._silence_ms
+
+    @property
     def paused(self) -> bool:
         """In a turn, but silent for at least `speculative_ms`."""
         return self._paused

@@ -5,17 +5,16 @@ Models are directories `models/whisper/<size>/` (model.bin, config.json, tokeniz
 Short-window encoding: `transcribe()` always pads the log-Mel input to a 30 s window, and the encoder
 cost dominates short clips. For audio up to 29 s, the padded features are cut to a window of
 max(`whisper_local.short_window_seconds`, ceil(duration + 1 s)) before the encoder (CTranslate2 accepts
-shorter input). With the default 4 s a 2–3 s question is encoded in 4 s instead of 30 s: about 4x
-faster at the same word error rate on the held-out voices (see docs/BENCHMARKS.md); 0 always uses the
-full 30 s window. A cut window makes the decoder likelier to loop ("Turn off the lights. Turn off the
-lights. …"), so windowed decoding is capped at a token budget for the clip's length and the text is cut
-where it starts repeating itself (`drop_repeats`).
+shorter input). With the default 10 s a 2–3 s question is encoded about 3x faster than in 30 s, at the
+same word error rate (see docs/BENCHMARKS.md); 0 always uses the full 30 s window. A cut window makes
+the decoder likelier to loop ("Turn off the lights. Turn off the lights. …") or, rarely, hear nothing:
+windowed decoding is capped at a token budget for the clip's length, and a result that is empty or
+repeats itself (`drop_repeats`) is decoded again in the full window.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import math
 import os
@@ -23,7 +22,7 @@ import re
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,9 +54,10 @@ _STUTTER = re.compile(r"\b(\w+(?:\W+\w+){0,2}?)(?:\W+\1\b){2,}", re.IGNORECASE)
 
 
 def drop_repeats(text: str) -> str:
-    """Cut a decoder loop: a run of one to three words said three times or more is said once, and from
-    the first sentence whose first three words already occurred the rest repeats what was said ("Turn
-    off the lights. Turn off the lights." → "Turn off the lights.")."""
+    """`text` without a decoder loop (a loop is told by the result differing): a run of one to three
+    words said three times or more is said once, and from the first sentence whose first three words
+    already occurred the rest repeats what was said ("Turn off the lights. Turn off the lights." →
+    "Turn off the lights.")."""
     text = _STUTTER.sub(r"\1", text)
     kept: list[str] = []
     seen: list[str] = []
@@ -69,22 +69,6 @@ def drop_repeats(text: str) -> str:
         kept.append(sentence)
         seen.extend(_words(sentence))
     return " ".join(kept)
-
-
-def _segments_within(segments: list[Segment], chars: int) -> list[Segment]:
-    """The segments that make up the first `chars` characters of their joined text (the last one cut)."""
-    out: list[Segment] = []
-    joined = ""
-    for segment in segments:
-        room = chars - len(joined) - (1 if joined else 0)
-        text = segment.text[: max(room, 0)].strip()
-        if not text:
-            break
-        out.append(dataclasses.replace(segment, id=len(out), text=text))
-        joined = f"{joined} {text}".strip()
-        if len(text) < len(segment.text):
-            break
-    return out
 
 
 def whisper_dir(settings: Settings) -> Path:
@@ -199,10 +183,10 @@ class WhisperLocalSTT(STTProvider):
         seconds = max(window, math.ceil(duration + _WINDOW_MARGIN_S))
         return None if seconds >= 30 else int(seconds * _FRAMES_PER_SECOND)
 
-    def _transcribe_sync(self, audio: np.ndarray, config: STTConfig, model_name: str) -> Transcription:
-        model = self._get_model(model_name)
+    def _decode(
+        self, model: WhisperModel, audio: np.ndarray, config: STTConfig, frames: int | None
+    ) -> tuple[list[Segment], Any]:
         duration = len(audio) / STT_SAMPLE_RATE
-        frames = self._window_frames(duration)
         model.set_window(frames)  # type: ignore[attr-defined]
         try:
             segments_iter, info = model.transcribe(
@@ -232,9 +216,19 @@ class WhisperLocalSTT(STTProvider):
             ]
         finally:
             model.set_window(None)  # type: ignore[attr-defined]
+        return segments, info
+
+    def _transcribe_sync(self, audio: np.ndarray, config: STTConfig, model_name: str) -> Transcription:
+        model = self._get_model(model_name)
+        duration = len(audio) / STT_SAMPLE_RATE
+        frames = self._window_frames(duration)
+        segments, info = self._decode(model, audio, config, frames)
         text = " ".join(s.text for s in segments if s.text).strip()
-        if frames and (kept := drop_repeats(text)) != text:
-            text, segments = kept, _segments_within(segments, len(kept))
+        if frames and (not text or drop_repeats(text) != text):
+            # nothing heard, or the decoder looped: what a short window sometimes does; the full one
+            # is slower but does not
+            segments, info = self._decode(model, audio, config, None)
+            text = " ".join(s.text for s in segments if s.text).strip()
         return Transcription(
             text=text,
             language=info.language,
