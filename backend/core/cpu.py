@@ -6,6 +6,10 @@ of ~35 ms). The first phrase is on the path to the first audio the user hears, t
 not (it is spoken only after that phrase has played). So while a first phrase is being synthesized
 (`FIRST_AUDIO.running()`), a local LLM that is generating waits between two tokens
 (`FIRST_AUDIO.step_aside()`), at most `max_wait_s` at a time so nothing starves.
+
+Partial transcripts (live captions while the user speaks) are the most deferrable work of all: none is
+started while any reply in the process is being made (`ANSWERING.busy`), so under load (several
+conversations at once) the cores go to the answers.
 """
 
 from __future__ import annotations
@@ -50,3 +54,4 @@ class CriticalPath:
 
 
 FIRST_AUDIO = CriticalPath()
+ANSWERING = CriticalPath()

@@ -18,6 +18,7 @@ import numpy as np
 
 from backend.core.audio import STT_SAMPLE_RATE, StreamResampler, pcm16_to_float
 from backend.core.config import RealtimeSettings
+from backend.core.cpu import ANSWERING
 from backend.realtime.frames import FrameStream
 from backend.realtime.live_stt import LiveTranscriber
 from backend.realtime.overflow import InputGuard
@@ -246,8 +247,8 @@ class Listener:
     def _maybe_partial(self) -> None:
         if not self.cfg.partial_transcripts or (self.partial_task and not self.partial_task.done()):
             return
-        if self.detector.silence_ms > 0:
-            return  # maybe the end of the turn: the transcription at the pause needs the CPU (2 cores)
+        if self.detector.silence_ms > 0 or ANSWERING.busy:
+            return  # maybe the end of the turn, or a reply is being made: they need the CPU first
         if self.live is not None and not self.live.failed:
             return  # the live stream sends the partials
         if self.buffered - self.partial_at < self.cfg.partial_interval_ms * STT_SAMPLE_RATE / 1000:

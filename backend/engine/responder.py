@@ -21,7 +21,7 @@ from backend.agents.conversation import ConversationAgent, ToolOutput, TurnOptio
 from backend.core import metrics
 from backend.core.audio import StreamResampler
 from backend.core.config import Settings
-from backend.core.cpu import FIRST_AUDIO
+from backend.core.cpu import ANSWERING, FIRST_AUDIO
 from backend.core.errors import MithiError, RateLimited
 from backend.core.failover import FailoverLog, attach, current_log
 from backend.core.text import split_first_phrase, strip_markup
@@ -266,6 +266,8 @@ class Responder:
         speaker = asyncio.create_task(out)
         llm_start = time.perf_counter()
         action, reply = None, ""
+        answering = ANSWERING.running()  # partial transcripts wait (process-wide) while replies are made
+        answering.__enter__()
         try:
             turn.memory_since = turn.memory_since or time.time()
             turn.in_memory = True
@@ -292,6 +294,7 @@ class Responder:
             sentences.put_nowait(None)
             await speaker
         finally:
+            answering.__exit__(None, None, None)
             if not speaker.done():
                 speaker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

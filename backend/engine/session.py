@@ -35,6 +35,7 @@ from backend.agents.conversation import ConversationAgent, ToolOutput
 from backend.core import metrics
 from backend.core.audio import STT_SAMPLE_RATE
 from backend.core.config import Settings
+from backend.core.cpu import ANSWERING
 from backend.core.errors import InvalidRequest, MithiError, RateLimited
 from backend.core.failover import attach
 from backend.core.limits import check_language, check_speed, check_text
@@ -503,7 +504,10 @@ class VoiceEngine:
             spec = Speculation(stt=self._spawn(self.transcribe(event.audio)))
             self.speculative = spec
             self.listener.judge_pause(event.pause_id, spec.stt)
-            if self.answer_speech:  # (a turn that waits for `respond()` gets no early answer)
+            # (a turn that waits for `respond()` gets no early answer; nor one while other replies are
+            # being made in this process: on a loaded CPU an early answer that may be thrown away
+            # would slow down those that will not)
+            if self.answer_speech and not ANSWERING.busy:
                 spec.starter = self._spawn(self._speculate(spec))
         elif isinstance(event, SpeechResumed):  # the user went on talking: the early answer is void
             spec, self.speculative = self.speculative, None

@@ -8,7 +8,8 @@ completion` frames the dialogue as plain text ("User: …\\nAssistant:") and sto
 A llama.cpp context serves one generation at a time. `llama_cpp.contexts: N` loads N contexts of the
 same file (the weights are memory-mapped once; each context adds its own KV cache), so N conversations
 generate at once instead of queueing behind each other; a generation takes whichever context is free
-(the last used first, so one conversation keeps its warm prompt cache).
+(the last used first, so one conversation keeps its warm prompt cache). Generations running at once
+share `llama_cpp.threads` (all cores by default) between them, re-divided between tokens.
 
 With `llama_cpp.yield_to_speech` (default) generation pauses between tokens while the first phrase of
 a reply is being synthesized (`backend/core/cpu.py`): that phrase is on the path to the first audio.
@@ -78,6 +79,9 @@ class LlamaCppLLM(LLMProvider):
         # contexts not generating now, the last used on top: one conversation keeps its warm prompt cache
         self._free: queue.LifoQueue[Llama] = queue.LifoQueue()
         self._contexts: list[Llama] = []
+        self._threads = settings.llama_cpp.threads or os.cpu_count() or 1
+        self._generating = 0  # generations running now (they share the threads)
+        self._count_lock = threading.Lock()
         self.load_ms = 0.0
 
     def capabilities(self) -> LLMCapabilities:
@@ -99,7 +103,7 @@ class LlamaCppLLM(LLMProvider):
         except ImportError:
             raise ConfigError("llm.provider llama_cpp needs `pip install llama-cpp-python`") from None
         start = time.perf_counter()
-        threads = self.cfg.threads or os.cpu_count() or 1
+        threads = self._threads
         try:
             for _ in range(self.cfg.contexts):
                 context = await asyncio.to_thread(
@@ -152,6 +156,20 @@ class LlamaCppLLM(LLMProvider):
             for llm in reversed(taken):
                 self._free.put(llm)
 
+    def _share_cores(self, llm: Llama, change: int) -> int:
+        """Count a generation in (+1) or out (-1), and give `llm` its share of the threads: all of them
+        alone, `threads / N` when N contexts generate at once (more threads than cores would make
+        llama.cpp's spinning workers wait on each other). Returns the count it was sized for."""
+        with self._count_lock:
+            self._generating += change
+            running = self._generating
+        if change >= 0 and len(self._contexts) > 1:
+            share = max(1, self._threads // max(running, 1))
+            context = getattr(llm, "_ctx", None)  # llama_cpp's internal context (0.3.x)
+            if context is not None and hasattr(context, "set_n_threads"):
+                context.set_n_threads(share, share)
+        return running
+
     def count_tokens(self, text: str) -> int:
         if self.llm is None:
             return super().count_tokens(text)
@@ -186,6 +204,7 @@ class LlamaCppLLM(LLMProvider):
 
         def worker() -> None:
             llm = self._free.get()  # waits while every context is generating
+            share = self._share_cores(llm, +1)
             try:
                 for item in self._generate(llm, messages, options):
                     if cancelled.is_set():
@@ -193,9 +212,12 @@ class LlamaCppLLM(LLMProvider):
                     loop.call_soon_threadsafe(events.put_nowait, item)
                     if step_aside:  # a first phrase is being synthesized: it needs the cores now
                         FIRST_AUDIO.step_aside()
+                    if self._generating != share:  # another generation started or ended
+                        share = self._share_cores(llm, 0)
             except Exception as exc:  # noqa: BLE001 - handed to the consumer
                 loop.call_soon_threadsafe(events.put_nowait, exc)
             finally:
+                self._share_cores(llm, -1)
                 self._free.put(llm)
                 loop.call_soon_threadsafe(events.put_nowait, None)
 
