@@ -82,7 +82,7 @@ class LlamaCppSettings(Section):
     context_tokens: int = Field(2048, ge=256, le=131072)
     threads: int = Field(0, ge=0)  # 0 = all cores
     prompt_style: Literal["completion", "chat"] = "completion"
-    contexts: int = Field(1, ge=1, le=16)  # generations at once (each context: its own KV cache)
+    contexts: int = Field(4, ge=1, le=16)  # generations at once (each context: its own KV cache)
     yield_to_speech: bool = True  # pause between tokens while a reply's first phrase is synthesized
 
 
@@ -109,9 +109,11 @@ class RealtimeSettings(Section):
     vad_threshold: float = Field(0.5, gt=0, lt=1)
     min_speech_ms: float = Field(160, ge=32, le=2000)
     hangover_ms: float = Field(300, ge=100, le=3000)  # silence that ends the user's turn
-    speculative_ms: float = Field(120, ge=32, le=3000)  # silence after which the answer starts early
+    speculative_ms: float = Field(64, ge=32, le=3000)  # silence after which the answer starts early
     # silence that ends a turn whose words at the pause sound unfinished ("... and", "a table for"); 0 = off
     unfinished_hangover_ms: float = Field(900, ge=0, le=5000)
+    # silence that ends a turn whose words at the pause have no sentence mark at the end; 0 = hangover_ms
+    unclear_hangover_ms: float = Field(500, ge=0, le=5000)
     preroll_ms: float = Field(300, ge=0, le=2000)  # audio kept from before speech start
     partial_transcripts: bool = True
     partial_interval_ms: float = Field(800, ge=200)
@@ -128,6 +130,11 @@ class RealtimeSettings(Section):
         if self.min_input_rate > self.max_input_rate:
             raise ValueError(
                 f"min_input_rate ({self.min_input_rate}) is above max_input_rate ({self.max_input_rate})"
+            )
+        if 0 < self.unclear_hangover_ms < self.hangover_ms:
+            raise ValueError(
+                f"unclear_hangover_ms ({self.unclear_hangover_ms:g}) must be 0 (= hangover_ms) or at least "
+                f"hangover_ms ({self.hangover_ms:g})"
             )
         if 0 < self.unfinished_hangover_ms < self.hangover_ms:
             raise ValueError(

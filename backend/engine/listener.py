@@ -22,7 +22,7 @@ from backend.core.cpu import ANSWERING
 from backend.realtime.frames import FrameStream
 from backend.realtime.live_stt import LiveTranscriber
 from backend.realtime.overflow import InputGuard
-from backend.realtime.turn_end import looks_unfinished
+from backend.realtime.turn_end import Verdict, verdict
 from backend.realtime.vad import TurnDetector, VADConfig
 from backend.voice.base import STTConfig, STTProvider, Transcription
 
@@ -118,6 +118,7 @@ class Listener:
             hangover_ms=cfg.hangover_ms,
             speculative_ms=cfg.speculative_ms,
             unfinished_hangover_ms=cfg.unfinished_hangover_ms,
+            unclear_hangover_ms=cfg.unclear_hangover_ms,
         )
         self.detector = TurnDetector(self.vad_config)
         self.buffer: list[np.ndarray] = []  # 16 kHz float32 audio of the current utterance (+ pre-roll)
@@ -207,20 +208,20 @@ class Listener:
             await self._end_utterance(reason="vad")
 
     def judge_pause(self, pause_id: int, transcription: asyncio.Task[Transcription]) -> None:
-        """When the transcription of the utterance at pause `pause_id` is done: if its words sound
-        unfinished the turn waits `unfinished_hangover_ms` of silence, else the usual hangover (a failed
-        or cancelled transcription counts as finished)."""
+        """When the transcription of the utterance at pause `pause_id` is done, its words decide the
+        silence that ends the turn: `unfinished_hangover_ms` mid-phrase, `unclear_hangover_ms` without a
+        sentence mark, else the usual hangover (a failed or cancelled transcription counts as finished)."""
         if self.vad_config.unfinished_hangover_ms <= 0:
             return
 
-        def verdict(task: asyncio.Task[Transcription]) -> None:
-            unfinished = False
+        def judge(task: asyncio.Task[Transcription]) -> None:
+            said: Verdict = "finished"
             if not task.cancelled() and task.exception() is None:
                 result = task.result()
-                unfinished = looks_unfinished(result.text, result.language)
-            self.detector.judge(pause_id, unfinished)
+                said = verdict(result.text, result.language)
+            self.detector.judge(pause_id, said)
 
-        transcription.add_done_callback(verdict)
+        transcription.add_done_callback(judge)
 
     async def _end_utterance(self, reason: Literal["vad", "commit", "max_length"]) -> None:
         ended_at = time.perf_counter()

@@ -2,8 +2,10 @@
 
 At the first pause in a turn the utterance so far is transcribed (for the early answer); this looks at
 that transcript. A trailing "and", "the", "for", "um", a comma or an ellipsis means the speaker is in
-the middle of a phrase, so the turn waits longer (`realtime.unfinished_hangover_ms`) before it ends on
-silence; anything else ends after the usual `hangover_ms`.
+the middle of a phrase ("unfinished"): the turn waits longer (`realtime.unfinished_hangover_ms`) before it
+ends on silence. Words without a full stop, question or exclamation mark at the end ("unclear": the
+recogniser punctuates what it hears as a finished sentence) wait `unclear_hangover_ms`; a finished
+sentence ends after the usual `hangover_ms`.
 
 Only words that rarely end a sentence count: articles, conjunctions, possessives, auxiliaries, fillers
 and the prepositions that do not double as adverbs ("on", "about", "over", "like" are left out: "Turn
@@ -17,6 +19,9 @@ Languages other than English have no word list yet: only the punctuation rule ap
 from __future__ import annotations
 
 import re
+from typing import Literal
+
+Verdict = Literal["finished", "unclear", "unfinished"]
 
 # words after which an English sentence is not over
 _ENGLISH_UNFINISHED = frozenset(
@@ -33,6 +38,14 @@ _UNFINISHED_WORDS: dict[str, frozenset[str]] = {"en": _ENGLISH_UNFINISHED}
 # a trailing comma, colon, dash or ellipsis: the recogniser heard the voice trail off
 _TRAILING_MARK = re.compile(r"(,|;|:|-|–|—|\.\.\.|…)\s*$")
 _LAST_WORD = re.compile(r"([\w']+)\W*$")
+_SENTENCE_END = re.compile(r"[.?!।॥。？！]['\"”’)]*$")
+
+
+def verdict(text: str, language: str | None = "en") -> Verdict:
+    """How the words so far end: mid-phrase, without a sentence mark, or as a finished sentence."""
+    if looks_unfinished(text, language):
+        return "unfinished"
+    return "finished" if not text.strip() or _SENTENCE_END.search(text.strip()) else "unclear"
 
 
 def looks_unfinished(text: str, language: str | None = "en") -> bool:

@@ -1,7 +1,8 @@
 """Streaming voice activity detection with Silero VAD (the ONNX model faster-whisper ships), plus the
 turn-taking state machine built on it: speech start after `min_speech_ms` of speech, speech end after
-`hangover_ms` of silence — or after `unfinished_hangover_ms` when what was said so far sounds unfinished
-(`judge()`: the verdict on the transcript made at the pause, see `realtime/turn_end.py`).
+`hangover_ms` of silence — or after `unfinished_hangover_ms` / `unclear_hangover_ms` when what was said
+so far sounds unfinished or unclear (`judge()`: the verdict on the transcript made at the pause, see
+`realtime/turn_end.py`).
 
 The model takes 512-sample windows at 16 kHz (32 ms) with 64 samples of left context and carries an
 LSTM state between calls, so audio can be fed in any frame size as it arrives.
@@ -88,6 +89,8 @@ class VADConfig:
     # turn ends after `hangover_ms` whatever was said. While the verdict on a pause is still coming, the
     # end waits for it (at most this long).
     unfinished_hangover_ms: float = 0
+    # silence that ends a turn whose words end without a sentence mark ("unclear"); 0 = hangover_ms
+    unclear_hangover_ms: float = 0
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ class TurnDetector:
         self._silence_ms = 0.0
         self._paused = False
         self.pause_id = 0  # counts pauses: a verdict is for one pause only
-        self._verdict: bool | None = None  # the current pause sounds unfinished (None: not judged yet)
+        self._verdict: str | None = None  # how the current pause's words end (None: not judged yet)
 
     @property
     def silence_ms(self) -> float:
@@ -131,19 +134,22 @@ class TurnDetector:
         self._paused = False
         self._verdict = None
 
-    def judge(self, pause_id: int, unfinished: bool) -> None:
-        """The verdict on pause `pause_id`'s words: unfinished = wait `unfinished_hangover_ms`, not
-        `hangover_ms`, before ending the turn (ignored if the user has spoken again since)."""
+    def judge(self, pause_id: int, verdict: str) -> None:
+        """The verdict on pause `pause_id`'s words (`realtime.turn_end.verdict`): "unfinished" waits
+        `unfinished_hangover_ms`, "unclear" `unclear_hangover_ms`, "finished" `hangover_ms` before the
+        turn ends (ignored if the user has spoken again since)."""
         if pause_id == self.pause_id and self._paused:
-            self._verdict = unfinished
+            self._verdict = verdict
 
     def _hangover(self) -> float:
         """The silence that ends the turn now: the longer one while the pause sounds unfinished or has no
         verdict yet (when judging is on)."""
-        longer = self.cfg.unfinished_hangover_ms
-        if longer <= 0 or self._verdict is False:
-            return self.cfg.hangover_ms
-        return max(longer, self.cfg.hangover_ms)
+        cfg = self.cfg
+        if cfg.unfinished_hangover_ms <= 0 or self._verdict == "finished":
+            return cfg.hangover_ms
+        if self._verdict == "unclear":
+            return max(cfg.unclear_hangover_ms, cfg.hangover_ms)
+        return max(cfg.unfinished_hangover_ms, cfg.hangover_ms)  # unfinished, or no verdict yet
 
     def feed(self, audio_16k: np.ndarray) -> list[VADEvent]:
         events = []

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from backend.core.audio import decode_audio
-from backend.realtime.turn_end import looks_unfinished
+from backend.realtime.turn_end import looks_unfinished, verdict
 from backend.realtime.vad import WINDOW_MS, TurnDetector, VADConfig
 
 
@@ -46,6 +46,21 @@ def test_a_finished_sentence_is_not(text: str) -> None:
     assert not looks_unfinished(text, "en")
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("What time is it?", "finished"),
+        ("Turn it on.", "finished"),
+        ("मुझे एक टेबल चाहिए।", "finished"),
+        ("Welcome to our checkup tomorrow", "unclear"),
+        ("Give me a tip for", "unfinished"),
+        ("", "finished"),
+    ],
+)
+def test_the_verdict(text: str, expected: str) -> None:
+    assert verdict(text, "hi" if "टेबल" in text else "en") == expected
+
+
 def test_other_languages_use_only_the_punctuation_rule() -> None:
     assert not looks_unfinished("मुझे एक टेबल चाहिए for", "hi")
     assert looks_unfinished("मुझे एक टेबल चाहिए,", "hi")
@@ -71,20 +86,25 @@ def _feed(detector: TurnDetector, audio: np.ndarray, on_pause=None) -> dict[str,
     return seen
 
 
-CONFIG = {"hangover_ms": 300, "speculative_ms": 120, "unfinished_hangover_ms": 900}
+CONFIG = {
+    "hangover_ms": 300,
+    "speculative_ms": 120,
+    "unfinished_hangover_ms": 900,
+    "unclear_hangover_ms": 500,
+}
 
 
 def _utterance_then_silence(seconds: float = 1.5) -> np.ndarray:
     return np.concatenate([np.zeros(8000, np.float32), _speech(), np.zeros(int(16000 * seconds), np.float32)])
 
 
-def _silence_before_end(verdict: bool | None) -> float:
+def _silence_before_end(said: str | None) -> float:
     detector = TurnDetector(VADConfig(**CONFIG))
     audio = _utterance_then_silence()
 
     def judge(d: TurnDetector) -> None:
-        if verdict is not None:
-            d.judge(d.pause_id, verdict)
+        if said is not None:
+            d.judge(d.pause_id, said)
 
     seen = _feed(detector, audio, judge)
     assert "speech_start" in seen and "pause" in seen and "speech_end" in seen, seen
@@ -92,12 +112,17 @@ def _silence_before_end(verdict: bool | None) -> float:
 
 
 def test_a_finished_verdict_ends_the_turn_on_the_usual_hangover() -> None:
-    waited = _silence_before_end(False)
+    waited = _silence_before_end("finished")
     assert waited == pytest.approx(300 - 120, abs=2 * WINDOW_MS)
 
 
+def test_words_without_a_sentence_mark_wait_a_little_longer() -> None:
+    waited = _silence_before_end("unclear")
+    assert waited == pytest.approx(500 - 120, abs=2 * WINDOW_MS)
+
+
 def test_an_unfinished_verdict_waits_the_longer_hangover() -> None:
-    waited = _silence_before_end(True)
+    waited = _silence_before_end("unfinished")
     assert waited == pytest.approx(900 - 120, abs=2 * WINDOW_MS)
 
 
@@ -117,7 +142,7 @@ def test_a_late_verdict_that_it_is_finished_ends_the_turn_at_once() -> None:
                 pause_at.append(detector.position_ms)
         # the transcription at the pause takes 400 ms: past the 300 ms hangover
         if pause_at and "speech_end" not in seen and detector.position_ms >= pause_at[-1] + 400:
-            detector.judge(detector.pause_id, False)
+            detector.judge(detector.pause_id, "finished")
     assert seen["speech_end"] - pause_at[-1] == pytest.approx(400, abs=2 * WINDOW_MS)
 
 
@@ -126,7 +151,7 @@ def test_a_verdict_on_an_earlier_pause_is_ignored() -> None:
     audio = _utterance_then_silence()
 
     def judge_the_wrong_pause(d: TurnDetector) -> None:
-        d.judge(d.pause_id - 1, False)
+        d.judge(d.pause_id - 1, "finished")
 
     seen = _feed(detector, audio, judge_the_wrong_pause)
     assert seen["speech_end"] - seen["pause"] == pytest.approx(900 - 120, abs=2 * WINDOW_MS)
@@ -135,5 +160,5 @@ def test_a_verdict_on_an_earlier_pause_is_ignored() -> None:
 def test_judging_off_ends_on_silence_alone() -> None:
     detector = TurnDetector(VADConfig(**{**CONFIG, "unfinished_hangover_ms": 0}))
     audio = _utterance_then_silence()
-    seen = _feed(detector, audio, lambda d: d.judge(d.pause_id, True))
+    seen = _feed(detector, audio, lambda d: d.judge(d.pause_id, "unfinished"))
     assert seen["speech_end"] - seen["pause"] == pytest.approx(300 - 120, abs=2 * WINDOW_MS)
