@@ -57,6 +57,8 @@ class TTSSettings(Section):
     speed: float = Field(1.0, gt=0)
     language_fallback: OptionalStr = "espeak"
     fallback: list[str] = []  # providers that serve a request when the one before fails (5xx, 429, ...)
+    phrase_cache_entries: int = Field(500, ge=0, le=100_000)  # spoken phrases kept in Redis; 0 = off
+    phrase_cache_max_chars: int = Field(80, ge=1, le=1000)  # longer pieces are not cached
 
 
 class STTSettings(Section):

@@ -79,6 +79,14 @@ RATE_LIMITED = Counter(
     ["limit"],
     registry=REGISTRY,
 )
+PHRASE_CACHE = Counter(
+    "mithi_tts_phrase_cache",
+    "Spoken phrases looked up in the phrase cache (tts.phrase_cache_entries), by result: hit or miss.",
+    ["result"],
+    registry=REGISTRY,
+)
+PHRASE_CACHE.labels("hit")
+PHRASE_CACHE.labels("miss")
 for _stage in VOICE_STAGES:  # every stage is exported (count 0) before the first turn
     VOICE_STAGE.labels(_stage)
 
@@ -97,6 +105,11 @@ def observe_voice_turn(latency_ms: dict[str, float]) -> None:
         value = latency_ms.get(stage)
         if value is not None and value >= 0:
             VOICE_STAGE.labels(stage).observe(value / 1000)
+
+
+def phrase_cache(result: str) -> None:
+    """One phrase-cache lookup: ``hit`` or ``miss``."""
+    PHRASE_CACHE.labels(result).inc()
 
 
 def rate_limited(limit: str) -> None:

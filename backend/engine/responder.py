@@ -11,7 +11,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -36,8 +36,9 @@ from backend.engine.events import (
     ServerEvent,
     TranscriptFinal,
 )
+from backend.engine.phrase_cache import PhraseCache
 from backend.llm.base import ToolSpec
-from backend.voice.base import Transcription
+from backend.voice.base import AudioChunk, Transcription
 from backend.voice.tts_service import ResolvedVoice, TTSService
 
 logger = logging.getLogger(__name__)
@@ -189,6 +190,10 @@ class Responder:
         self.stt_name = stt_name
         self.meter = meter  # limits.tts_chars_per_day / stt_seconds_per_day of the caller's key
         self.failover_log = FailoverLog()  # the session's own (provider chains report here)
+        tts_cfg = settings.tts
+        self.phrases = PhraseCache(
+            lambda: agent.redis.client, tts_cfg.phrase_cache_entries, tts_cfg.phrase_cache_max_chars
+        )
 
     def voice(self) -> ResolvedVoice:
         opts = self.options
@@ -334,11 +339,14 @@ class Responder:
             context = replace(voice, config=replace(voice.config, previous_text=said[-_CONTEXT_CHARS:]))
             if self.meter is not None:  # limits.tts_chars_per_day, sentence by sentence
                 await self.meter.tts(len(sentence))
+            cached = await self.phrases.get(context, sentence)
+            spoken: list[AudioChunk] = []
             with contextlib.ExitStack() as critical:
-                if "tts_first_audio" not in turn.latency:  # until the first audio, a local LLM
-                    critical.enter_context(FIRST_AUDIO.running())  # generating the rest steps aside
-                async for chunk in self.tts.stream(sentence, context):
+                if "tts_first_audio" not in turn.latency and cached is None:  # until the first audio,
+                    critical.enter_context(FIRST_AUDIO.running())  # a local LLM generating steps aside
+                async for chunk in _one(cached) if cached else self.tts.stream(sentence, context):
                     critical.close()
+                    spoken.append(chunk)
                     provider = chunk.provider or voice.provider.name
                     await self._report_failovers(turn, "tts")  # before the audio of the engine taking over
                     pcm = (  # a sentence's audio: resampled in a thread, never on the event loop
@@ -349,6 +357,9 @@ class Responder:
                     turn.latency.setdefault("tts_first_audio", _ms(ready))
                     for start in range(0, len(pcm), frame_bytes):
                         await self.emit(turn, "audio", pcm[start : start + frame_bytes])
+            if cached is None and spoken and all(c.provider in ("", voice.provider.name) for c in spoken):
+                whole = AudioChunk(b"".join(c.pcm for c in spoken), spoken[0].sample_rate, sentence)
+                await self.phrases.put(context, sentence, whole)  # (only what the voice's own engine said)
             await self.emit(turn, "mark", sentence)
             said = f"{said} {sentence}".strip()
             if provider and provider not in spoken_by:
@@ -431,6 +442,10 @@ class Responder:
             for kind, payload in turn.outbox:
                 await self._deliver(turn, kind, payload)
             turn.outbox.clear()
+
+
+async def _one(chunk: AudioChunk) -> AsyncIterator[AudioChunk]:
+    yield chunk
 
 
 def _ms(since: float) -> float:
