@@ -1,0 +1,105 @@
+"""Barge-in: how soon a reply stops when the user talks over it, over the real /voice WebSocket.
+
+    python bench/barge_in.py [--runs 10] [--json FILE]
+
+Per run, a new conversation asks (text.input) for something with a long spoken answer; a second after
+its audio started, the client streams an interruption spoken by an eSpeak NG voice the app does not use,
+at real-time pace. Measured from the frame that holds the first loud 20 ms of the interruption
+(-40 dBFS RMS):
+- `interrupted_ms`: until `response.interrupted` arrives;
+- `audio_stops_ms`: until the last byte of the interrupted reply's audio that arrives (0: none after
+  the interruption began; the server sends faster than real time, so audio sent before it is what the
+  client drops; the reply to the interruption itself is not counted).
+p50/p95 and the machine are printed. The app runs in its own process, as users run it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from backend.realtime.client import VoiceClient  # noqa: E402
+from bench.heldout_voices import RATE, _speak  # noqa: E402
+from bench.machine import describe  # noqa: E402
+from bench.processes import AppProcess, app_config  # noqa: E402
+from bench.speech import stats  # noqa: E402
+from bench.voice_latency import stream_paced  # noqa: E402
+
+QUESTION = "Tell me a long story about a sailor who crossed the ocean."
+INTERRUPTION = "Stop, wait a moment please."
+
+
+def speech_start_s(pcm: bytes, threshold: float = 0.01, frame_ms: int = 20) -> float:
+    audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
+    frame = RATE * frame_ms // 1000
+    frames = audio[: len(audio) // frame * frame].reshape(-1, frame)
+    loud = np.nonzero(np.sqrt((frames**2).mean(axis=1)) > threshold)[0]
+    return float(loud[0] * frame_ms / 1000) if loud.size else 0.0
+
+
+async def one_run(url: str, interruption: bytes, start_s: float) -> dict[str, Any]:
+    async with VoiceClient.connect(url, session_id=f"barge-{uuid.uuid4().hex[:8]}") as client:
+        await client.stream_pcm(bytes(RATE * 2 // 5))  # 0.4 s of silence: the line is open
+        await client.send_json(type="text.input", text=QUESTION)
+        await client.wait_for("response.audio.started")
+        await asyncio.sleep(1.0)
+        sent_at = time.perf_counter()
+        mark = await stream_paced(interruption, RATE, start_s + 0.02, client.send_bytes)
+        assert mark is not None
+        speech_at = sent_at + start_s  # the first loud frame went out at about this moment
+        pump = asyncio.create_task(client.stream_pcm(bytes(RATE * 2 // 50), trailing_silence_s=2))
+        await client.wait_for("response.interrupted", timeout=10)
+        await asyncio.sleep(0.5)
+        pump.cancel()
+    interrupted = client.received.first_time("response.interrupted", after=sent_at)
+    # the interruption is a turn too: the audio of its own reply is not the interrupted reply's
+    answer = client.received.first_time("response.audio.started", after=sent_at) or float("inf")
+    audio_times = [t for t, _ in client.received.audio if speech_at <= t < answer]
+    return {
+        "interrupted_ms": round((interrupted - speech_at) * 1000, 1) if interrupted else None,
+        "audio_stops_ms": round((audio_times[-1] - speech_at) * 1000, 1) if audio_times else 0.0,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="mithi-bench-"))
+    config = app_config(tmp / "config.yml", {"paths": {"data_dir": str(tmp / "data")}})
+    audio = _speak(INTERRUPTION, "en-gb-scotland+f2", 175, 0)
+    interruption = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+    start_s = speech_start_s(interruption)
+    machine = describe(("piper-tts", "faster-whisper", "llama-cpp-python"))
+    print("machine:", json.dumps(machine))
+    with AppProcess(config, tmp / "app.log") as app:
+        runs = [asyncio.run(one_run(app.ws_url, interruption, start_s)) for _ in range(args.runs)]
+    results = {
+        "machine": machine,
+        "runs": runs,
+        "interrupted_ms": stats([r["interrupted_ms"] for r in runs if r["interrupted_ms"] is not None]),
+        "audio_stops_ms": stats([r["audio_stops_ms"] for r in runs]),
+    }
+    for key in ("interrupted_ms", "audio_stops_ms"):
+        print(f"{key:16s} {results[key]}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
