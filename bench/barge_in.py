@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend.realtime.client import VoiceClient  # noqa: E402
-from bench.heldout_voices import RATE, _speak  # noqa: E402
+from bench.heldout_voices import RATE, espeak_audio  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.processes import AppProcess, app_config  # noqa: E402
 from bench.speech import stats  # noqa: E402
@@ -81,7 +81,7 @@ def main() -> int:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mithi-bench-"))
     config = app_config(tmp / "config.yml", {"paths": {"data_dir": str(tmp / "data")}})
-    audio = _speak(INTERRUPTION, "en-gb-scotland+f2", 175, 0)
+    audio = espeak_audio(INTERRUPTION, "en-gb-scotland+f2", 175, 0)
     interruption = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
     start_s = speech_start_s(interruption)
     machine = describe(("piper-tts", "faster-whisper", "llama-cpp-python"))

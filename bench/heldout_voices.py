@@ -93,7 +93,7 @@ def speech_end_s(pcm: bytes, threshold: float = 0.01, frame_ms: int = 20) -> flo
     return (loud[-1] + 1) * frame_ms / 1000 if loud.size else 0.0
 
 
-def _speak(text: str, voice: str, speed: int, pause_ms: int) -> np.ndarray:
+def espeak_audio(text: str, voice: str, speed: int, pause_ms: int) -> np.ndarray:
     """eSpeak NG → float32 at 16 kHz; `|` becomes an SSML break of `pause_ms`."""
     if shutil.which("espeak-ng") is None:
         raise SystemExit("espeak-ng is not installed: run `make dev-deps` (apt-get install espeak-ng)")
@@ -135,7 +135,7 @@ def heldout_set(turns: int = 28, pauses: Pauses = "hesitation") -> list[Utteranc
         speed = SPEEDS[(index // len(VOICES)) % len(SPEEDS)]
         noise = index % 3 == 2
         pause = PAUSES_MS[index // len(PROMPTS) % len(PAUSES_MS)] if "|" in prompt.text else 0
-        audio = _speak(prompt.text, voice, speed, pause)
+        audio = espeak_audio(prompt.text, voice, speed, pause)
         end = speech_end_s((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
         if noise:
             audio = _with_noise(audio, seed=index)

@@ -55,7 +55,8 @@ def chat() -> Iterator[FakeChatServer]:
 @pytest.fixture(scope="module")
 def live(eleven: FakeElevenLabs, chat: FakeChatServer, assembled_models: Path) -> Iterator[LiveServer]:
     overrides = {
-        "tts": {"provider": "elevenlabs", "fallback": ["piper"], "voice_id": None},
+        # these tests watch which engine speaks each piece: no phrase cache answering for them
+        "tts": {"provider": "elevenlabs", "fallback": ["piper"], "voice_id": None, "phrase_cache_entries": 0},
         "elevenlabs": {"api_key": XI_KEY, "base_url": eleven.url, "max_retries": 0, "timeout_seconds": 5},
         "llm": {"provider": "openai"},
         "openai": {"api_key": LLM_KEY, "base_url": chat.openai_base_url, "max_retries": 0},

@@ -15,6 +15,7 @@ import websockets
 
 from backend.core.audio import StreamResampler, decode_audio, pcm16_to_wav
 from backend.realtime.client import VoiceClient
+from bench.heldout_voices import espeak_audio, speech_end_s
 from tests.integration.speech_utils import word_error_rate
 
 LATENCY_KEYS = {"stt", "llm_first_token", "tts_first_audio", "total"}
@@ -298,16 +299,19 @@ async def test_a_pause_inside_a_sentence_is_one_turn(base_url: str) -> None:
 
 
 async def test_a_hesitation_after_a_function_word_does_not_end_the_turn(base_url: str) -> None:
-    """ "What is the capital of … France?" with a 550 ms pause (longer than the 300 ms hangover): the
-    words at the pause stop mid-phrase, so the turn waits (`unfinished_hangover_ms`) and stays whole."""
-    first = speech_pcm(base_url, "What is the capital of", trim=True)
-    second = speech_pcm(base_url, "France?", trim=True)
-    pause = bytes(int(16000 * 0.55) * 2)
+    """ "What is the largest planet in … our solar system?" with a 550 ms pause (longer than the 300 ms
+    hangover), spoken by an eSpeak NG voice (deterministic, unlike Piper): the words at the pause stop
+    mid-phrase, so the turn waits (`unfinished_hangover_ms`) and stays whole."""
+    first = espeak_audio("What is the largest planet in", "en-us+m3", 150, 0)
+    first = first[: int(16000 * (speech_end_s((first * 32767).astype("<i2").tobytes()) + 0.02))]  # no tail
+    second = espeak_audio("our solar system?", "en-us+m3", 150, 0)
+    audio = np.concatenate([first, np.zeros(int(16000 * 0.55), np.float32), second])
+    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
     async with VoiceClient.connect(ws_url(base_url), session_id=sid()) as client:
-        await client.stream_pcm(SILENCE_1S[:16000] + first + pause + second, trailing_silence_s=1.5)
+        await client.stream_pcm(SILENCE_1S[:16000] + pcm, trailing_silence_s=1.5)
         done = await client.wait_for("response.done")
-    assert len(client.received.of("speech.stopped")) == 1, client.received.events
-    assert "capital" in done["transcript"].lower() and "france" in done["transcript"].lower(), done
+    assert len(client.received.of("speech.stopped")) == 1, client.received.of("transcript.final")
+    assert "planet" in done["transcript"].lower() and "system" in done["transcript"].lower(), done
 
 
 async def test_a_finished_question_ends_on_the_short_hangover(base_url: str) -> None:
