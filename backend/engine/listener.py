@@ -170,6 +170,11 @@ class Listener:
                 self.buffer.append(audio)
                 self.buffered += len(audio)
                 if not self.vad_enabled:
+                    # push-to-talk: no turn-taking, but a pause still starts the transcription early
+                    # (used at the commit if no speech came after it)
+                    for vad_event in self.detector.feed(audio):
+                        if vad_event.kind in ("pause", "resume"):
+                            await self._on_vad(vad_event.kind)
                     if self.buffered >= max_samples:
                         await self._end_utterance(reason="max_length")
                     continue

@@ -507,7 +507,7 @@ class VoiceEngine:
             # (a turn that waits for `respond()` gets no early answer; nor one while other replies are
             # being made in this process: on a loaded CPU an early answer that may be thrown away
             # would slow down those that will not)
-            if self.answer_speech and not ANSWERING.busy:
+            if self.answer_speech and self.listener.vad_enabled and not ANSWERING.busy:
                 spec.starter = self._spawn(self._speculate(spec))
         elif isinstance(event, SpeechResumed):  # the user went on talking: the early answer is void
             spec, self.speculative = self.speculative, None
@@ -545,8 +545,12 @@ class VoiceEngine:
             return
         if spec is not None and spec.starter is not None:
             spec.starter.cancel()
-        if reason != "vad":
+        # The transcription started at the last pause covers the utterance if no speech came after it
+        # (a VAD end, or a push-to-talk commit after a pause).
+        early = reason in ("vad", "commit") and spec is not None and not spec.stt.cancelled()
+        if reason != "vad" and (not early or (spec is not None and spec.turn is not None)):
             await self._discard(spec)
+            early = False
         kept = not (self.answer_commits if reason == "commit" else self.answer_speech)
         slot = self._commits.popleft() if kept and reason == "commit" and self._commits else None
         if audio.size < STT_SAMPLE_RATE * 0.1:
@@ -554,8 +558,7 @@ class VoiceEngine:
             if slot is not None:
                 slot.set_result(("", None))
             return
-        # The transcription started at the first pause covers the utterance if no speech came after it.
-        use = spec.stt if spec is not None and reason == "vad" and not spec.stt.cancelled() else None
+        use = spec.stt if early and spec is not None else None
         if kept:
             self._keep_utterance(audio, use, slot)
             return

@@ -326,3 +326,22 @@ async def test_a_finished_question_ends_on_the_short_hangover(base_url: str) -> 
     assert stopped is not None
     # 300 ms hangover + Silero's ~100 ms release; unclear (500) or unfinished (900) would be later
     assert (stopped - client.speech_ended_at) * 1000 < 500
+
+
+async def test_push_to_talk_transcribes_at_the_pause_before_the_commit(base_url: str) -> None:
+    """With VAD off a pause still starts the transcription: a commit after it finds it done (the
+    `stt` stage ~0 ms); a commit straight after the words waits for a whole Whisper run."""
+    pcm = speech_pcm(base_url, "What is the capital of France?", trim=True)
+    stages = []
+    for silence in (0.6, 0.0):
+        async with VoiceClient.connect(ws_url(base_url), session_id=sid()) as client:
+            await client.send_json(type="session.update", config={"vad": False})
+            await client.wait_for("session.updated")
+            await client.stream_pcm(SILENCE_1S[:8000] + pcm, trailing_silence_s=silence)
+            await client.send_json(type="input_audio.commit")
+            done = await client.wait_for("response.done")
+        assert "france" in done["transcript"].lower(), done
+        assert not client.received.of("speech.started")  # no turn-taking in push-to-talk
+        stages.append(done["latency_ms"]["stt"])
+    paused, straight = stages
+    assert paused < 20 < straight, stages
