@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend.realtime.client import VoiceClient  # noqa: E402
-from bench.heldout_voices import RATE, espeak_audio  # noqa: E402
+from bench.heldout_voices import RATE, espeak_audio, speech_start_s  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.processes import AppProcess, app_config  # noqa: E402
 from bench.speech import stats  # noqa: E402
@@ -38,14 +38,6 @@ from bench.voice_latency import stream_paced  # noqa: E402
 
 QUESTION = "Tell me a long story about a sailor who crossed the ocean."
 INTERRUPTION = "Stop, wait a moment please."
-
-
-def speech_start_s(pcm: bytes, threshold: float = 0.01, frame_ms: int = 20) -> float:
-    audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
-    frame = RATE * frame_ms // 1000
-    frames = audio[: len(audio) // frame * frame].reshape(-1, frame)
-    loud = np.nonzero(np.sqrt((frames**2).mean(axis=1)) > threshold)[0]
-    return float(loud[0] * frame_ms / 1000) if loud.size else 0.0
 
 
 async def one_run(url: str, interruption: bytes, start_s: float) -> dict[str, Any]:

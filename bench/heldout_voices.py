@@ -83,14 +83,25 @@ class Utterance:
         return {k: v for k, v in asdict(self).items() if k != "pcm"}
 
 
-def speech_end_s(pcm: bytes, threshold: float = 0.01, frame_ms: int = 20) -> float:
-    """Seconds from the start of `pcm` (16 kHz PCM16) to the end of the last `frame_ms` frame louder than
-    `threshold` RMS (0.01 = -40 dBFS, a usual speech-presence level; Piper's speech peaks around 0.3)."""
+def _loud_frames(pcm: bytes, threshold: float, frame_ms: int) -> np.ndarray:
+    """Indices of the `frame_ms` frames of `pcm` (16 kHz PCM16) louder than `threshold` RMS."""
     audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
     frame = RATE * frame_ms // 1000
     frames = audio[: len(audio) // frame * frame].reshape(-1, frame)
-    loud = np.nonzero(np.sqrt((frames**2).mean(axis=1)) > threshold)[0]
-    return (loud[-1] + 1) * frame_ms / 1000 if loud.size else 0.0
+    return np.nonzero(np.sqrt((frames**2).mean(axis=1)) > threshold)[0]
+
+
+def speech_end_s(pcm: bytes, threshold: float = 0.01, frame_ms: int = 20) -> float:
+    """Seconds from the start of `pcm` (16 kHz PCM16) to the end of the last `frame_ms` frame louder than
+    `threshold` RMS (0.01 = -40 dBFS, a usual speech-presence level; Piper's speech peaks around 0.3)."""
+    loud = _loud_frames(pcm, threshold, frame_ms)
+    return float((loud[-1] + 1) * frame_ms / 1000) if loud.size else 0.0
+
+
+def speech_start_s(pcm: bytes, threshold: float = 0.01, frame_ms: int = 20) -> float:
+    """Seconds from the start of `pcm` to the start of the first frame louder than `threshold` RMS."""
+    loud = _loud_frames(pcm, threshold, frame_ms)
+    return float(loud[0] * frame_ms / 1000) if loud.size else 0.0
 
 
 def espeak_audio(text: str, voice: str, speed: int, pause_ms: int) -> np.ndarray:
