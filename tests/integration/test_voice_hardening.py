@@ -26,6 +26,7 @@ import websockets
 from backend.realtime.client import VoiceClient
 from backend.realtime.frames import STREAM_TTL_S, FrameStream
 from tests.conftest import LiveServer
+from tests.integration.speech_utils import word_error_rate
 from tests.integration.test_voice_ws import SILENCE_1S, sid, speech_pcm, ws_url
 
 FRAME = bytes(640)  # 20 ms of 16 kHz PCM16 silence
@@ -277,7 +278,8 @@ async def test_a_flood_is_shed_and_the_next_turn_is_answered(base_url: str) -> N
     admitted_max = 1500 + 4 * 50 * (took + 2.0)
     assert sent - admitted_max <= dropped < sent, (sent, dropped, took)
     assert str(overflow["dropped_frames"]) in overflow["message"] and "4x real time" in overflow["message"]
-    assert "France" in done["transcript"], done
+    # the question was heard whole (tiny.en mishears a word of Piper now and then: "capital of friends")
+    assert word_error_rate(question, done["transcript"]) <= 0.35, done
     # The pipeline is not behind: the end of the question is heard within the VAD's hangover plus
     # processing (12.5 s late before, behind the flood's backlog). The reply itself is as slow as the
     # LLM on this box is.
