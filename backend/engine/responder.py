@@ -271,39 +271,37 @@ class Responder:
         speaker = asyncio.create_task(out)
         llm_start = time.perf_counter()
         action, reply = None, ""
-        answering = ANSWERING.running()  # partial transcripts wait (process-wide) while replies are made
-        answering.__enter__()
-        try:
-            turn.memory_since = turn.memory_since or time.time()
-            turn.in_memory = True
-            wishes = TurnOptions(opts.instructions or "", opts.client_tools, tool_outputs)
-            stream = self.agent.stream_turn(self.memory_id, text, agent_language, wishes)
-            async for item in stream:
-                if item.type == "delta" and item.text:
-                    turn.latency.setdefault("llm_first_token", _ms(llm_start))
-                    await self._report_failovers(turn, "llm")
-                    await self.emit(turn, "event", ResponseTextDelta(turn_id=turn.id, text=item.text))
-                    for piece in chunker.feed(item.text):
-                        say(piece)
-                elif item.result is not None:
-                    action = item.result.action
-                    reply = item.result.reply
-            await self._report_failovers(turn, "llm")
-            if "llm" in turn_log.served:
-                turn.providers["llm"] = turn_log.served["llm"]
-            for piece in chunker.flush():
-                say(piece)
-            if not queued["pieces"] and reply:  # nothing speakable streamed: say the stored reply
-                for piece in chunker.feed(reply) + chunker.flush():
+        with ANSWERING.running():  # partial transcripts and early answers wait while replies are made
+            try:
+                turn.memory_since = turn.memory_since or time.time()
+                turn.in_memory = True
+                wishes = TurnOptions(opts.instructions or "", opts.client_tools, tool_outputs)
+                stream = self.agent.stream_turn(self.memory_id, text, agent_language, wishes)
+                async for item in stream:
+                    if item.type == "delta" and item.text:
+                        turn.latency.setdefault("llm_first_token", _ms(llm_start))
+                        await self._report_failovers(turn, "llm")
+                        await self.emit(turn, "event", ResponseTextDelta(turn_id=turn.id, text=item.text))
+                        for piece in chunker.feed(item.text):
+                            say(piece)
+                    elif item.result is not None:
+                        action = item.result.action
+                        reply = item.result.reply
+                await self._report_failovers(turn, "llm")
+                if "llm" in turn_log.served:
+                    turn.providers["llm"] = turn_log.served["llm"]
+                for piece in chunker.flush():
                     say(piece)
-            sentences.put_nowait(None)
-            await speaker
-        finally:
-            answering.__exit__(None, None, None)
-            if not speaker.done():
-                speaker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await speaker
+                if not queued["pieces"] and reply:  # nothing speakable streamed: say the stored reply
+                    for piece in chunker.feed(reply) + chunker.flush():
+                        say(piece)
+                sentences.put_nowait(None)
+                await speaker
+            finally:
+                if not speaker.done():
+                    speaker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await speaker
         await self.emit(turn, "done", {"action": action})
 
     async def hear(
@@ -340,13 +338,15 @@ class Responder:
             if self.meter is not None:  # limits.tts_chars_per_day, sentence by sentence
                 await self.meter.tts(len(sentence))
             cached = await self.phrases.get(context, sentence)
+            keep = cached is None and self.phrases.wants(sentence)  # store what is synthesized now
             spoken: list[AudioChunk] = []
             with contextlib.ExitStack() as critical:
                 if "tts_first_audio" not in turn.latency and cached is None:  # until the first audio,
                     critical.enter_context(FIRST_AUDIO.running())  # a local LLM generating steps aside
                 async for chunk in _one(cached) if cached else self.tts.stream(sentence, context):
                     critical.close()
-                    spoken.append(chunk)
+                    if keep:
+                        spoken.append(chunk)
                     provider = chunk.provider or voice.provider.name
                     await self._report_failovers(turn, "tts")  # before the audio of the engine taking over
                     pcm = (  # a sentence's audio: resampled in a thread, never on the event loop
@@ -357,7 +357,7 @@ class Responder:
                     turn.latency.setdefault("tts_first_audio", _ms(ready))
                     for start in range(0, len(pcm), frame_bytes):
                         await self.emit(turn, "audio", pcm[start : start + frame_bytes])
-            if cached is None and spoken and all(c.provider in ("", voice.provider.name) for c in spoken):
+            if spoken and all(c.provider in ("", voice.provider.name) for c in spoken):
                 whole = AudioChunk(b"".join(c.pcm for c in spoken), spoken[0].sample_rate, sentence)
                 await self.phrases.put(context, sentence, whole)  # (only what the voice's own engine said)
             await self.emit(turn, "mark", sentence)

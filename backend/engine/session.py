@@ -546,11 +546,14 @@ class VoiceEngine:
         if spec is not None and spec.starter is not None:
             spec.starter.cancel()
         # The transcription started at the last pause covers the utterance if no speech came after it
-        # (a VAD end, or a push-to-talk commit after a pause).
-        early = reason in ("vad", "commit") and spec is not None and not spec.stt.cancelled()
-        if reason != "vad" and (not early or (spec is not None and spec.turn is not None)):
+        # (a VAD end, or a commit after a pause that started no early answer).
+        early = (
+            spec is not None
+            and not spec.stt.cancelled()
+            and (reason == "vad" or (reason == "commit" and spec.turn is None))
+        )
+        if reason != "vad" and not early:
             await self._discard(spec)
-            early = False
         kept = not (self.answer_commits if reason == "commit" else self.answer_speech)
         slot = self._commits.popleft() if kept and reason == "commit" and self._commits else None
         if audio.size < STT_SAMPLE_RATE * 0.1:

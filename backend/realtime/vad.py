@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.realtime.turn_end import Verdict
+
 VAD_SAMPLE_RATE = 16000
 WINDOW = 512
 CONTEXT = 64
@@ -115,7 +117,7 @@ class TurnDetector:
         self._silence_ms = 0.0
         self._paused = False
         self.pause_id = 0  # counts pauses: a verdict is for one pause only
-        self._verdict: str | None = None  # how the current pause's words end (None: not judged yet)
+        self._verdict: Verdict | None = None  # how the current pause's words end (None: not judged yet)
 
     @property
     def silence_ms(self) -> float:
@@ -134,7 +136,7 @@ class TurnDetector:
         self._paused = False
         self._verdict = None
 
-    def judge(self, pause_id: int, verdict: str) -> None:
+    def judge(self, pause_id: int, verdict: Verdict) -> None:
         """The verdict on pause `pause_id`'s words (`realtime.turn_end.verdict`): "unfinished" waits
         `unfinished_hangover_ms`, "unclear" `unclear_hangover_ms`, "finished" `hangover_ms` before the
         turn ends (ignored if the user has spoken again since)."""

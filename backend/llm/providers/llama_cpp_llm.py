@@ -79,7 +79,7 @@ class LlamaCppLLM(LLMProvider):
         # contexts not generating now, the last used on top: one conversation keeps its warm prompt cache
         self._free: queue.LifoQueue[Llama] = queue.LifoQueue()
         self._contexts: list[Llama] = []
-        self._threads = settings.llama_cpp.threads or os.cpu_count() or 1
+        self._threads = self.cfg.threads or os.cpu_count() or 1
         self._generating = 0  # generations running now (they share the threads)
         self._count_lock = threading.Lock()
         self.load_ms = 0.0
@@ -103,15 +103,14 @@ class LlamaCppLLM(LLMProvider):
         except ImportError:
             raise ConfigError("llm.provider llama_cpp needs `pip install llama-cpp-python`") from None
         start = time.perf_counter()
-        threads = self._threads
         try:
             for _ in range(self.cfg.contexts):
                 context = await asyncio.to_thread(
                     llama_cpp.Llama,
                     model_path=str(self.model_path),
                     n_ctx=self.cfg.context_tokens,
-                    n_threads=threads,
-                    n_threads_batch=threads,
+                    n_threads=self._threads,
+                    n_threads_batch=self._threads,
                     verbose=False,
                 )
                 self._contexts.append(context)

@@ -9,7 +9,7 @@ shorter input). With the default 10 s a 2–3 s question is encoded about 3x fas
 same word error rate (see docs/BENCHMARKS.md); 0 always uses the full 30 s window. A cut window makes
 the decoder likelier to loop ("Turn off the lights. Turn off the lights. …") or, rarely, hear nothing:
 windowed decoding is capped at a token budget for the clip's length, and a result that is empty or
-repeats itself (`drop_repeats`) is decoded again in the full window.
+repeats itself (`repeats_itself`) is decoded again in the full window.
 """
 
 from __future__ import annotations
@@ -45,30 +45,28 @@ _WINDOWED_TOKENS_BASE = 10
 _FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"[\w']+", text.lower())
-
-
 # one to three words said three or more times in a row ("3 3 3 3", "0-0-0-", "the the the")
 _STUTTER = re.compile(r"\b(\w+(?:\W+\w+){0,2}?)(?:\W+\1\b){2,}", re.IGNORECASE)
 
 
-def drop_repeats(text: str) -> str:
-    """`text` without a decoder loop (a loop is told by the result differing): a run of one to three
-    words said three times or more is said once, and from the first sentence whose first three words
-    already occurred the rest repeats what was said ("Turn off the lights. Turn off the lights." →
-    "Turn off the lights.")."""
-    text = _STUTTER.sub(r"\1", text)
-    kept: list[str] = []
+def repeats_itself(text: str) -> bool:
+    """Whether `text` shows a decoder loop: one to three words said three times or more in a row, or a
+    sentence whose first three words already occurred ("Turn off the lights. Turn off the lights.")."""
+    if _STUTTER.search(text):
+        return True
     seen: list[str] = []
-    for sentence in (s for s in re.split(r"(?<=[.?!…])\s+", text.strip()) if s):
-        head = _words(sentence)[:3]
+    for sentence in re.split(r"(?<=[.?!…])\s+", text.strip()):
+        words = re.findall(r"[\w']+", sentence.lower())
+        head = words[:3]
         n = len(head)
-        if kept and n and any(seen[i : i + n] == head for i in range(len(seen) - n + 1)):
-            break
-        kept.append(sentence)
-        seen.extend(_words(sentence))
-    return " ".join(kept)
+        if seen and n and any(seen[i : i + n] == head for i in range(len(seen) - n + 1)):
+            return True
+        seen.extend(words)
+    return False
+
+
+def _joined(segments: list[Segment]) -> str:
+    return " ".join(s.text for s in segments if s.text).strip()
 
 
 def whisper_dir(settings: Settings) -> Path:
@@ -223,12 +221,12 @@ class WhisperLocalSTT(STTProvider):
         duration = len(audio) / STT_SAMPLE_RATE
         frames = self._window_frames(duration)
         segments, info = self._decode(model, audio, config, frames)
-        text = " ".join(s.text for s in segments if s.text).strip()
-        if frames and (not text or drop_repeats(text) != text):
+        text = _joined(segments)
+        if frames and (not text or repeats_itself(text)):
             # nothing heard, or the decoder looped: what a short window sometimes does; the full one
             # is slower but does not
             segments, info = self._decode(model, audio, config, None)
-            text = " ".join(s.text for s in segments if s.text).strip()
+            text = _joined(segments)
         return Transcription(
             text=text,
             language=info.language,
