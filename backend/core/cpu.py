@@ -7,9 +7,9 @@ not (it is spoken only after that phrase has played). So while a first phrase is
 (`FIRST_AUDIO.running()`), a local LLM that is generating waits between two tokens
 (`FIRST_AUDIO.step_aside()`), at most `max_wait_s` at a time so nothing starves.
 
-Partial transcripts (live captions while the user speaks) are the most deferrable work of all: none is
-started while any reply in the process is being made (`ANSWERING.busy`), so under load (several
-conversations at once) the cores go to the answers.
+Partial transcripts (live captions while the user speaks) are the most deferrable work of all: while any
+reply in the process is being made (`ANSWERING.busy`) they are made 3x less often and no early answer is
+started, so under load (several conversations at once) the cores go to the answers.
 """
 
 from __future__ import annotations

@@ -125,6 +125,7 @@ class Listener:
         self.buffered = 0
         self.partial_task: asyncio.Task[None] | None = None
         self.partial_at = 0
+        self.heard_at_pause: tuple[int, str] = (0, "")  # (pause_id, text) of the last pause transcribed
         # partials from the provider's live recognition (deepgram) instead of repeated `transcribe` calls
         self.live_partials = cfg.partial_transcripts and stt.capabilities().streaming
         self.live: LiveTranscriber | None = None
@@ -209,22 +210,27 @@ class Listener:
             await self.on_event(SpeechPaused(audio=self.utterance(), pause_id=self.detector.pause_id))
         elif kind == "resume":
             await self.on_event(SpeechResumed())
+            pause_id, text = self.heard_at_pause
+            if text and pause_id == self.detector.pause_id and self._partials_by_transcribing():
+                self.partial_at = self.buffered  # what was said up to the pause is the latest partial
+                await self.on_event(PartialTranscript(text=text))
         elif kind == "speech_end":
             await self._end_utterance(reason="vad")
 
     def judge_pause(self, pause_id: int, transcription: asyncio.Task[Transcription]) -> None:
         """When the transcription of the utterance at pause `pause_id` is done, its words decide the
         silence that ends the turn: `unfinished_hangover_ms` mid-phrase, `unclear_hangover_ms` without a
-        sentence mark, else the usual hangover (a failed or cancelled transcription counts as finished)."""
-        if self.vad_config.unfinished_hangover_ms <= 0:
-            return
+        sentence mark, else the usual hangover (a failed or cancelled transcription counts as finished).
+        Its text is also sent as a partial transcript if the user speaks on."""
 
         def judge(task: asyncio.Task[Transcription]) -> None:
             said: Verdict = "finished"
             if not task.cancelled() and task.exception() is None:
                 result = task.result()
                 said = verdict(result.text, result.language)
-            self.detector.judge(pause_id, said)
+                self.heard_at_pause = (pause_id, result.text.strip())
+            if self.vad_config.unfinished_hangover_ms > 0:
+                self.detector.judge(pause_id, said)
 
         transcription.add_done_callback(judge)
 
@@ -250,14 +256,19 @@ class Listener:
         await self.on_event(UtteranceCleared())
 
     # ------------------------------------------------------------------ partial transcripts
+    def _partials_by_transcribing(self) -> bool:
+        """Partial transcripts are on, with turn-taking, and come from `transcribe` (not a live stream)."""
+        live = self.live is not None and not self.live.failed
+        return self.cfg.partial_transcripts and self.vad_enabled and not live
+
     def _maybe_partial(self) -> None:
-        if not self.cfg.partial_transcripts or (self.partial_task and not self.partial_task.done()):
+        if not self._partials_by_transcribing() or (self.partial_task and not self.partial_task.done()):
             return
-        if self.detector.silence_ms > 0 or ANSWERING.busy:
-            return  # maybe the end of the turn, or a reply is being made: they need the CPU first
-        if self.live is not None and not self.live.failed:
-            return  # the live stream sends the partials
-        if self.buffered - self.partial_at < self.cfg.partial_interval_ms * STT_SAMPLE_RATE / 1000:
+        if self.detector.silence_ms > 0:
+            return  # maybe the end of the turn: its transcription needs the CPU first
+        # while a reply is being made anywhere in the process, captions come 3x less often
+        interval_ms = self.cfg.partial_interval_ms * (3 if ANSWERING.busy else 1)
+        if self.buffered - self.partial_at < interval_ms * STT_SAMPLE_RATE / 1000:
             return
         self.partial_at = self.buffered
         audio = self.utterance()

@@ -16,6 +16,7 @@ import websockets
 from backend.core.audio import StreamResampler, decode_audio, pcm16_to_wav
 from backend.realtime.client import VoiceClient
 from bench.heldout_voices import espeak_audio, speech_end_s
+from tests.conftest import LiveServer
 from tests.integration.speech_utils import word_error_rate
 
 LATENCY_KEYS = {"stt", "llm_first_token", "tts_first_audio", "total"}
@@ -298,10 +299,16 @@ async def test_a_pause_inside_a_sentence_is_one_turn(base_url: str) -> None:
     assert len(users) == 1 and "america" in users[0]["content"].lower()
 
 
-async def test_a_hesitation_after_a_function_word_does_not_end_the_turn(base_url: str) -> None:
+async def test_a_hesitation_after_a_function_word_does_not_end_the_turn(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """ "What is the largest planet in … our solar system?" with a 550 ms pause (longer than the 300 ms
     hangover), spoken by an eSpeak NG voice (deterministic, unlike Piper): the words at the pause stop
-    mid-phrase, so the turn waits (`unfinished_hangover_ms`) and stays whole."""
+    mid-phrase, so the turn waits (`unfinished_hangover_ms`) and stays whole. What was transcribed at
+    the pause is sent as a partial transcript when the user speaks on (the only partial here: the
+    interval between re-transcriptions is made longer than the question)."""
+    base_url = server.url
+    monkeypatch.setattr(server.app.state.settings.realtime, "partial_interval_ms", 60_000)
     first = espeak_audio("What is the largest planet in", "en-us+m3", 150, 0)
     first = first[: int(16000 * (speech_end_s((first * 32767).astype("<i2").tobytes()) + 0.02))]  # no tail
     second = espeak_audio("our solar system?", "en-us+m3", 150, 0)
@@ -312,6 +319,15 @@ async def test_a_hesitation_after_a_function_word_does_not_end_the_turn(base_url
         done = await client.wait_for("response.done")
     assert len(client.received.of("speech.stopped")) == 1, client.received.of("transcript.final")
     assert "planet" in done["transcript"].lower() and "system" in done["transcript"].lower(), done
+    kinds = [e["type"] for _, e in client.received.events]
+    at_pause = [
+        i
+        for i, (_, e) in enumerate(client.received.events)
+        if e["type"] == "transcript.partial"
+        and "planet" in (text := e["text"].lower())
+        and "system" not in text
+    ]
+    assert at_pause and at_pause[0] < kinds.index("speech.stopped"), client.received.of("transcript.partial")
 
 
 async def test_a_finished_question_ends_on_the_short_hangover(base_url: str) -> None:
