@@ -12,7 +12,9 @@ us. It measures
 - response latency: push-to-talk, `input_audio.commit` sent → first reply audio byte;
 with the server's per-stage breakdown (response.done latency_ms), p50/p95 over all turns and by kind
 (LLM-answered vs tool and memory turns), how often the early answer won (`speculative`), how often the
-user was cut off (a turn ended inside a sentence with a pause in it), and `--sessions N` clients
+user was cut off (a turn ended inside a sentence with a pause in it and was answered as it was, not
+continued), how often a turn ended in such a pause at all and how often reply audio came before the
+end of the sentence, and `--sessions N` clients
 talking at the same time. It also times the Redis frame hop (XADD → XREAD of a
 20 ms frame) on the embedded Redis.
 """
@@ -106,7 +108,9 @@ async def one_turn(
     speech_end: float | None = None,
 ) -> dict[str, Any]:
     """One utterance on a new connection of `session`. If the server ended the user's turn before the
-    end of speech (inside a pause), that is a cut-off: the turn measured is the one after the speech."""
+    end of speech (inside a pause), the turn ended in the pause; unless the user's going on continued
+    that turn (`response.interrupted` with `continued`, its reply withdrawn) it is a cut-off: the reply
+    answered half a sentence. The turn measured is the one after the speech."""
     async with VoiceClient.connect(url, session_id=session, api_key=api_key) as client:
         if push_to_talk:
             await client.send_json(type="session.update", config={"vad": False})
@@ -121,7 +125,10 @@ async def one_turn(
             await client.stream_pcm(bytes(RATE * 2 * 2 // 10))  # keep the line open with silence
             pump = asyncio.create_task(client.stream_pcm(bytes(RATE * 2 // 50), trailing_silence_s=5))
         assert end_mark is not None
-        cut = sum(1 for t, e in client.received.events if e["type"] == "speech.stopped" and t < end_mark)
+        before = [e for t, e in client.received.events if t < end_mark]
+        ended = sum(1 for e in before if e["type"] == "speech.stopped")
+        continued = sum(1 for e in before if e["type"] == "response.interrupted" and e.get("continued"))
+        heard_early = any(t < end_mark for t, _ in client.received.audio)  # reply audio before the end
         done = await final_response(client, end_mark)
         if not push_to_talk:
             pump.cancel()
@@ -132,7 +139,9 @@ async def one_turn(
             "turn_end_ms": (stopped - end_mark) * 1000 if stopped else None,  # end of speech → speech.stopped
             "server": done["latency_ms"],
             "speculative": bool(done.get("speculative")),
-            "cut_off": cut > 0,
+            "turn_end_in_pause": ended > 0,
+            "cut_off": ended > continued,
+            "reply_audio_in_pause": heard_early,
             "transcript": done["transcript"],
             "reply": done["text"],
         }
@@ -182,8 +191,8 @@ def summarise(results: list[dict]) -> dict[str, Any]:
             summary[f"{name}_first_audio_ms"] = stats(chosen)
         for pause in sorted({r["pause"] for r in results if r.get("pause")}):
             paused = [r for r in results if r.get("pause") == pause]
-            cut = sum(r["cut_off"] for r in paused)
-            summary[f"cut_off_{pause}ms_pause"] = f"{cut}/{len(paused)}"
+            for key in ("cut_off", "turn_end_in_pause", "reply_audio_in_pause"):
+                summary[f"{key}_{pause}ms_pause"] = f"{sum(r[key] for r in paused)}/{len(paused)}"
     summary["examples"] = [(r.get("text", ""), r["transcript"], r["reply"]) for r in results[:4]]
     return summary
 

@@ -116,6 +116,8 @@ class RealtimeSettings(Section):
     unfinished_hangover_ms: float = Field(900, ge=0, le=5000)
     # silence that ends a turn whose words at the pause have no sentence mark at the end; 0 = hangover_ms
     unclear_hangover_ms: float = Field(500, ge=0, le=5000)
+    # speech this soon after the end of the user's turn continues it (its reply is withdrawn); 0 = off
+    continuation_ms: float = Field(1000, ge=0, le=5000)
     preroll_ms: float = Field(300, ge=0, le=2000)  # audio kept from before speech start
     partial_transcripts: bool = True
     partial_interval_ms: float = Field(800, ge=200)

@@ -121,11 +121,14 @@ class ResponseSentence(ServerEventBase):
 
 
 class ResponseInterrupted(ServerEventBase):
-    """The reply was cut (barge-in or cancel); `spoken` is what the user had heard, as memory keeps it."""
+    """The reply was cut (barge-in or cancel); `spoken` is what the user had heard, as memory keeps it.
+    `continued`: the user went on with the same turn (`realtime.continuation_ms`), so the turn is
+    withdrawn, from memory too, and the next `transcript.final` has its words and the new ones."""
 
     type: Literal["response.interrupted"] = "response.interrupted"
     turn_id: str
     spoken: str
+    continued: bool = False
 
 
 class ResponseDone(ServerEventBase):

@@ -195,6 +195,12 @@ class Listener:
         audio = np.concatenate(self.buffer)[-samples:] if self.buffer else np.zeros(0, np.float32)
         self.buffer, self.buffered = [audio], len(audio)
 
+    def continue_from(self, audio: np.ndarray) -> None:
+        """The utterance that just started continues `audio` (the user's previous turn): it goes first."""
+        self.buffer.insert(0, audio)
+        self.buffered += len(audio)
+        self.partial_at += len(audio)
+
     def utterance(self) -> np.ndarray:
         """The 16 kHz audio of the utterance in progress (pre-roll included)."""
         return np.concatenate(self.buffer) if self.buffer else np.zeros(0, np.float32)

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -85,6 +85,16 @@ class Speculation:
     turn: Turn | None = None
 
 
+@dataclass(frozen=True)
+class EndedUtterance:
+    """The audio of the user's last turn that VAD ended, kept so that speech starting soon after can
+    continue it (`realtime.continuation_ms`)."""
+
+    turn_id: str
+    audio: np.ndarray = field(repr=False)
+    ended_at: float  # perf_counter: when the turn was ended
+
+
 class VoiceEngine:
     """One voice conversation: listen, take turns, respond (see the module docstring)."""
 
@@ -127,6 +137,7 @@ class VoiceEngine:
         self.response: asyncio.Task[None] | None = None
         self.turn: Turn | None = None
         self.speculative: Speculation | None = None
+        self.last_utterance: EndedUtterance | None = None
         self._turns: OrderedDict[str, Turn] = OrderedDict()
         self.responder = Responder(
             settings,
@@ -497,7 +508,7 @@ class VoiceEngine:
         """Apply the turn-taking policy to one listener event (tests feed them directly)."""
         if isinstance(event, SpeechBegan):
             await self._send(SpeechStarted())
-            if self.barge_in:
+            if self.barge_in and not await self._continue_turn():
                 await self._interrupt()  # barge-in, if the bot is speaking or about to
         elif isinstance(event, SpeechPaused):
             await self._discard(self.speculative)
@@ -540,7 +551,9 @@ class VoiceEngine:
         reason, audio = event.reason, event.audio
         spec, self.speculative = self.speculative, None
         await self._send(SpeechStopped(reason=reason))
+        self.last_utterance = None
         if spec is not None and reason == "vad" and spec.turn is not None and spec.turn is self.turn:
+            self.last_utterance = EndedUtterance(spec.turn.id, audio, event.ended_at)
             await self.responder.release(spec.turn)  # the answer prepared at the pause goes out now
             return
         if spec is not None and spec.starter is not None:
@@ -566,6 +579,37 @@ class VoiceEngine:
             self._keep_utterance(audio, use, slot)
             return
         await self._start_response(audio=audio, ended_at=event.ended_at, transcription=use)
+        if reason == "vad" and self.turn is not None:
+            self.last_utterance = EndedUtterance(self.turn.id, audio, event.ended_at)
+
+    async def _continue_turn(self) -> bool:
+        """Speech that starts within `continuation_ms` of the end of the user's last turn (VAD-ended and
+        answered here) continues it: the reply is stopped and withdrawn, from memory too, and the new
+        utterance starts with the old one's audio, so one transcript and one reply cover both. Not when
+        the words may have made the agent change something (a booking is not made twice)."""
+        last, turn, task = self.last_utterance, self.turn, self.response
+        self.last_utterance = None
+        window_s = self.cfg.continuation_ms / 1000
+        if last is None or turn is None or task is None or last.turn_id != turn.id or turn.interrupted:
+            return False
+        now = time.perf_counter()
+        if now - last.ended_at > window_s or not self.listener.vad_enabled:
+            return False
+        if task.done() and now >= turn.playback_until:
+            return False  # the reply was made and heard whole: this is a new turn
+        if turn.transcript and await self.agent.would_act(self.memory_id, turn.transcript):
+            return False
+        turn.interrupted = True
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        self.response, self.turn = None, None
+        self._turns.pop(turn.id, None)
+        if turn.in_memory:
+            await self.agent.retract_since(self.memory_id, turn.memory_since)
+        self.listener.continue_from(last.audio)
+        await self._send(ResponseInterrupted(turn_id=turn.id, spoken="", continued=True))
+        return True
 
     async def _speculate(self, spec: Speculation) -> None:
         """At the first pause: transcribe, and if the turn is plain conversation (no tool with side effects),

@@ -46,11 +46,12 @@ export interface ResponseDoneEvent {
   providers: Record<string, unknown>;
 }
 
-/** The reply was cut (barge-in or cancel); `spoken` is what the user had heard, as memory keeps it. */
+/** The reply was cut (barge-in or cancel); `spoken` is what the user had heard, as memory keeps it. `continued`: the user went on with the same turn (`realtime.continuation_ms`), so the turn is withdrawn, from memory too, and the next `transcript.final` has its words and the new ones. */
 export interface ResponseInterruptedEvent {
   type: 'response.interrupted';
   turn_id: string;
   spoken: string;
+  continued: boolean;
 }
 
 /** A sentence's audio has been sent (the text it spoke, and which TTS engine spoke it). */

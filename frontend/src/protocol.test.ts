@@ -164,6 +164,23 @@ describe('conversationReducer: barge-in', () => {
     expect(s.turns[1]?.turnId).toBe('b2');
   });
 
+  it('drops a turn the user continued: one turn shows both halves', () => {
+    const s = run([
+      ...events(
+        started,
+        { type: 'transcript.final', text: 'What is the capital of France?', language: 'en' },
+        { type: 'response.text.delta', turn_id: 'a1', text: 'Paris.' },
+        { type: 'speech.started' },
+        { type: 'response.interrupted', turn_id: 'a1', spoken: '', continued: true },
+        { type: 'transcript.final', text: 'What is the capital of France? And of Germany?', language: 'en' },
+        { type: 'response.text.delta', turn_id: 'b2', text: 'Paris and Berlin.' },
+      ),
+    ]);
+    expect(s.turns).toHaveLength(1);
+    expect(s.turns[0]?.user?.text).toBe('What is the capital of France? And of Germany?');
+    expect(s.turns[0]?.bot?.text).toBe('Paris and Berlin.');
+  });
+
   it('ignores an interruption of a turn it does not know', () => {
     const s0 = run(events(started));
     expect(run(events({ type: 'response.interrupted', turn_id: 'zz', spoken: '' }), s0)).toBe(s0);

@@ -313,7 +313,12 @@ export function conversationReducer(state: ConversationState, action: Conversati
       }));
     }
     case 'response.interrupted': {
-      if (findTurn(state.turns, action.turn_id) < 0) return state;
+      const i = findTurn(state.turns, action.turn_id);
+      if (i < 0) return state;
+      if (action.continued) {
+        // the user went on with the same turn: it is withdrawn, the next transcript.final has its words
+        return { ...state, turns: state.turns.filter((_, j) => j !== i) };
+      }
       return withTurn(state, action.turn_id, (t) => ({
         ...t,
         bot: { ...(t.bot as BotReply), status: 'interrupted', spoken: action.spoken },

@@ -330,6 +330,39 @@ async def test_a_hesitation_after_a_function_word_does_not_end_the_turn(
     assert at_pause and at_pause[0] < kinds.index("speech.stopped"), client.received.of("transcript.partial")
 
 
+def espeak_pcm(text: str) -> np.ndarray:
+    """eSpeak NG saying `text` (16 kHz float32), cut 20 ms after the last word."""
+    audio = espeak_audio(text, "en-us+m3", 150, 0)
+    return audio[: int(16000 * (speech_end_s((audio * 32767).astype("<i2").tobytes()) + 0.02))]
+
+
+async def test_speech_soon_after_the_turn_continues_it(base_url: str) -> None:
+    """ "What is the capital of France?" then, 700 ms later (after the turn has ended on the 300 ms
+    hangover), "And of Germany?": within `continuation_ms` the user goes on with the same turn. The
+    reply to the first half is withdrawn (`continued`), from memory too, even if it was fully generated
+    and playing, and one reply answers both."""
+    session = sid()
+    gap = np.zeros(int(16000 * 0.7), np.float32)
+    audio = np.concatenate([espeak_pcm("What is the capital of France?"), gap, espeak_pcm("And of Germany?")])
+    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+    async with VoiceClient.connect(ws_url(base_url), session_id=session) as client:
+        await client.stream_pcm(SILENCE_1S[:16000] + pcm, trailing_silence_s=2.0)
+        done = await client.wait_for("response.done")
+    got = client.received
+    assert len(got.of("speech.stopped")) == 2, got.of("transcript.final")  # the turn did end in the gap
+    withdrawn = got.of("response.interrupted")
+    assert len(withdrawn) == 1 and withdrawn[0]["continued"] is True and withdrawn[0]["spoken"] == "", (
+        withdrawn
+    )
+    # (the first reply may have been fully generated, response.done included, while it still played)
+    assert {e["turn_id"] for e in got.of("response.done")} - {withdrawn[0]["turn_id"]} == {done["turn_id"]}
+    said = done["transcript"].lower()
+    assert "france" in said and "germany" in said, done
+    stored = httpx.get(f"{base_url}/api/sessions/{session}").json()["messages"]
+    users = [m["content"].lower() for m in stored if m["role"] == "user"]
+    assert len(users) == 1 and "germany" in users[0], users
+
+
 async def test_a_finished_question_ends_on_the_short_hangover(base_url: str) -> None:
     """The verdict reaches the turn detector: a finished question does not wait the longer hangovers
     (it would without the verdict: the end waits for it, up to `unfinished_hangover_ms` = 900 ms)."""
