@@ -26,11 +26,11 @@ from typing import Annotated, Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.redis.aio import AsyncRedisSaver
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 
 from backend.agents.appointments import AppointmentStore
+from backend.agents.checkpoints import open_checkpoints
 from backend.agents.intents import extract_facts, parse_intent, parse_when
 from backend.agents.lease import TurnLease
 from backend.agents.tools import DEFAULT_TOOLS, ToolContext, ToolRegistry
@@ -218,8 +218,7 @@ class ConversationAgent:
         ttl_days = self.cfg.session_ttl_days  # 0 = never expire
         # every checkpoint write sets the TTL; reading the conversation (each turn does) renews it
         ttl = {"default_ttl": ttl_days * 24 * 60, "refresh_on_read": True} if ttl_days > 0 else None
-        self.saver = AsyncRedisSaver(redis_client=self.redis.client, ttl=ttl)
-        await self.saver.asetup()
+        self.saver = await open_checkpoints(self.redis.client, ttl)
         self.store = AppointmentStore(self.redis.client, ttl_seconds=round(ttl_days * 86400))
         graph = StateGraph(ConversationState)
         graph.add_node("understand", self._understand)

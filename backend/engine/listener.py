@@ -235,6 +235,7 @@ class Listener:
                 result = task.result()
                 said = verdict(result.text, result.language)
                 self.heard_at_pause = (pause_id, result.text.strip())
+                self._late_pause_partial(pause_id, result.text.strip())
             if self.vad_config.unfinished_hangover_ms > 0:
                 self.detector.judge(pause_id, said)
 
@@ -266,6 +267,14 @@ class Listener:
         """Partial transcripts are on, with turn-taking, and come from `transcribe` (not a live stream)."""
         live = self.live is not None and not self.live.failed
         return self.cfg.partial_transcripts and self.vad_enabled and not live
+
+    def _late_pause_partial(self, pause_id: int, text: str) -> None:
+        """The pause's transcription finished after the user spoke on (the pause was shorter than the
+        transcription): it is still the latest partial (the resume found none to send)."""
+        resumed = self.detector.speaking and not self.detector.paused and pause_id == self.detector.pause_id
+        if text and resumed and self._partials_by_transcribing():
+            self.partial_at = self.buffered
+            self.spawn(self.on_event(PartialTranscript(text=text)))
 
     def _maybe_partial(self) -> None:
         if not self._partials_by_transcribing() or (self.partial_task and not self.partial_task.done()):

@@ -18,7 +18,14 @@ import pytest
 from backend.agents.conversation import AgentEvent, TurnResult
 from backend.core.errors import InvalidRequest
 from backend.engine import events as ev
-from backend.engine.listener import SpeechBegan, SpeechPaused, SpeechResumed, UtteranceEnded
+from backend.engine.listener import (
+    Listener,
+    PartialTranscript,
+    SpeechBegan,
+    SpeechPaused,
+    SpeechResumed,
+    UtteranceEnded,
+)
 from backend.engine.session import VoiceEngine
 from backend.voice.base import AudioChunk, STTConfig, Transcription, TTSConfig
 from backend.voice.tts_service import ResolvedVoice
@@ -323,3 +330,32 @@ async def test_respond_right_after_a_commit_waits_for_its_transcription(settings
     await settle(engine)
     assert [e.code for e in out.of(ev.Error)] == ["empty_audio", "no_user_input"]
     await engine.stop()
+
+
+@pytest.mark.parametrize("done_before_resume", [True, False])
+async def test_a_pause_transcription_is_one_partial_whenever_done(settings, done_before_resume) -> None:  # type: ignore[no-untyped-def]
+    """The words heard at a pause become a partial once the user speaks on: sent at the resume when the
+    transcription is done by then, else as soon as it is (a pause shorter than a Whisper run); never twice."""
+    got: list[object] = []
+
+    async def on_event(event: object) -> None:
+        got.append(event)
+
+    listener = Listener(settings.realtime, None, FakeSTT(), STTConfig, RATE, on_event, asyncio.create_task)  # type: ignore[arg-type]
+    detector = listener.detector
+    detector.speaking, detector.pause_id, detector._paused = True, 1, True  # in a turn, first pause
+    heard: asyncio.Future[Transcription] = asyncio.get_running_loop().create_future()
+    listener.judge_pause(1, heard)  # type: ignore[arg-type]
+    said = Transcription("what is on my", "en", 1.0, 1.0, provider="fake-stt")
+    if done_before_resume:
+        heard.set_result(said)
+        await asyncio.sleep(0)
+    detector._paused = False
+    await listener._on_vad("resume")
+    if not done_before_resume:
+        assert not [e for e in got if isinstance(e, PartialTranscript)]  # nothing heard yet
+        heard.set_result(said)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    partials = [e.text for e in got if isinstance(e, PartialTranscript)]
+    assert partials == ["what is on my"]
