@@ -58,7 +58,12 @@ async def reply_kept(client: VoiceClient) -> dict[str, Any]:
         count += 1
 
 
-async def test_spoken_question_gets_a_spoken_answer(base_url: str) -> None:
+async def test_spoken_question_gets_a_spoken_answer(
+    base_url: str, server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # partials every 200 ms of new audio (600 ms while replies are made): in the full suite the 800 ms
+    # default, tripled while an early answer or another session's reply runs, left none in a 4 s question
+    monkeypatch.setattr(server.app.state.settings.realtime, "partial_interval_ms", 200)
     question = "Could you please tell me the name of the capital city of France?"
     pcm = speech_pcm(base_url, question)
     async with VoiceClient.connect(ws_url(base_url)) as client:
