@@ -216,10 +216,9 @@ class Listener:
             await self.on_event(SpeechPaused(audio=self.utterance(), pause_id=self.detector.pause_id))
         elif kind == "resume":
             await self.on_event(SpeechResumed())
-            pause_id, text = self.heard_at_pause
-            if text and pause_id == self.detector.pause_id and self._partials_by_transcribing():
-                self.partial_at = self.buffered  # what was said up to the pause is the latest partial
-                await self.on_event(PartialTranscript(text=text))
+            partial = self._pause_partial(*self.heard_at_pause)
+            if partial is not None:
+                await self.on_event(partial)
         elif kind == "speech_end":
             await self._end_utterance(reason="vad")
 
@@ -271,10 +270,17 @@ class Listener:
     def _late_pause_partial(self, pause_id: int, text: str) -> None:
         """The pause's transcription finished after the user spoke on (the pause was shorter than the
         transcription): it is still the latest partial (the resume found none to send)."""
-        resumed = self.detector.speaking and not self.detector.paused and pause_id == self.detector.pause_id
-        if text and resumed and self._partials_by_transcribing():
-            self.partial_at = self.buffered
-            self.spawn(self.on_event(PartialTranscript(text=text)))
+        if self.detector.speaking and not self.detector.paused:
+            partial = self._pause_partial(pause_id, text)
+            if partial is not None:
+                self.spawn(self.on_event(partial))
+
+    def _pause_partial(self, pause_id: int, text: str) -> PartialTranscript | None:
+        """What was said up to pause `pause_id`, as the latest partial, if that is still the last pause."""
+        if not (text and pause_id == self.detector.pause_id and self._partials_by_transcribing()):
+            return None
+        self.partial_at = self.buffered
+        return PartialTranscript(text=text)
 
     def _maybe_partial(self) -> None:
         if not self._partials_by_transcribing() or (self.partial_task and not self.partial_task.done()):

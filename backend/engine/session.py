@@ -600,13 +600,7 @@ class VoiceEngine:
         if turn.transcript and await self.agent.would_act(self.memory_id, turn.transcript):
             return False
         turn.interrupted = True
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-        self.response, self.turn = None, None
-        self._turns.pop(turn.id, None)
-        if turn.in_memory:
-            await self.agent.retract_since(self.memory_id, turn.memory_since)
+        await self._withdraw(turn)
         self.listener.continue_from(last.audio)
         await self._send(ResponseInterrupted(turn_id=turn.id, spoken="", continued=True))
         return True
@@ -638,6 +632,10 @@ class VoiceEngine:
         turn = spec.turn
         if turn is None or not turn.held:
             return
+        await self._withdraw(turn)
+
+    async def _withdraw(self, turn: Turn) -> None:
+        """Cancel `turn`'s reply if it is the one being made, and remove the turn, from memory too."""
         if self.turn is turn and self.response is not None:
             self.response.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
