@@ -80,13 +80,16 @@ def redis_away(app: LiveServer) -> Iterator[dict]:
     info = {"killed_pid": pid}
     try:
         wait_until(lambda: not service.reachable, timeout=10, every=0.05)
+        # the supervisor's first restart (/bin/false) may still be starting: a loaded box takes a while
+        wait_until(lambda: service.process.poll() is not None, timeout=10, every=0.02)
         yield info
     finally:
         if old is None:
             del os.environ["MITHI_REDIS_SERVER"]
         else:
             os.environ["MITHI_REDIS_SERVER"] = old
-    info["back_after_s"] = wait_until(lambda: redis_ok(app.url), timeout=20)
+        # also when the block failed: the module's next test starts with Redis up
+        info["back_after_s"] = wait_until(lambda: redis_ok(app.url), timeout=20)
 
 
 def test_kill_9_of_redis_restarts_it_and_memory_survives(app: LiveServer) -> None:
@@ -118,8 +121,10 @@ def test_while_redis_is_away_tts_and_stt_work_and_chat_says_503(app: LiveServer)
         body = health(app.url)
         health_s = time.monotonic() - start
         assert body["status"] == "degraded" and "redis" in body["degraded"]
-        assert body["redis"]["reachable"] is False and body["redis"]["running"] is False
+        assert body["redis"]["reachable"] is False, body
         assert health_s < 2.0, health_s  # a bounded PING, not a hang
+        # each restart the supervisor tries is a process that exits at once: never running for long
+        wait_until(lambda: health(app.url)["redis"]["running"] is False, timeout=5, every=0.02)
 
         start = time.monotonic()
         tts = httpx.post(
@@ -140,7 +145,8 @@ def test_while_redis_is_away_tts_and_stt_work_and_chat_says_503(app: LiveServer)
         assert history.status_code == 503 and history.json()["error"]["code"] == "storage_unavailable"
         appointments = httpx.get(f"{app.url}/api/appointments", params={"session_id": session}, timeout=30)
         assert appointments.status_code == 503, appointments.text
-        assert app.app.state.redis.process.poll() is not None  # really not running: restarts fail
+        # really not running: every restart fails (one may be starting this very moment)
+        wait_until(lambda: app.app.state.redis.process.poll() is not None, timeout=5, every=0.02)
     reply = chat(app.url, "What is my name?", session)
     assert reply.status_code == 200 and "Priya" in reply.json()["reply"], reply.text
     print(
