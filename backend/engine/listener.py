@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -98,8 +98,10 @@ class Listener:
         input_rate: int,
         on_event: Callable[[TurnEvent], Awaitable[None]],
         spawn: Callable[[Coroutine[Any, Any, Any]], asyncio.Task[Any]],
+        owner: Hashable | None = None,
     ) -> None:
         self.cfg = cfg
+        self.owner = self if owner is None else owner  # the session: its own replies do not slow captions
         self.frames = frames
         self.stt = stt
         self.stt_config = stt_config
@@ -287,8 +289,8 @@ class Listener:
             return
         if self.detector.silence_ms > 0:
             return  # maybe the end of the turn: its transcription needs the CPU first
-        # while a reply is being made anywhere in the process, captions come 3x less often
-        interval_ms = self.cfg.partial_interval_ms * (3 if ANSWERING.busy else 1)
+        # while another session's reply is being made in the process, captions come 3x less often
+        interval_ms = self.cfg.partial_interval_ms * (3 if ANSWERING.busy_besides(self.owner) else 1)
         if self.buffered - self.partial_at < interval_ms * STT_SAMPLE_RATE / 1000:
             return
         self.partial_at = self.buffered

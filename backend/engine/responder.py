@@ -11,7 +11,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -175,8 +175,10 @@ class Responder:
         on_quota: Callable[[RateLimited], Awaitable[None]],
         stt_name: str,
         meter: UsageMeter | None = None,
+        owner: Hashable | None = None,
     ) -> None:
         self.settings = settings
+        self.owner = self if owner is None else owner  # whose reply this is, for `ANSWERING`
         self.cfg = settings.realtime
         self.tts = tts
         self.agent = agent
@@ -271,7 +273,7 @@ class Responder:
         speaker = asyncio.create_task(out)
         llm_start = time.perf_counter()
         action, reply = None, ""
-        with ANSWERING.running():  # partial transcripts and early answers wait while replies are made
+        with ANSWERING.running(self.owner):  # other sessions' captions and early answers wait
             try:
                 turn.memory_since = turn.memory_since or time.time()
                 turn.in_memory = True

@@ -132,7 +132,7 @@ class VoiceEngine:
         )
         self.background: set[asyncio.Task[Any]] = set()
         self.listener = Listener(
-            self.cfg, self.frames, stt, self._stt_config, input_rate, self.on_turn_event, self._spawn
+            self.cfg, self.frames, stt, self._stt_config, input_rate, self.on_turn_event, self._spawn, self
         )
         self.response: asyncio.Task[None] | None = None
         self.turn: Turn | None = None
@@ -152,6 +152,7 @@ class VoiceEngine:
             on_quota=self._quota_used_up,
             stt_name=stt.name,
             meter=meter,
+            owner=self,
         )
         self.output_rate: int = self.responder.voice().voice.sample_rate  # Hz of send_audio
         self.responder.output_rate = self.output_rate
@@ -515,10 +516,10 @@ class VoiceEngine:
             spec = Speculation(stt=self._spawn(self.transcribe(event.audio)))
             self.speculative = spec
             self.listener.judge_pause(event.pause_id, spec.stt)
-            # (a turn that waits for `respond()` gets no early answer; nor one while other replies are
-            # being made in this process: on a loaded CPU an early answer that may be thrown away
-            # would slow down those that will not)
-            if self.answer_speech and self.listener.vad_enabled and not ANSWERING.busy:
+            # (a turn that waits for `respond()` gets no early answer; nor one while other sessions'
+            # replies are being made in this process: on a loaded CPU an early answer that may be
+            # thrown away would slow down those that will not)
+            if self.answer_speech and self.listener.vad_enabled and not ANSWERING.busy_besides(self):
                 spec.starter = self._spawn(self._speculate(spec))
         elif isinstance(event, SpeechResumed):  # the user went on talking: the early answer is void
             spec, self.speculative = self.speculative, None

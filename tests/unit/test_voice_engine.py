@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 from backend.agents.conversation import AgentEvent, TurnResult
+from backend.core.audio import STT_SAMPLE_RATE
+from backend.core.cpu import ANSWERING
 from backend.core.errors import InvalidRequest
 from backend.engine import events as ev
 from backend.engine.listener import (
@@ -359,3 +361,23 @@ async def test_a_pause_transcription_is_one_partial_whenever_done(settings, done
         await asyncio.sleep(0)
     partials = [e.text for e in got if isinstance(e, PartialTranscript)]
     assert partials == ["what is on my"]
+
+
+@pytest.mark.parametrize("whose", ["own", "other"])
+async def test_own_early_answer_does_not_slow_captions(settings, whose) -> None:  # type: ignore[no-untyped-def]
+    """Partials come 3x less often only while *another* session's reply is made: the session's own early
+    answer (void once the user speaks on) left a 4 s question without a single caption."""
+    listener = Listener(
+        settings.realtime, None, FakeSTT(), STTConfig, RATE, lambda e: asyncio.sleep(0), asyncio.create_task
+    )  # type: ignore[arg-type]
+    listener.detector.speaking = True
+    interval = int(settings.realtime.partial_interval_ms * STT_SAMPLE_RATE / 1000)
+    listener.buffer, listener.buffered, listener.partial_at = [np.zeros(interval, np.float32)], interval, 0
+    owner = listener.owner if whose == "own" else object()
+    with ANSWERING.running(owner):
+        assert ANSWERING.busy and ANSWERING.busy_besides(listener.owner) == (whose == "other")
+        listener._maybe_partial()
+    assert (listener.partial_task is not None) == (whose == "own")
+    if listener.partial_task is not None:
+        await listener.partial_task
+    assert not ANSWERING.busy
