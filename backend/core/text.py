@@ -41,23 +41,25 @@ _EN_PHRASE_STARTS = frozenset(
 )
 
 
-def split_first_phrase(sentence: str, language: str, max_words: int = 4, min_words: int = 2) -> list[str]:
+def split_first_phrase(
+    sentence: str, language: str, max_words: int = 6, min_words: int = 2, whole_up_to: int = 4
+) -> list[str]:
     """Cut a short leading phrase off the first sentence, so streaming can start speaking sooner.
 
     Piper's cost is proportional to the audio it makes (~45 ms per second of speech here), so the first
     audio can only be early if the first piece is short. The cut is made only at a natural pause: after
     clause punctuation within the first `max_words` words, or (English) before a preposition,
-    conjunction or auxiliary verb after `min_words` to `max_words` words. Otherwise the sentence is
-    returned whole.
+    conjunction or auxiliary verb after `min_words` to `max_words` words. A sentence of `whole_up_to`
+    words or fewer, or one without such a pause, is returned whole.
     """
     words = sentence.split()
-    if len(words) <= max_words:
+    if len(words) <= whole_up_to:
         return [sentence]
     for i, word in enumerate(words[:max_words], start=1):
-        if word[-1] in _CLAUSE_MARKS:
+        if word[-1] in _CLAUSE_MARKS and i < len(words):
             return [" ".join(words[:i]), " ".join(words[i:])]
     if language == "en":
-        for i in range(min_words, max_words + 1):
+        for i in range(min_words, min(max_words, len(words) - 1) + 1):
             if words[i].lower() in _EN_PHRASE_STARTS:
                 return [" ".join(words[:i]), " ".join(words[i:])]
     return [sentence]

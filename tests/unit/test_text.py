@@ -41,8 +41,12 @@ def test_first_phrase_cut_at_clause_punctuation() -> None:
         "I can help you with that today.",
     ]
     assert split_first_phrase("Take the second road right after the bridge.", "en") == [
-        "Take the second road right after the bridge."
-    ]  # no natural pause in the first words: left whole
+        "Take the second road right",
+        "after the bridge.",
+    ]  # a phrase word within the first six words
+    assert split_first_phrase("Take the second big road right towards the bridge.", "en") == [
+        "Take the second big road right towards the bridge."
+    ]  # no natural pause in the first six words: left whole
 
 
 def test_first_phrase_cut_before_english_phrase_word() -> None:
@@ -90,3 +94,16 @@ def test_for_speech_strips_markdown_and_limits_sentences() -> None:
     assert for_speech("It is sunny today. And tomorrow it will be", max_sentences=3) == "It is sunny today."
     assert for_speech("Just a fragment") == "Just a fragment."
     assert for_speech("  ") == ""
+
+
+def test_first_phrase_is_cut_as_soon_as_the_words_so_far_allow() -> None:
+    """Streaming judges the words received so far: a phrase word at position 3 cuts at 5 words already
+    (a longer reach must not make the first audio wait for more words)."""
+    from backend.core.text import split_first_phrase
+
+    assert split_first_phrase("I'd recommend you to eat", "en") == ["I'd recommend you", "to eat"]
+    assert split_first_phrase("Jupiter is the largest planet in our solar system.", "en") == [
+        "Jupiter is the largest planet",
+        "in our solar system.",
+    ]
+    assert split_first_phrase("I'd recommend you to", "en") == ["I'd recommend you to"]  # short: whole
