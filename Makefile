@@ -12,7 +12,7 @@ WEB := frontend
 WEB_STAMP := $(WEB)/node_modules/.package-lock.json
 WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: help system browser venv deps dev-deps web-deps web models setup run test test-web lint format bench clean
+.PHONY: help system browser venv deps dev-deps web-deps web models setup run test test-fast test-web lint typecheck format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -59,18 +59,26 @@ run: setup ## set up, then serve the app on http://localhost:5173 and the API on
 test: dev-deps models browser web ## set up, then lint and run the whole test suite (Python, then web)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	$(PY) scripts/gen_protocol_types.py --check
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory test-web
+
+test-fast: dev-deps ## while working (< 60 s): every test that needs no bundled model and no browser, on 2 processes
+	$(PY) -m pytest -q -n 2 -m "not models and not web"
 
 test-web: browser web ## the web app: type check, Vitest unit tests, end-to-end tests in Chromium
 	npm --prefix $(WEB) run --silent typecheck
 	npm --prefix $(WEB) test
 	MITHI_PYTHON=$(abspath $(PY)) npm --prefix $(WEB) run e2e
 
-lint: dev-deps ## ruff lint + format check
+lint: dev-deps ## ruff lint + format check + mypy (strict on backend/core)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+typecheck: dev-deps ## mypy only (config in pyproject.toml)
+	$(PY) -m mypy
 
 format: dev-deps ## apply ruff fixes and formatting
 	$(PY) -m ruff check --fix .

@@ -24,6 +24,26 @@ REQUIRED_MODELS = (
 )
 
 
+# Every test gets its lane's markers here, from where it lives and what it needs, so none can lack one:
+#   unit / integration  — its folder;
+#   models              — it needs the bundled models (the `assembled_models` fixture, directly or
+#                         through a server, or a module fixture that assembles them: MODEL_FIXTURES);
+#   web                 — it drives a real browser (WEB_MODULES).
+# `make test-fast` runs `-m "not models and not web"`; `make test` runs everything.
+MODEL_FIXTURES = frozenset({"assembled_models", "assembled"})
+WEB_MODULES = frozenset({"test_web_app"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.path))
+        item.add_marker("unit" if "unit" in path.parts else "integration")
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker("models")
+        if path.stem in WEB_MODULES:
+            item.add_marker("web")
+
+
 def models_dir() -> Path:
     return Path(os.environ.get("MITHI_MODELS_DIR") or PROJECT_ROOT / "models")
 

@@ -115,7 +115,8 @@ def loudest_dbfs(audio: np.ndarray, window: int = 480) -> float:
 
 
 def float_to_pcm16(audio: np.ndarray) -> np.ndarray:
-    return (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+    pcm: np.ndarray = (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+    return pcm
 
 
 # --------------------------------------------------------------------------- encoding
@@ -179,8 +180,11 @@ class StreamEncoder:
         if fmt.container is not None:
             self._sink = _Sink()
             self._container = av.open(self._sink, mode="w", format=fmt.container)
-            self._stream = self._container.add_stream(fmt.codec, rate=fmt.sample_rate or sample_rate)
-            self._stream.layout = "mono"
+            assert fmt.codec is not None  # every container format names its codec
+            stream = self._container.add_stream(fmt.codec, rate=fmt.sample_rate or sample_rate)
+            assert isinstance(stream, av.AudioStream)
+            stream.layout = "mono"
+            self._stream = stream
 
     def feed(self, pcm: bytes) -> bytes:
         if self._container is None:

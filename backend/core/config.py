@@ -460,7 +460,8 @@ class Settings(Section):
                     if key in _SECRET_KEYS and section[key]:
                         section[key] = "***"
         data["auth"]["api_keys"] = {name: "***" for name in self.auth.api_keys}  # names only
-        return _mask_urls(data)  # user info in every URL (base_url, redis.url, ...): user:***@host
+        masked: dict[str, Any] = _mask_urls(data)
+        return masked  # user info in every URL (base_url, redis.url, ...): user:***@host
 
 
 _SECRET_KEYS = frozenset({"api_key", "token", "secret", "password", "metrics_token"})

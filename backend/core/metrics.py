@@ -37,7 +37,7 @@ def multiprocess_mode() -> bool:
     return bool(MULTIPROC_DIR)
 
 
-disable_created_metrics()  # no `*_created` series: they double the output and nothing here reads them
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `*_created` series: they double the output and nothing here reads them
 REGISTRY = CollectorRegistry(auto_describe=True)  # this process's metrics (not scraped in multiprocess mode)
 
 HTTP_REQUESTS = Counter(
@@ -134,7 +134,7 @@ def _mark_dead() -> None:
     """On a normal exit, this worker's live gauges leave the multiprocess sums (a killed worker's stay
     until the directory is wiped: docs/DEPLOY.md)."""
     with contextlib.suppress(OSError):
-        mark_process_dead(os.getpid(), MULTIPROC_DIR)
+        mark_process_dead(os.getpid(), MULTIPROC_DIR)  # type: ignore[no-untyped-call]
 
 
 on_failover(_on_failover)

@@ -39,7 +39,7 @@ import sys
 import time
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -139,7 +139,7 @@ def read_or_create_password(path: Path) -> str:
 
 
 def _backoff(first: float, failures: int, cap: float) -> float:
-    return min(cap, first * 2 ** max(0, failures - 1))
+    return min(cap, first * 2.0 ** max(0, failures - 1))
 
 
 class RedisService:
@@ -198,7 +198,7 @@ class RedisService:
         )
 
     def _make_client(self) -> aioredis.Redis:
-        options: dict[str, object] = {
+        options: dict[str, Any] = {
             "decode_responses": False,
             "retry": self._retry(reachable=True),
             "socket_timeout": _SOCKET_TIMEOUT_S,
@@ -308,7 +308,7 @@ class RedisService:
         missing = []
         for description, probe in MODULE_PROBES.items():
             try:
-                await self.client.execute_command(*probe)
+                await self.client.execute_command(*probe)  # type: ignore[no-untyped-call]
             except ResponseError as exc:
                 if "unknown command" not in str(exc).lower():
                     raise
@@ -329,7 +329,7 @@ class RedisService:
         """An external Redis that evicts keys when full would silently drop conversations: say so."""
         assert self.client is not None
         try:
-            reply = await self.client.config_get("maxmemory-policy")
+            reply: dict[Any, Any] = await self.client.config_get("maxmemory-policy")
         except ResponseError:
             return  # CONFIG is disabled on many managed services: nothing to check
         policy = reply.get(b"maxmemory-policy") or reply.get("maxmemory-policy")

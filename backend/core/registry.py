@@ -13,4 +13,5 @@ def load_registered(registry: dict[str, str], name: str, key: str) -> type:
     if target is None:
         raise ConfigError(f"{key}: '{name}' is unknown; known: {', '.join(registry)}")
     module_name, _, class_name = target.partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    cls: type = getattr(importlib.import_module(module_name), class_name)
+    return cls

@@ -57,7 +57,7 @@ def install_log_masking() -> None:
         return
 
     def masked(*args: object, **kwargs: object) -> logging.LogRecord:
-        record = factory(*args, **kwargs)  # type: ignore[arg-type]
+        record = factory(*args, **kwargs)
         if type(record) is logging.LogRecord:
             record.__class__ = _MaskedRecord  # same fields; getMessage() masks
         return record

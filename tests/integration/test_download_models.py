@@ -142,7 +142,6 @@ def test_list_shows_installed(
     assert found.incomplete == []
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("size", ["tiny.en", "base"])
 def test_assembled_whisper_loads(assembled: tuple[Path, dm.AssemblyReport], size: str) -> None:
     from faster_whisper import WhisperModel
@@ -152,7 +151,6 @@ def test_assembled_whisper_loads(assembled: tuple[Path, dm.AssemblyReport], size
     assert model.model.is_multilingual == (size == "base")
 
 
-@pytest.mark.slow
 def test_assembled_piper_voice_loads(assembled: tuple[Path, dm.AssemblyReport]) -> None:
     from piper import PiperVoice
 
