@@ -117,7 +117,7 @@ async def tts_rtf(settings: Settings, runs: int) -> dict[str, float]:
 
 
 async def stt_latency(settings: Settings, runs: int) -> dict[str, dict]:
-    from tests.integration.speech_utils import word_error_rate
+    from tests.helpers.speech import word_error_rate
 
     piper = PiperTTS(settings)
     await piper.load()

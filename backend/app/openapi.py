@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from backend.app.auth import is_protected
+from backend.app.openai_names import OPENAI_VOICES, TTS_MODELS
 from backend.core.audio import OUTPUT_FORMATS
 from backend.core.errors import MithiError
 
@@ -163,8 +164,6 @@ def _works(resolve: Callable[[], object]) -> bool:
 def _tts_combinations(app: FastAPI, schema: dict[str, Any]) -> None:
     """Which voice may be asked for in which language (and, on /v1, by which model): ``anyOf`` the
     combinations the resolver accepts, so a request the document allows is one the server serves."""
-    from backend.app.api.openai_compat import OPENAI_VOICES, TTS_MODELS
-
     tts = app.state.tts
     languages = list(app.state.settings.languages)
     voices = [v.id for v in tts.catalog.list() if v.available]

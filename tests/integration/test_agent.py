@@ -11,7 +11,7 @@ import pytest
 
 from backend.core.config import Settings
 from tests.conftest import LiveServer, make_settings
-from tests.integration.test_tts_api import assert_error
+from tests.helpers.rest import assert_error
 
 
 def chat(base_url: str, text: str, session_id: str | None = None, **extra: object) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.integration.test_tts_api import assert_error
+from tests.helpers.rest import assert_error
 
 
 def test_health_reports_providers_versions_uptime(base_url: str) -> None:

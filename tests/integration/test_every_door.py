@@ -16,8 +16,8 @@ from wyoming.tts import Synthesize
 from backend.app.server import BackgroundServer
 from backend.core.audio import resample_pcm16
 from backend.realtime.client import VoiceClient
-from tests.integration.speech_utils import normalise, piper_audio, word_error_rate
-from tests.integration.wyoming_utils import client, read_audio, transcribe
+from tests.helpers.speech import normalise, piper_audio, word_error_rate
+from tests.helpers.wyoming import client, read_audio, transcribe
 
 QUESTION = "What is the capital of France?"
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import LiveServer, make_settings
 from tests.fakes.openai_chat import FakeChatServer
-from tests.integration.cloud_utils import close_circuits, failover_server, health
+from tests.helpers.cloud import close_circuits, failover_server, health
 
 KEY = "sk-test-key"
 COOLDOWN = 10.0  # long enough for two local-model turns while the circuit is open, under load

@@ -15,8 +15,8 @@ from backend.core.audio import decode_audio, pcm16_to_wav
 from backend.realtime.client import VoiceClient
 from tests.conftest import LiveServer
 from tests.fakes.openai_transcriptions import FakeTranscriptionServer
-from tests.integration.cloud_utils import close_circuits, failover_server, health
-from tests.integration.speech_utils import word_error_rate
+from tests.helpers.cloud import close_circuits, failover_server, health
+from tests.helpers.speech import word_error_rate
 
 KEY = "sk-test-key"
 QUESTION = "What is the capital city of France?"

@@ -23,8 +23,8 @@ from tests.conftest import LiveServer
 from tests.fakes.elevenlabs import FakeElevenLabs
 from tests.fakes.openai_chat import FakeChatServer
 from tests.fakes.tts_vendor import Fault
-from tests.integration.cloud_utils import close_circuits, failover_server, health
-from tests.integration.speech_utils import word_error_rate
+from tests.helpers.cloud import close_circuits, failover_server, health
+from tests.helpers.speech import word_error_rate
 
 XI_KEY = "xi-test-key"
 LLM_KEY = "sk-test-key"

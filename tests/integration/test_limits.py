@@ -11,7 +11,7 @@ import pytest
 
 from backend.core.audio import pcm16_to_wav
 from tests.conftest import LiveServer, make_settings
-from tests.integration.test_tts_api import assert_error
+from tests.helpers.rest import assert_error
 
 LIMITS = {
     "max_text_chars": 40,

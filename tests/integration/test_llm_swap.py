@@ -13,7 +13,7 @@ import pytest
 from backend.core.config import load_config
 from tests.conftest import LiveServer
 from tests.fakes.openai_chat import FakeChatServer, FakeToolCall
-from tests.integration.cloud_utils import config_with_provider, hosted_chat
+from tests.helpers.cloud import config_with_provider, hosted_chat
 
 
 @pytest.fixture

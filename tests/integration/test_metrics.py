@@ -15,61 +15,25 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from backend.core.audio import pcm16_to_wav
 from backend.realtime.client import VoiceClient
 from bench.processes import AppProcess, RedisServer, app_config
 from tests.conftest import LiveServer
 from tests.fakes.elevenlabs import FakeElevenLabs
-from tests.integration.cloud_utils import failover_server, health
-from tests.integration.test_voice_ws import speech_pcm, ws_url
+from tests.helpers.cloud import failover_server, health
+from tests.helpers.metrics import Scrape, delta, scrape
+from tests.helpers.voice import speech_pcm, ws_url
 
 STAGES = ("stt", "llm_first_token", "tts_first_audio", "first_audio", "total")
 CIRCUIT = {"closed": 0, "half_open": 1, "open": 2}
 LONG_TEXT = " ".join(
     f"This is sentence number {n} of a long reply, spoken one sentence at a time." for n in range(1, 13)
 )
-
-
-@dataclass
-class Scrape:
-    text: str
-    samples: dict[tuple[str, frozenset[tuple[str, str]]], float]
-    workers: set[str]
-
-    def value(self, name: str, **labels: str) -> float:
-        """The sample's value, 0 when it is not exported yet (a counter not incremented)."""
-        return self.samples.get((name, frozenset(labels.items())), 0.0)
-
-    def family(self, name: str) -> dict[frozenset[tuple[str, str]], float]:
-        return {labels: v for (n, labels), v in self.samples.items() if n == name}
-
-
-def delta(after: Scrape, before: Scrape, name: str, **labels: str) -> float:
-    return after.value(name, **labels) - before.value(name, **labels)
-
-
-def scrape(url: str, headers: dict[str, str] | None = None) -> Scrape:
-    resp = httpx.get(f"{url}/metrics", headers=headers, timeout=30)
-    assert resp.status_code == 200, resp.text
-    assert resp.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
-    samples: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
-    workers: set[str] = set()
-    for family in text_string_to_metric_families(resp.text):
-        for sample in family.samples:
-            labels = dict(sample.labels)
-            if "worker" in labels:
-                workers.add(labels.pop("worker"))
-            key = (sample.name, frozenset(labels.items()))
-            assert key not in samples, f"duplicate series {key}"
-            samples[key] = sample.value
-    return Scrape(resp.text, samples, workers)
 
 
 # --------------------------------------------------------------------------- HTTP

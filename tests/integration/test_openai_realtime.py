@@ -13,7 +13,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from backend.core.audio import resample_pcm16
-from tests.integration.speech_utils import normalise, piper_audio, word_error_rate
+from tests.helpers.speech import normalise, piper_audio, word_error_rate
 
 QUESTION = "What is the capital of France?"
 

@@ -9,7 +9,7 @@ import pytest
 from openai import OpenAI
 
 from backend.core.audio import decode_audio
-from tests.integration.speech_utils import word_error_rate
+from tests.helpers.speech import word_error_rate
 
 TEXT = "Please book a table for two people at seven tonight."
 

@@ -13,7 +13,7 @@ from backend.realtime.client import VoiceClient
 from backend.voice.base import AudioChunk, TTSConfig
 from backend.voice.catalog import Voice
 from backend.voice.tts_service import ResolvedVoice
-from tests.integration.test_metrics import delta, scrape
+from tests.helpers.metrics import delta, scrape
 
 
 class _Named:

@@ -12,8 +12,8 @@ import yaml
 
 from backend.core.config import PROJECT_ROOT, load_config
 from tests.conftest import LiveServer, free_port, write_config
-from tests.integration.speech_utils import word_error_rate
-from tests.integration.test_stt_api import transcribe
+from tests.helpers.rest import transcribe
+from tests.helpers.speech import word_error_rate
 
 TEXT = "Good morning. The train leaves at ten."
 

@@ -16,8 +16,8 @@ import pytest
 
 from backend.core.audio import OUTPUT_FORMATS, decode_audio, encode_pcm16
 from backend.realtime.client import VoiceClient
-from tests.integration.test_tts_api import assert_error
-from tests.integration.test_voice_ws import ws_url
+from tests.helpers.rest import assert_error
+from tests.helpers.voice import ws_url
 
 BAD_TEXTS = [
     ("a\u0000b", "U+0000", 1),  # NUL: Piper and eSpeak fail on it

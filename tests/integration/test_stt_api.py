@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from backend.core.audio import pcm16_to_wav
-from tests.integration.speech_utils import word_error_rate
-from tests.integration.test_tts_api import assert_error
+from tests.helpers.rest import assert_error, speak, transcribe
+from tests.helpers.speech import word_error_rate
 
 SENTENCES = [
     "The weather is lovely today, so we will walk to the park.",
@@ -19,17 +19,6 @@ SENTENCES = [
     "My phone battery is almost empty and I need a charger.",
     "Could you tell me how to get to the railway station?",
 ]
-
-
-def speak(base_url: str, text: str, **extra: object) -> bytes:
-    resp = httpx.post(f"{base_url}/api/tts/generate", json={"text": text, **extra}, timeout=60)
-    assert resp.status_code == 200, resp.text
-    return resp.content
-
-
-def transcribe(base_url: str, data: bytes, filename: str = "upload.bin", **form: str) -> httpx.Response:
-    files = {"file": (filename, data, "application/octet-stream")}
-    return httpx.post(f"{base_url}/api/stt/transcribe", files=files, data=form, timeout=120)
 
 
 def transcode(wav: bytes, container: str, codec: str, rate: int | None = None) -> bytes:

@@ -26,7 +26,7 @@ from backend.voice.providers import deepgram_stt
 from backend.voice.providers.deepgram_stt import DeepgramSTT
 from tests.conftest import make_settings
 from tests.fakes.deepgram import FakeDeepgram
-from tests.integration.speech_utils import TEXT, TWO_SENTENCES, piper_audio, word_error_rate
+from tests.helpers.speech import TEXT, TWO_SENTENCES, piper_audio, word_error_rate
 
 KEY = "dg-test-key-123"
 

@@ -20,9 +20,9 @@ from backend.realtime.client import VoiceClient
 from tests.conftest import LiveServer, write_config
 from tests.fakes.deepgram import FakeDeepgram
 from tests.fakes.openai_transcriptions import FakeTranscriptionServer
-from tests.integration.speech_utils import word_error_rate
-from tests.integration.test_stt_api import speak, transcribe
-from tests.integration.test_voice_ws import SILENCE_1S, speech_pcm, ws_url
+from tests.helpers.rest import speak, transcribe
+from tests.helpers.speech import word_error_rate
+from tests.helpers.voice import SILENCE_1S, speech_pcm, ws_url
 
 KEY = "sk-swap-test"
 DG_KEY = "dg-swap-test"

@@ -23,7 +23,7 @@ from backend.voice.factory import build_stt
 from backend.voice.providers.whisper_api_stt import GroqSTT, WhisperAPISTT, language_code
 from tests.conftest import make_settings
 from tests.fakes.openai_transcriptions import FakeTranscriptionServer
-from tests.integration.speech_utils import TEXT, TWO_SENTENCES, piper_audio, word_error_rate
+from tests.helpers.speech import TEXT, TWO_SENTENCES, piper_audio, word_error_rate
 
 KEY = "sk-test-stt-key"
 PROVIDERS = ("whisper_api", "groq")

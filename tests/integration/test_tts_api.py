@@ -9,21 +9,13 @@ import numpy as np
 import pytest
 
 from backend.core.audio import decode_audio
+from tests.helpers.rest import assert_error
 
 TEXT = "Hello there! This is a test of the speech platform. It has three sentences."
 
 
 def post(base_url: str, body: object, **kw: object) -> httpx.Response:
     return httpx.post(f"{base_url}/api/tts/generate", json=body, timeout=60, **kw)
-
-
-def assert_error(resp: httpx.Response, status: int, code: str, *fragments: str) -> None:
-    assert resp.status_code == status, resp.text
-    body = resp.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
-    assert body["error"]["code"] == code
-    for fragment in fragments:
-        assert fragment in body["error"]["message"]
 
 
 def test_default_is_wav_from_piper_with_duration_header(base_url: str) -> None:

@@ -25,7 +25,7 @@ from backend.voice.providers.openai_tts import OpenAITTS, text_pieces
 from tests.fakes.coqui import FakeCoqui
 from tests.fakes.elevenlabs import FakeElevenLabs
 from tests.fakes.tts_vendor import FakeTTSVendor, Fault
-from tests.integration.cloud_utils import EL_KEY, OA_KEY, tts_vendor_fakes
+from tests.helpers.cloud import EL_KEY, OA_KEY, tts_vendor_fakes
 
 RACHEL = "21m00Tcm4TlvDq8ikWAM"
 TEXT = "Good morning. The train leaves at ten."

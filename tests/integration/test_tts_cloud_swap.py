@@ -17,9 +17,9 @@ from backend.core.config import load_config
 from backend.realtime.client import VoiceClient
 from tests.conftest import LiveServer, make_settings, write_config
 from tests.fakes.tts_vendor import FakeTTSVendor
-from tests.integration.cloud_utils import EL_KEY, OA_KEY, tts_vendor_fakes
-from tests.integration.speech_utils import word_error_rate
-from tests.integration.test_stt_api import transcribe
+from tests.helpers.cloud import EL_KEY, OA_KEY, tts_vendor_fakes
+from tests.helpers.rest import transcribe
+from tests.helpers.speech import word_error_rate
 
 RACHEL = "21m00Tcm4TlvDq8ikWAM"
 TEXT = "Good morning. The train leaves at ten."

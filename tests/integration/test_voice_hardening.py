@@ -26,8 +26,8 @@ import websockets
 from backend.realtime.client import VoiceClient
 from backend.realtime.frames import STREAM_TTL_S, FrameStream
 from tests.conftest import LiveServer
-from tests.integration.speech_utils import word_error_rate
-from tests.integration.test_voice_ws import SILENCE_1S, sid, speech_pcm, ws_url
+from tests.helpers.speech import word_error_rate
+from tests.helpers.voice import SILENCE_1S, sid, speech_pcm, ws_url
 
 FRAME = bytes(640)  # 20 ms of 16 kHz PCM16 silence
 

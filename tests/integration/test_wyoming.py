@@ -22,9 +22,9 @@ from wyoming.tts import (
 
 from backend.app.server import BackgroundServer
 from backend.core.audio import StreamResampler
-from tests.integration.speech_utils import word_error_rate
-from tests.integration.test_voice_ws import speech_pcm
-from tests.integration.wyoming_utils import client, read, read_audio, transcribe
+from tests.helpers.speech import word_error_rate
+from tests.helpers.voice import speech_pcm
+from tests.helpers.wyoming import client, read, read_audio, transcribe
 
 
 async def test_describe_lists_our_asr_and_voices(server: BackgroundServer) -> None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.app.api.stt import stt_language
 from backend.app.deps import MeterDep, SettingsDep, STTDep, TTSDep
+from backend.app.openai_names import OPENAI_VOICES, TTS_MODELS
 from backend.app.openapi import AUDIO_RESPONSE, MARK, PROVIDER_ERRORS, UNSUPPORTED_AUDIO
 from backend.app.speech import speech_response, transcribe_upload
 from backend.core.audio import output_format
@@ -24,24 +25,6 @@ from backend.voice.base import Segment, STTConfig
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
-# OpenAI's voice names map to the default voice of the request's language, unless the openai TTS engine
-# is enabled: then they are its voices (catalogue ids alloy, nova, ...).
-OPENAI_VOICES = (
-    "alloy",
-    "ash",
-    "ballad",
-    "coral",
-    "echo",
-    "fable",
-    "nova",
-    "onyx",
-    "sage",
-    "shimmer",
-    "verse",
-    "marin",
-    "cedar",
-)
-TTS_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 OPENAI_PCM_RATE = 24000  # response_format "pcm": raw PCM16 mono at 24 kHz, as OpenAI sends it
 _CREATED = 1_700_000_000
 

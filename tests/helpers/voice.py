@@ -1,0 +1,33 @@
+"""/voice helpers: its URL, a session id, speech as a microphone sends it."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import numpy as np
+
+from backend.core.audio import decode_audio
+
+
+def ws_url(base_url: str) -> str:
+    return base_url.replace("http://", "ws://") + "/voice"
+
+
+def sid() -> str:
+    return f"voice-{uuid.uuid4().hex[:10]}"
+
+
+def speech_pcm(base_url: str, text: str, rate: int = 16000, trim: bool = False) -> bytes:
+    """Piper speech as PCM16 mono at `rate` (what a client microphone would send); `trim` cuts the
+    silence Piper leaves before and after the words."""
+    wav = httpx.post(f"{base_url}/api/tts/generate", json={"text": text}, timeout=60).content
+    audio = decode_audio(wav, sample_rate=rate)
+    if trim:
+        loud = np.nonzero(np.abs(audio) > 0.005)[0]
+        margin = rate // 50  # keep 20 ms either side
+        audio = audio[max(0, loud[0] - margin) : loud[-1] + margin]
+    return (audio * 32767).astype("<i2").tobytes()
+
+
+SILENCE_1S = bytes(32000)
