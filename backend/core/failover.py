@@ -161,6 +161,10 @@ class CircuitBreaker:
         """The call ended without a verdict on the provider (the request's own fault, or cancelled)."""
         self._probing = False
 
+    def attempt(self, force: bool = False) -> Attempt:
+        """One call to the provider, as ``async with breaker.attempt(forced) as attempt:`` (see Attempt)."""
+        return Attempt(self, force)
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "state": str(self.state),
@@ -173,6 +177,45 @@ class CircuitBreaker:
             "last_error_at": self.last_error_at,
             "retry_in_s": round(self.seconds_until_probe(), 1),
         }
+
+
+class Attempt:
+    """One call through a circuit breaker: the slot is taken on entry (``taken``: false when the circuit
+    is open, then the body skips this provider) and the verdict given on exit:
+
+    - the block ended normally: success;
+    - a provider failure (``is_provider_failure``) escaped it: failure (the exception goes on: the caller
+      tries the next provider or gives up);
+    - cancelled or closed (barge-in, client gone): success once the provider has ``started`` answering
+      (it was working), else no verdict;
+    - any other error (the request's own fault): no verdict.
+    """
+
+    def __init__(self, breaker: CircuitBreaker, force: bool) -> None:
+        self.breaker = breaker
+        self.force = force
+        self.taken = False
+        self.started = False  # set by the caller once something reached its own caller
+
+    async def __aenter__(self) -> Attempt:
+        self.taken = self.breaker.acquire(self.force)
+        return self
+
+    async def __aexit__(self, _type: object, exc: BaseException | None, _tb: object) -> bool:
+        if not self.taken:
+            return False
+        if exc is None:
+            self.breaker.record_success()
+        elif isinstance(exc, asyncio.CancelledError | GeneratorExit):
+            if self.started:
+                self.breaker.record_success()
+            else:
+                self.breaker.release()
+        elif is_provider_failure(exc):
+            self.breaker.record_failure(exc)
+        else:
+            self.breaker.release()
+        return False
 
 
 # --------------------------------------------------------------------------- reporting
@@ -397,22 +440,17 @@ class ProviderChain(Generic[P]):
         """Run ``fn`` with the first provider that succeeds; returns (result, provider name)."""
         errors: list[tuple[str, BaseException]] = []
         for member, forced in self.candidates(names):
-            if not member.breaker.acquire(forced):
-                continue
             try:
-                result = await fn(member)
-            except asyncio.CancelledError:
-                member.breaker.release()
-                raise
+                async with member.breaker.attempt(forced) as attempt:
+                    if not attempt.taken:
+                        continue
+                    result = await fn(member)
             except Exception as exc:
                 if not is_provider_failure(exc):
-                    member.breaker.release()
                     raise
-                member.breaker.record_failure(exc)
                 logger.warning("%s provider %s failed: %s", self.kind, member.name, describe(exc))
                 errors.append((member.name, exc))
                 continue
-            member.breaker.record_success()
             self.report(member.name, errors, names)
             return result, member.name
         raise self.exhausted(errors)

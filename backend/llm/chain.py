@@ -7,7 +7,6 @@ failure is raised (the words already spoken cannot be taken back, and a second m
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -69,40 +68,27 @@ class LLMChain(ChainedProviders[LLMProvider], LLMProvider):
     async def stream(self, messages: list[ChatMessage], options: LLMOptions) -> AsyncIterator[LLMEvent]:
         errors: list[tuple[str, BaseException]] = []
         for member, forced in self.chain.candidates():
-            breaker = member.breaker
-            if not breaker.acquire(forced):
-                continue
-            started = False  # something reached the caller: no failover any more
-            verdict = False
             try:
-                async with contextlib.aclosing(member.provider.stream(messages, options)) as events:
-                    async for event in events:
-                        if not started and (event.text or event.tool_calls):
-                            started = True
-                            self.chain.report(member.name, errors, None)
-                        yield event
-                breaker.record_success()
-                verdict = True
-                if not started:
-                    self.chain.report(member.name, errors, None)
-                return
-            except (asyncio.CancelledError, GeneratorExit):
-                if started:  # the caller stopped listening (barge-in): the provider was working
-                    breaker.record_success()
-                    verdict = True
-                raise
+                # `started`: something reached the caller, so no failover any more (and a caller that
+                # stops listening, a barge-in, leaves the provider counted as working)
+                async with member.breaker.attempt(forced) as attempt:
+                    if not attempt.taken:
+                        continue
+                    async with contextlib.aclosing(member.provider.stream(messages, options)) as events:
+                        async for event in events:
+                            if not attempt.started and (event.text or event.tool_calls):
+                                attempt.started = True
+                                self.chain.report(member.name, errors, None)
+                            yield event
             except Exception as exc:
-                if not is_provider_failure(exc):
-                    raise
-                breaker.record_failure(exc)
-                verdict = True
-                if started:
+                if not is_provider_failure(exc) or attempt.started:
                     raise
                 logger.warning(
                     "llm provider %s failed before its first token: %s", member.name, describe(exc)
                 )
                 errors.append((member.name, exc))
-            finally:
-                if not verdict:
-                    breaker.release()
+                continue
+            if not attempt.started:
+                self.chain.report(member.name, errors, None)
+            return
         raise self.chain.exhausted(errors)

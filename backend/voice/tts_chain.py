@@ -124,62 +124,50 @@ async def _speak_piece(
     errors: list[tuple[str, BaseException]] = []  # every failure, for the final error
     unreported: list[tuple[str, BaseException]] = []  # failures not yet told to the request
     for member, forced in chain.candidates(order):
-        if not member.breaker.acquire(forced):
-            continue
         own = _config_for(service, member, resolved, config)
         if own is None:
-            member.breaker.release()
             continue
-        started = verdict = False
         held: list[AudioChunk] = []  # whole: the piece's audio, yielded once it is complete
         try:
-            converter: StreamResampler | None = None  # the engine's rate → the requested voice's rate
-            async with contextlib.aclosing(member.provider.stream(piece, own)) as chunks:
-                async for chunk in chunks:
-                    converter = converter or StreamResampler(chunk.sample_rate, target)
-                    pcm = (  # resampling a sentence is CPU work: off the event loop
-                        await asyncio.to_thread(converter.process, chunk.pcm)
-                        if converter.converts
-                        else chunk.pcm
-                    )
-                    if not pcm:
-                        continue
-                    out = AudioChunk(pcm, target, chunk.text or piece, provider=member.name)
-                    if whole:
-                        held.append(out)
-                        continue
-                    if not started:
-                        started = True
-                        chain.report(member.name, unreported, order)
-                        unreported = []
-                    yield out
-            tail = converter.flush() if converter is not None else b""
-            member.breaker.record_success()
-            verdict = True
-            if not started:
-                chain.report(member.name, unreported, order)
-            for out in held:
-                yield out
-            if tail:
-                yield AudioChunk(tail, target, piece, provider=member.name)
-            return
-        except (asyncio.CancelledError, GeneratorExit):
-            if started:  # the listener went away: the engine was working
-                member.breaker.record_success()
-                verdict = True
-            raise
+            async with member.breaker.attempt(forced) as attempt:
+                if not attempt.taken:
+                    continue
+                converter: StreamResampler | None = None  # the engine's rate → the requested voice's rate
+                async with contextlib.aclosing(member.provider.stream(piece, own)) as chunks:
+                    async for chunk in chunks:
+                        converter = converter or StreamResampler(chunk.sample_rate, target)
+                        pcm = (  # resampling a sentence is CPU work: off the event loop
+                            await asyncio.to_thread(converter.process, chunk.pcm)
+                            if converter.converts
+                            else chunk.pcm
+                        )
+                        if not pcm:
+                            continue
+                        out = AudioChunk(pcm, target, chunk.text or piece, provider=member.name)
+                        if whole:
+                            held.append(out)
+                            continue
+                        if not attempt.started:  # the listener hears this engine from now on
+                            attempt.started = True
+                            chain.report(member.name, unreported, order)
+                            unreported = []
+                        yield out
+                tail = converter.flush() if converter is not None else b""
         except Exception as exc:
             if not is_provider_failure(exc):
                 raise
-            member.breaker.record_failure(exc)
-            verdict = True
-            where = "mid-piece, re-speaking it whole" if started else "before any audio"
+            where = "mid-piece, re-speaking it whole" if attempt.started else "before any audio"
             logger.warning("tts %s failed %s: %s", member.name, where, describe(exc))
             errors.append((member.name, exc))
             unreported.append((member.name, exc))
-        finally:
-            if not verdict:
-                member.breaker.release()
+            continue
+        if not attempt.started:
+            chain.report(member.name, unreported, order)
+        for out in held:
+            yield out
+        if tail:
+            yield AudioChunk(tail, target, piece, provider=member.name)
+        return
     raise chain.exhausted(errors)
 
 

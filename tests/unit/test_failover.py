@@ -297,3 +297,64 @@ def test_a_providers_own_error_fails_over_unless_the_request_was_at_fault() -> N
     assert is_provider_failure(RuntimeError("an engine crashed"))
     assert not is_provider_failure(ProviderError("vendor refused the text", failover=False))
     assert not is_provider_failure(InvalidRequest("text is empty"))
+
+
+# --------------------------------------------------------------------------- one attempt's verdict
+
+
+async def _through(breaker: CircuitBreaker, body, force: bool = False) -> bool:  # type: ignore[no-untyped-def]
+    """Run `body(attempt)` inside `breaker.attempt()`; returns whether the slot was taken."""
+    async with breaker.attempt(force) as attempt:
+        if attempt.taken:
+            await body(attempt)
+    return attempt.taken
+
+
+async def _ok(attempt) -> None:  # type: ignore[no-untyped-def]
+    return None
+
+
+async def test_attempt_gives_the_verdict_of_each_ending() -> None:
+    clock = ManualClock()
+    breaker = CircuitBreaker("tts:cloud", failure_threshold=1, cooldown_seconds=10, clock=clock)
+    assert await _through(breaker, _ok) and breaker.successes == 1
+
+    async def own_fault(attempt) -> None:  # type: ignore[no-untyped-def]
+        raise rejected()
+
+    with pytest.raises(ProviderError):
+        await _through(breaker, own_fault)
+    assert breaker.failures == 0 and breaker.state is BreakerState.CLOSED  # the request's fault: no verdict
+
+    async def down(attempt) -> None:  # type: ignore[no-untyped-def]
+        raise timeout()
+
+    with pytest.raises(ProviderError):
+        await _through(breaker, down)
+    assert breaker.failures == 1 and breaker.state is BreakerState.OPEN
+    assert not await _through(breaker, _ok)  # open: not taken, the body skipped, no verdict
+    assert breaker.successes == 1
+
+    clock.advance(10)  # half-open: one probe
+
+    async def cancelled_before_answering(attempt) -> None:  # type: ignore[no-untyped-def]
+        raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        await _through(breaker, cancelled_before_answering)
+    assert breaker.state is BreakerState.HALF_OPEN and breaker.available()  # probe slot given back
+
+    async def cancelled_while_answering(attempt) -> None:  # type: ignore[no-untyped-def]
+        attempt.started = True
+        raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        await _through(breaker, cancelled_while_answering)
+    assert breaker.state is BreakerState.CLOSED and breaker.successes == 2  # it was working: closed
+
+
+async def test_forced_attempt_probes_an_open_circuit() -> None:
+    breaker = CircuitBreaker("llm:cloud", failure_threshold=1, cooldown_seconds=10, clock=ManualClock())
+    breaker.record_failure(timeout())
+    assert not await _through(breaker, _ok)
+    assert await _through(breaker, _ok, force=True) and breaker.state is BreakerState.CLOSED
