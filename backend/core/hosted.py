@@ -33,6 +33,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -130,6 +131,44 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         return None
 
 
+@dataclass(frozen=True)
+class StatusVerdict:
+    """What a vendor's HTTP status means for us (the module docstring's table), for every provider."""
+
+    code: str
+    status_code: int  # what our API answers
+    retryable: bool
+    failover: bool
+
+
+def status_verdict(status: int) -> StatusVerdict:
+    """The one table of vendor statuses: used by HostedClient and by the SDK-based providers alike."""
+    if status == 429:
+        return StatusVerdict("provider_rate_limited", 503, retryable=True, failover=True)
+    if status in (401, 403):
+        return StatusVerdict("provider_auth_failed", 502, retryable=False, failover=True)
+    if status >= 500 or status in (408, 425):
+        return StatusVerdict("provider_error", 502, retryable=True, failover=True)
+    return StatusVerdict(
+        "provider_rejected_request", 422, retryable=False, failover=status not in _REQUEST_FAULTS
+    )
+
+
+def status_error(provider: str, status: int, message: str, retry_after: float | None = None) -> ProviderError:
+    """A ProviderError for vendor status `status` whose wording the caller chose."""
+    verdict = status_verdict(status)
+    return ProviderError(
+        message,
+        code=verdict.code,
+        status_code=verdict.status_code,
+        provider=provider,
+        retryable=verdict.retryable,
+        failover=verdict.failover,
+        upstream_status=status,
+        retry_after=retry_after,
+    )
+
+
 def error_from_status(
     provider: str, status: int, body: bytes | str, headers: Mapping[str, str]
 ) -> ProviderError:
@@ -138,42 +177,18 @@ def error_from_status(
     if status == 429:
         wait = retry_after_seconds(headers)
         hint = f"; retry after {wait:g} s" if wait is not None else ""
-        return ProviderError(
-            f"{provider}: rate limited (429){hint}: {message}",
-            code="provider_rate_limited",
-            status_code=503,
-            provider=provider,
-            retryable=True,
-            upstream_status=status,
-            retry_after=wait,
-        )
+        return status_error(provider, status, f"{provider}: rate limited (429){hint}: {message}", wait)
     if status in (401, 403):
-        return ProviderError(
+        return status_error(
+            provider,
+            status,
             f"{provider}: the API key was rejected ({status}): {message}; check {provider}.api_key",
-            code="provider_auth_failed",
-            status_code=502,
-            provider=provider,
-            failover=True,
-            upstream_status=status,
         )
     if status >= 500 or status in (408, 425):
-        return ProviderError(
-            f"{provider}: server error ({status}): {message}",
-            code="provider_error",
-            status_code=502,
-            provider=provider,
-            retryable=True,
-            upstream_status=status,
-            retry_after=retry_after_seconds(headers),
+        return status_error(
+            provider, status, f"{provider}: server error ({status}): {message}", retry_after_seconds(headers)
         )
-    return ProviderError(
-        f"{provider}: request rejected ({status}): {message}",
-        code="provider_rejected_request",
-        status_code=422,
-        provider=provider,
-        failover=status not in _REQUEST_FAULTS,
-        upstream_status=status,
-    )
+    return status_error(provider, status, f"{provider}: request rejected ({status}): {message}")
 
 
 def error_from_exception(provider: str, exc: BaseException, base_url: str = "") -> ProviderError:

@@ -95,7 +95,7 @@ def test_streamed_chat_names_the_provider(live: LiveServer, fake: FakeChatServer
         text = "".join(resp.iter_text())
     events = [block.split("\n", 1) for block in text.strip().split("\n\n")]
     done = next(json.loads(data.removeprefix("data: ")) for head, data in events if head == "event: done")
-    assert done["provider"] == "llama_cpp" and done["failover"][0]["reason"] == "provider_unavailable"
+    assert done["provider"] == "llama_cpp" and done["failover"][0]["reason"] == "provider_error"  # 502
 
 
 async def test_breaker_opens_skips_the_vendor_reprobes_and_closes(

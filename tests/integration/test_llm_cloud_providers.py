@@ -274,7 +274,13 @@ async def test_bad_key_is_a_provider_error_naming_401_and_env_var(kind: str, fak
         with pytest.raises(ProviderError) as info:
             await collect(llm, HELLO)
     err = info.value
-    assert err.status_code == 503
+    # the same verdict as every hosted provider (backend.core.hosted.status_verdict)
+    assert (err.status_code, err.code, err.retryable, err.failover) == (
+        502,
+        "provider_auth_failed",
+        False,
+        True,
+    )
     assert "401" in err.message and "authentication failed" in err.message
     assert ENV_VAR[kind] in err.message and err.message.startswith(f"{kind}:")
     assert "Incorrect API key provided" in err.message  # the vendor's message

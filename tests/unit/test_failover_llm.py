@@ -102,7 +102,8 @@ async def test_5xx_and_429_fail_over_to_the_local_model(
     assert log.served == {"llm": "llama_cpp"}
     [event] = log.drain("llm")
     assert (event.from_provider, event.to_provider) == ("openai", "llama_cpp")
-    assert event.reason == "provider_unavailable" and str(status) in event.message
+    expected = "provider_rate_limited" if status == 429 else "provider_error"  # hosted.status_verdict
+    assert event.reason == expected and str(status) in event.message
 
 
 async def test_timeout_fails_over(chain: tuple[LLMChain, ManualClock], fake: FakeChatServer) -> None:

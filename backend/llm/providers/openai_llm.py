@@ -33,7 +33,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from backend.core.errors import ConfigError, InvalidRequest, MithiError, ProviderError
-from backend.core.hosted import check_base_url, require_api_key
+from backend.core.hosted import check_base_url, require_api_key, status_error
 from backend.llm.base import (
     ChatMessage,
     LLMCapabilities,
@@ -365,9 +365,8 @@ class ChatCompletionsLLM(LLMProvider):
     def _provider_error(self, exc: Exception, *, streaming: bool = False) -> ProviderError:
         """Classify an SDK / transport / decoding failure as a ProviderError with a useful message.
 
-        ``retryable`` / ``failover`` follow ``backend.core.hosted``: timeouts, connection errors, 429 and
-        5xx are retryable (another provider may serve); 401/403 and malformed replies fail over without a
-        retry; 400/404/422 are the request's own fault (422 ``provider_rejected_request``, no failover).
+        A vendor status is judged by ``backend.core.hosted.status_verdict`` (the one table for every
+        provider); timeouts and connection errors are retryable, malformed replies fail over.
         """
         sdk = self._sdk()
         name, retries = self.name, self.cfg.max_retries
@@ -396,39 +395,27 @@ class ChatCompletionsLLM(LLMProvider):
                 f"({type(cause).__name__}: {cause})",
                 retryable=True,
             )
-        if isinstance(exc, sdk.APIStatusError):
+        if isinstance(exc, sdk.APIStatusError):  # what the status means: backend.core.hosted's one table
             status, vendor = exc.status_code, _vendor_message(exc)
             if isinstance(exc, sdk.AuthenticationError):
-                return error(
-                    f"{name}: authentication failed ({status}): {vendor}; check {self.env_var}",
-                    failover=True,
-                )
-            if isinstance(exc, sdk.PermissionDeniedError):
-                return error(
+                message = f"{name}: authentication failed ({status}): {vendor}; check {self.env_var}"
+            elif isinstance(exc, sdk.PermissionDeniedError):
+                message = (
                     f"{name}: permission denied ({status}): {vendor}; check that the key in "
-                    f"{self.env_var} may use model '{self.model}'",
-                    failover=True,
+                    f"{self.env_var} may use model '{self.model}'"
                 )
-            if isinstance(exc, sdk.RateLimitError):
-                return error(
-                    f"{name}: rate limited ({status}) after {retries} retries: {vendor}", retryable=True
-                )
-            if isinstance(exc, sdk.NotFoundError):
-                return error(
+            elif isinstance(exc, sdk.RateLimitError):
+                message = f"{name}: rate limited ({status}) after {retries} retries: {vendor}"
+            elif isinstance(exc, sdk.NotFoundError):
+                message = (
                     f"{name}: not found ({status}): {vendor}; check the model ('{self.model}', "
-                    f"{name}.llm_model / llm.model) and {name}.base_url ({self.base_url})",
-                    failover=False,
+                    f"{name}.llm_model / llm.model) and {name}.base_url ({self.base_url})"
                 )
-            if status >= 500 or status in (408, 425):
-                return error(
-                    f"{name}: server error ({status}) after {retries} retries: {vendor}", retryable=True
-                )
-            rejected = error(
-                f"{name}: request rejected ({status}): {vendor}", failover=status not in (400, 409, 413, 422)
-            )
-            if status in (400, 413, 422):
-                rejected.status_code, rejected.code = 422, "provider_rejected_request"
-            return rejected
+            elif status >= 500 or status in (408, 425):
+                message = f"{name}: server error ({status}) after {retries} retries: {vendor}"
+            else:
+                message = f"{name}: request rejected ({status}): {vendor}"
+            return status_error(name, status, message)
         if isinstance(exc, sdk.APITimeoutError) or isinstance(exc, timeouts):
             return error(
                 f"{name}: no response from {self.base_url} within {self.cfg.timeout_seconds:g} s "
