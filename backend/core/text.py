@@ -1,34 +1,29 @@
-"""Text helpers shared by TTS and, later, the streaming agent: sentence splitting for low first-audio."""
+"""Text helpers for speech: the one sentence splitter (REST TTS, /voice, Wyoming) with the first-phrase
+rule that keeps the first audio early, and markup stripping."""
 
 from __future__ import annotations
 
 import re
 
-# Sentence ends: . ! ? … and the Devanagari/Bengali danda (। ॥), followed by space or end of text.
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?…।॥])|(?<=[.!?…।॥][\"'”’)\]]))\s+")
+# A sentence ends at . ! ? … or the Devanagari/Bengali danda (। ॥), after any closing quotes or brackets,
+# before a space or the end of the text; a line break ends one too.
+_SENTENCE_END = re.compile(r"[.!?…।॥][\"'”’)\]]*(?:\s+|$)|\s*\n\s*")
 _MAX_CHUNK = 300
 
 
-def split_sentences(text: str, max_chars: int = _MAX_CHUNK) -> list[str]:
-    """Split text into sentences for incremental synthesis.
-
-    Over-long sentences are cut at a comma/semicolon or, failing that, at a space, so no piece is longer
-    than `max_chars` and the first audio never waits for a whole paragraph.
-    """
+def _cut_long(sentence: str, max_chars: int) -> list[str]:
+    """A sentence longer than `max_chars`, cut at a comma/semicolon or, failing that, at a space."""
     pieces: list[str] = []
-    for line in text.splitlines():
-        for sentence in _SENTENCE_END.split(line.strip()):
-            sentence = sentence.strip()
-            while len(sentence) > max_chars:
-                cut = max(sentence.rfind(", ", 0, max_chars), sentence.rfind("; ", 0, max_chars))
-                if cut <= 0:
-                    cut = sentence.rfind(" ", 0, max_chars)
-                if cut <= 0:
-                    cut = max_chars - 1
-                pieces.append(sentence[: cut + 1].strip())
-                sentence = sentence[cut + 1 :].strip()
-            if sentence:
-                pieces.append(sentence)
+    while len(sentence) > max_chars:
+        cut = max(sentence.rfind(", ", 0, max_chars), sentence.rfind("; ", 0, max_chars))
+        if cut <= 0:
+            cut = sentence.rfind(" ", 0, max_chars)
+        if cut <= 0:
+            cut = max_chars - 1
+        pieces.append(sentence[: cut + 1].strip())
+        sentence = sentence[cut + 1 :].strip()
+    if sentence:
+        pieces.append(sentence)
     return pieces
 
 
@@ -65,12 +60,80 @@ def split_first_phrase(
     return [sentence]
 
 
+_FIRST_WORDS = 4  # streaming: a clause mark within the first four words ends the first phrase
+
+
+class SentenceChunker:
+    """The one sentence splitter, for text that streams in (an LLM's reply on /voice, Wyoming) and for
+    whole texts (REST TTS: `speech_pieces`, `split_sentences`): whole sentences, none longer than
+    `max_chars`, and with `eager_first` a short first phrase (`split_first_phrase`) that goes as soon as
+    its words are complete, before its sentence is."""
+
+    def __init__(self, language: str, eager_first: bool = True, max_chars: int = _MAX_CHUNK) -> None:
+        self.language = language
+        self.eager_first = eager_first
+        self.max_chars = max_chars
+        self.buffer = ""
+        self.first = True
+
+    def feed(self, text: str) -> list[str]:
+        self.buffer += text
+        out = []
+        while (match := self._sentence_end()) is not None:
+            piece, self.buffer = self.buffer[: match.end()].strip(), self.buffer[match.end() :]
+            out.extend(self._pieces(piece))
+        if self.first and self.eager_first and not out and self.buffer.strip():
+            # the first phrase can go before its sentence is complete: judged on the words so far but
+            # the last, which may still grow ("of" → "often")
+            spoken = self.buffer.split()
+            words = spoken[:-1] if spoken and not self.buffer[-1].isspace() else spoken
+            head = split_first_phrase(" ".join(words), self.language)
+            clause = next((i for i, w in enumerate(words[:_FIRST_WORDS]) if w[-1] in ",;:"), None)
+            if clause is not None and clause + 1 < len(spoken):  # "Sure," and a word after it
+                head = [" ".join(words[: clause + 1])]
+                head.append(self.buffer.strip()[len(head[0]) :])
+            if len(head) > 1:
+                out.append(head[0])
+                self.buffer = self.buffer.lstrip()[len(head[0]) :]  # (its trailing space stays)
+                self.first = False
+        if len(self.buffer) > self.max_chars:  # a long run without a sentence end: cut it at a pause
+            *done, self.buffer = _cut_long(self.buffer.strip(), self.max_chars)
+            for piece in done:
+                out.extend(self._pieces(piece))
+        return [p for p in out if p]
+
+    def _sentence_end(self) -> re.Match[str] | None:
+        match = _SENTENCE_END.search(self.buffer)
+        if match is None or match.end() < len(self.buffer) or not match.group().startswith("."):
+            return match
+        # a "." that ends the text so far after a digit may be a decimal point ("3." then "5"): wait
+        before = self.buffer[: match.start()]
+        return None if before[-1:].isdigit() and not match.group()[-1:].isspace() else match
+
+    def _pieces(self, sentence: str) -> list[str]:
+        pieces = _cut_long(sentence, self.max_chars)
+        if self.first and pieces:
+            self.first = False
+            if self.eager_first:
+                pieces[:1] = split_first_phrase(pieces[0], self.language)
+        return pieces
+
+    def flush(self) -> list[str]:
+        rest, self.buffer = self.buffer.strip(), ""
+        return self._pieces(rest) if rest else []
+
+
+def split_sentences(text: str, max_chars: int = _MAX_CHUNK) -> list[str]:
+    """Split text into sentences for incremental synthesis; none is longer than `max_chars` (cut at a
+    comma/semicolon or, failing that, at a space), so the first audio never waits for a paragraph."""
+    chunker = SentenceChunker("", eager_first=False, max_chars=max_chars)
+    return chunker.feed(text) + chunker.flush()
+
+
 def speech_pieces(text: str, language: str, eager_first: bool) -> list[str]:
     """Sentences to synthesize one by one; with `eager_first` the first one may be cut at a phrase."""
-    pieces = split_sentences(text)
-    if eager_first and pieces:
-        pieces[:1] = split_first_phrase(pieces[0], language)
-    return pieces
+    chunker = SentenceChunker(language, eager_first)
+    return chunker.feed(text) + chunker.flush()
 
 
 _MARKDOWN = [

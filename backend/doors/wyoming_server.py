@@ -39,7 +39,7 @@ from backend.core.audio import STT_SAMPLE_RATE, StreamResampler, pcm16_to_float
 from backend.core.config import Settings
 from backend.core.errors import MithiError
 from backend.core.limits import check_text
-from backend.engine.responder import SentenceChunker
+from backend.core.text import SentenceChunker
 from backend.voice.base import STTConfig, STTProvider
 from backend.voice.tts_service import ResolvedVoice, TTSService
 

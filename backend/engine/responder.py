@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field, replace
@@ -24,7 +23,7 @@ from backend.core.config import Settings
 from backend.core.cpu import ANSWERING, FIRST_AUDIO
 from backend.core.errors import MithiError, RateLimited
 from backend.core.failover import FailoverLog, attach, current_log
-from backend.core.text import split_first_phrase, strip_markup
+from backend.core.text import SentenceChunker, strip_markup
 from backend.core.usage import UsageMeter
 from backend.engine.events import (
     Error,
@@ -44,55 +43,10 @@ from backend.voice.tts_service import ResolvedVoice, TTSService
 logger = logging.getLogger(__name__)
 
 _CONTEXT_CHARS = 500  # previous_text sent with each sentence (ElevenLabs keeps the prosody continuous)
-_SENTENCE_END = re.compile(r"[.!?…।॥][\"'”’)\]]*(\s|$)")
 
 Send = Callable[[ServerEvent], Awaitable[None]]
 SendAudio = Callable[[bytes, str], Awaitable[None]]
 Transcribe = Callable[[np.ndarray], Awaitable[Transcription]]
-
-
-_FIRST_WORDS = 4  # a clause mark within the first four words ends the first phrase
-
-
-class SentenceChunker:
-    """Cuts streamed LLM text into speakable pieces: whole sentences, and a short first phrase."""
-
-    def __init__(self, language: str) -> None:
-        self.language = language
-        self.buffer = ""
-        self.first = True
-
-    def feed(self, text: str) -> list[str]:
-        self.buffer += text
-        out = []
-        while (match := _SENTENCE_END.search(self.buffer)) is not None:
-            piece, self.buffer = self.buffer[: match.end()].strip(), self.buffer[match.end() :]
-            out.extend(self._pieces(piece))
-        if self.first and not out:
-            # the first phrase can go before its sentence is complete: judged on the words so far but
-            # the last, which may still grow ("of" → "often")
-            spoken = self.buffer.split()
-            words = spoken[:-1] if spoken and not self.buffer[-1].isspace() else spoken
-            head = split_first_phrase(" ".join(words), self.language)
-            clause = next((i for i, w in enumerate(words[:_FIRST_WORDS]) if w[-1] in ",;:"), None)
-            if clause is not None and clause + 1 < len(spoken):  # "Sure," and a word after it
-                head = [" ".join(words[: clause + 1])]
-                head.append(self.buffer.strip()[len(head[0]) :])
-            if len(head) > 1:
-                out.append(head[0])
-                self.buffer = self.buffer.strip()[len(head[0]) :]
-                self.first = False
-        return [p for p in out if p]
-
-    def _pieces(self, sentence: str) -> list[str]:
-        if self.first:
-            self.first = False
-            return split_first_phrase(sentence, self.language)
-        return [sentence]
-
-    def flush(self) -> list[str]:
-        rest, self.buffer = self.buffer.strip(), ""
-        return self._pieces(rest) if rest else []
 
 
 @dataclass

@@ -3,7 +3,7 @@ complete (not when its sentence is), later text by whole sentences."""
 
 from __future__ import annotations
 
-from backend.engine.responder import SentenceChunker
+from backend.core.text import SentenceChunker
 
 
 def _stream(tokens: list[str]) -> list[list[str]]:
@@ -34,3 +34,39 @@ def test_a_clause_mark_ends_the_first_phrase() -> None:
 def test_short_sentences_stay_whole() -> None:
     out = _stream([" I", "'m", " fine", ".", " And", " you", "?"])
     assert [p for step in out for p in step] == ["I'm fine.", "And you?"]
+
+
+def test_a_decimal_point_at_the_end_of_the_text_so_far_is_not_a_sentence_end() -> None:
+    out = _stream([" It", " costs", " 3", ".", "5", " dollars", ".", " Thanks", "."])
+    assert [p for step in out for p in step] == ["It costs 3.5 dollars.", "Thanks."]
+
+
+def test_streamed_and_whole_text_are_cut_alike() -> None:
+    """REST (`speech_pieces`) and /voice (tokens fed one by one) speak the same pieces."""
+    from backend.core.text import speech_pieces
+
+    text = "Your appointment is booked for Tuesday at three. See you then!\nBring your card."
+    tokens = [w + " " for w in text.split(" ")]
+    streamed = [p for step in _stream(tokens) for p in step]
+    assert (
+        streamed
+        == speech_pieces(text, "en", eager_first=True)
+        == [
+            "Your appointment",
+            "is booked for Tuesday at three.",
+            "See you then!",
+            "Bring your card.",
+        ]
+    )
+
+
+def test_a_long_run_without_a_sentence_end_is_cut_while_it_streams() -> None:
+    from backend.core.text import SentenceChunker
+
+    chunker = SentenceChunker("en", eager_first=False, max_chars=40)
+    pieces = chunker.feed("one two three four five six seven eight nine ten eleven twelve ")
+    assert pieces and all(len(p) <= 40 for p in pieces)
+    assert (
+        " ".join(pieces + chunker.flush()).split()
+        == "one two three four five six seven eight nine ten eleven twelve".split()
+    )
