@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from backend.app.server import BackgroundServer  # noqa: E402
 from backend.core.audio import decode_audio  # noqa: E402
 from backend.core.config import PROJECT_ROOT, Settings, load_config  # noqa: E402
-from backend.voice.base import STTConfig, TTSConfig  # noqa: E402
-from backend.voice.providers.piper_tts import PiperTTS  # noqa: E402
-from backend.voice.providers.whisper_local_stt import WhisperLocalSTT  # noqa: E402
+from backend.speech.base import STTConfig, TTSConfig  # noqa: E402
+from backend.speech.providers.piper_tts import PiperTTS  # noqa: E402
+from backend.speech.providers.whisper_local_stt import WhisperLocalSTT  # noqa: E402
 from bench.machine import describe  # noqa: E402
 
 ONE_SENTENCE_REPLIES = [

@@ -11,8 +11,8 @@ from backend.app.auth import Principal, principal_of
 from backend.app.quotas import Meter
 from backend.core.config import Settings
 from backend.core.tenancy import scoped_session_id
-from backend.voice.base import STTProvider
-from backend.voice.tts_service import TTSService
+from backend.speech.base import STTProvider
+from backend.speech.tts_service import TTSService
 
 
 def get_agent(request: Request) -> ConversationAgent:

@@ -34,10 +34,10 @@ from backend.core.errors import ConfigError, install_error_handlers
 from backend.core.urls import install_log_masking
 from backend.doors.wyoming_server import WyomingDoor
 from backend.llm.chain import LLMChain, validate_llm_chain
-from backend.voice.factory import validate_provider_names
-from backend.voice.stt_chain import STTChain, validate_stt_chain
-from backend.voice.tts_chain import validate_tts_chain
-from backend.voice.tts_service import TTSService
+from backend.speech.factory import validate_provider_names
+from backend.speech.stt_chain import STTChain, validate_stt_chain
+from backend.speech.tts_chain import validate_tts_chain
+from backend.speech.tts_service import TTSService
 
 logger = logging.getLogger(__name__)
 

@@ -25,9 +25,9 @@ from backend.core.config import Settings
 from backend.core.errors import InvalidRequest, PayloadTooLarge
 from backend.core.failover import FailoverLog, recording
 from backend.core.usage import UsageMeter
-from backend.voice.base import STTConfig, STTProvider, Transcription
-from backend.voice.tts_chain import voice_used
-from backend.voice.tts_service import ResolvedVoice, TTSService
+from backend.speech.base import STTConfig, STTProvider, Transcription
+from backend.speech.tts_chain import voice_used
+from backend.speech.tts_service import ResolvedVoice, TTSService
 
 logger = logging.getLogger(__name__)
 

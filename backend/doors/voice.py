@@ -30,8 +30,8 @@ from backend.realtime.protocol import (
     TextInput,
     parse_client_event,
 )
-from backend.voice.base import STTProvider
-from backend.voice.tts_service import TTSService
+from backend.speech.base import STTProvider
+from backend.speech.tts_service import TTSService
 
 
 class SocketOutput:

@@ -40,8 +40,8 @@ from backend.core.config import Settings
 from backend.core.errors import MithiError
 from backend.core.limits import check_text
 from backend.core.text import SentenceChunker
-from backend.voice.base import STTConfig, STTProvider
-from backend.voice.tts_service import ResolvedVoice, TTSService
+from backend.speech.base import STTConfig, STTProvider
+from backend.speech.tts_service import ResolvedVoice, TTSService
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from backend.realtime.live_stt import LiveTranscriber
 from backend.realtime.overflow import InputGuard
 from backend.realtime.turn_end import Verdict, verdict
 from backend.realtime.vad import TurnDetector, VADConfig
-from backend.voice.base import STTConfig, STTProvider, Transcription
+from backend.speech.base import STTConfig, STTProvider, Transcription
 
 
 @dataclass(frozen=True)

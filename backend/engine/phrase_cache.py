@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from backend.core import metrics
-from backend.voice.base import AudioChunk
-from backend.voice.tts_service import ResolvedVoice
+from backend.speech.base import AudioChunk
+from backend.speech.tts_service import ResolvedVoice
 
 logger = logging.getLogger(__name__)
 

@@ -37,8 +37,8 @@ from backend.engine.events import (
 )
 from backend.engine.phrase_cache import PhraseCache
 from backend.llm.base import ToolSpec
-from backend.voice.base import AudioChunk, Transcription
-from backend.voice.tts_service import ResolvedVoice, TTSService
+from backend.speech.base import AudioChunk, Transcription
+from backend.speech.tts_service import ResolvedVoice, TTSService
 
 logger = logging.getLogger(__name__)
 

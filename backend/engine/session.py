@@ -66,8 +66,8 @@ from backend.engine.listener import (
 from backend.engine.ports import EngineOutput
 from backend.engine.responder import Responder, ResponseOptions, Turn
 from backend.realtime.frames import FrameStream
-from backend.voice.base import STTConfig, STTProvider, Transcription
-from backend.voice.tts_service import TTSService
+from backend.speech.base import STTConfig, STTProvider, Transcription
+from backend.speech.tts_service import TTSService
 
 logger = logging.getLogger(__name__)
 

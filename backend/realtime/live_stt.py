@@ -18,7 +18,7 @@ import numpy as np
 
 from backend.core.audio import float_to_pcm16
 from backend.core.errors import MithiError
-from backend.voice.base import STTConfig, STTProvider, STTStream
+from backend.speech.base import STTConfig, STTProvider, STTStream
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Each fake is a real HTTP/1.1 server (:class:`tests.fakes.vendor_server.ThreadedV
 and a free port; the vendor modules (:mod:`tests.fakes.elevenlabs`, :mod:`tests.fakes.openai_speech`,
 :mod:`tests.fakes.coqui`) add the vendor's paths, headers, bodies and error shapes.
 
-The audio is real speech: eSpeak NG (through the project's own engine, ``backend.voice.providers.
+The audio is real speech: eSpeak NG (through the project's own engine, ``backend.speech.providers.
 espeak_tts``) in the request's language, resampled to the rate the request asked for, so a round trip
 through Whisper means something.
 
@@ -67,7 +67,7 @@ _speech_lock = threading.Lock()
 
 def speech_pcm(text: str, language: str = "en", sample_rate: int = 22050) -> bytes:
     """Real speech for ``text``: PCM16 mono at ``sample_rate`` (eSpeak NG, the project's engine)."""
-    from backend.voice.providers.espeak_tts import engine
+    from backend.speech.providers.espeak_tts import engine
 
     key = (text, language, sample_rate)
     with _speech_lock:

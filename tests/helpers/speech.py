@@ -10,7 +10,7 @@ import jiwer
 import numpy as np
 
 from backend.core.audio import decode_audio, pcm16_to_wav
-from backend.voice.base import TTSConfig
+from backend.speech.base import TTSConfig
 from tests.conftest import make_settings
 
 TEXT = "Please book a table for two people at seven tonight."
@@ -34,7 +34,7 @@ def piper_audio(models: Path, texts: list[str]) -> dict[str, np.ndarray]:
     """Real speech: Piper's default voice, as the 16 kHz mono float32 samples STT providers take.
 
     Without Piper's sampling noise, so every run hears the same audio (and Whisper the same words)."""
-    from backend.voice.providers.piper_tts import PiperTTS
+    from backend.speech.providers.piper_tts import PiperTTS
 
     async def run() -> dict[str, np.ndarray]:
         tts = PiperTTS(make_settings({"piper": {"noise_scale": 0.0, "noise_w_scale": 0.0}}, models=models))

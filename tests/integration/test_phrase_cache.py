@@ -10,9 +10,9 @@ from backend.core.config import parse_config
 from backend.core.redis import RedisService
 from backend.engine.phrase_cache import PhraseCache
 from backend.realtime.client import VoiceClient
-from backend.voice.base import AudioChunk, TTSConfig
-from backend.voice.catalog import Voice
-from backend.voice.tts_service import ResolvedVoice
+from backend.speech.base import AudioChunk, TTSConfig
+from backend.speech.catalog import Voice
+from backend.speech.tts_service import ResolvedVoice
 from tests.helpers.metrics import delta, scrape
 
 

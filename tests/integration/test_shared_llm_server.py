@@ -26,8 +26,8 @@ from backend.core.errors import ConfigError
 from backend.llm.base import ChatMessage, LLMOptions
 from backend.llm.factory import build_llm
 from backend.realtime.client import VoiceClient
-from backend.voice.base import TTSConfig
-from backend.voice.factory import build_tts
+from backend.speech.base import TTSConfig
+from backend.speech.factory import build_tts
 from bench.processes import AppProcess, LlamaServer, RedisServer, app_config
 
 

@@ -20,10 +20,10 @@ import pytest
 
 from backend.core.config import Settings
 from backend.core.errors import ConfigError, ProviderError
-from backend.voice.base import StreamResult, STTConfig
-from backend.voice.factory import build_stt
-from backend.voice.providers import deepgram_stt
-from backend.voice.providers.deepgram_stt import DeepgramSTT
+from backend.speech.base import StreamResult, STTConfig
+from backend.speech.factory import build_stt
+from backend.speech.providers import deepgram_stt
+from backend.speech.providers.deepgram_stt import DeepgramSTT
 from tests.conftest import make_settings
 from tests.fakes.deepgram import FakeDeepgram
 from tests.helpers.speech import TEXT, TWO_SENTENCES, piper_audio, word_error_rate
@@ -376,7 +376,7 @@ async def test_live_bad_query_is_refused_with_deepgrams_error(fake: FakeDeepgram
 async def test_a_live_stream_that_breaks_counts_against_the_providers_circuit(
     fake: FakeDeepgram, speech: dict[str, np.ndarray]
 ) -> None:
-    from backend.voice.stt_chain import STTChain
+    from backend.speech.stt_chain import STTChain
 
     settings = settings_for(fake)
     async with loaded(settings) as provider:
@@ -392,7 +392,7 @@ async def test_a_live_stream_that_breaks_counts_against_the_providers_circuit(
 
 
 async def test_no_live_stream_is_opened_to_a_provider_whose_circuit_is_open(fake: FakeDeepgram) -> None:
-    from backend.voice.stt_chain import STTChain
+    from backend.speech.stt_chain import STTChain
 
     settings = settings_for(fake)
     async with loaded(settings) as provider:

@@ -18,9 +18,9 @@ import pytest
 
 from backend.core.config import Settings
 from backend.core.errors import ConfigError, ProviderError
-from backend.voice.base import STTConfig
-from backend.voice.factory import build_stt
-from backend.voice.providers.whisper_api_stt import GroqSTT, WhisperAPISTT, language_code
+from backend.speech.base import STTConfig
+from backend.speech.factory import build_stt
+from backend.speech.providers.whisper_api_stt import GroqSTT, WhisperAPISTT, language_code
 from tests.conftest import make_settings
 from tests.fakes.openai_transcriptions import FakeTranscriptionServer
 from tests.helpers.speech import TEXT, TWO_SENTENCES, piper_audio, word_error_rate

@@ -17,11 +17,11 @@ import pytest
 from backend.core.audio import pcm16_to_wav
 from backend.core.config import Settings, parse_config
 from backend.core.errors import ConfigError, ProviderError
-from backend.voice.base import AudioChunk, TTSConfig, TTSProvider
-from backend.voice.hosted_tts import HostedTTSProvider
-from backend.voice.providers.coqui_tts import CoquiTTS, read_wav
-from backend.voice.providers.elevenlabs_tts import ElevenLabsTTS
-from backend.voice.providers.openai_tts import OpenAITTS, text_pieces
+from backend.speech.base import AudioChunk, TTSConfig, TTSProvider
+from backend.speech.hosted_tts import HostedTTSProvider
+from backend.speech.providers.coqui_tts import CoquiTTS, read_wav
+from backend.speech.providers.elevenlabs_tts import ElevenLabsTTS
+from backend.speech.providers.openai_tts import OpenAITTS, text_pieces
 from tests.fakes.coqui import FakeCoqui
 from tests.fakes.elevenlabs import FakeElevenLabs
 from tests.fakes.tts_vendor import FakeTTSVendor, Fault
@@ -484,7 +484,7 @@ async def test_unknown_vendor_voice_is_rejected_once(fakes: dict[str, FakeTTSVen
 async def test_voice_resolution_with_a_cloud_engine(fakes: dict[str, FakeTTSVendor]) -> None:
     """TTSService picks cloud voices per language: tts.voice_id in every language it speaks, vendor ids
     with a language, and the language fallback for languages the model does not speak."""
-    from backend.voice.tts_service import TTSService
+    from backend.speech.tts_service import TTSService
 
     fake = fakes["elevenlabs"]
     fake.reset()

@@ -6,7 +6,7 @@ import pytest
 
 from backend.core.config import PROJECT_ROOT, load_config, parse_config
 from backend.core.errors import ConfigError
-from backend.voice.factory import validate_provider_names
+from backend.speech.factory import validate_provider_names
 
 
 def test_repo_config_is_valid_and_matches_defaults() -> None:

@@ -274,8 +274,8 @@ def test_chain_names_reject_primary_and_repeats() -> None:
 
 def test_unknown_fallback_names_fail_with_the_key() -> None:
     from backend.llm.chain import validate_llm_chain
-    from backend.voice.stt_chain import validate_stt_chain
-    from backend.voice.tts_chain import validate_tts_chain
+    from backend.speech.stt_chain import validate_stt_chain
+    from backend.speech.tts_chain import validate_tts_chain
 
     settings = parse_config({"tts": {"fallback": ["pipr"]}, "stt": {"fallback": ["wisper"]}})
     with pytest.raises(ConfigError, match=r"^tts.fallback\[0\]: 'pipr' is unknown; known: piper, espeak"):

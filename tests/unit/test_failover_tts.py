@@ -11,8 +11,8 @@ import pytest
 from backend.core.config import parse_config
 from backend.core.errors import ProviderError
 from backend.core.failover import BreakerState, CircuitBreaker, recording
-from backend.voice.base import AudioChunk
-from backend.voice.tts_service import TTSService
+from backend.speech.base import AudioChunk
+from backend.speech.tts_service import TTSService
 from tests.conftest import ManualClock
 from tests.fakes.elevenlabs import FakeElevenLabs
 

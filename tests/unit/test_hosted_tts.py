@@ -7,9 +7,9 @@ import pytest
 from backend.core.audio import resample_pcm16
 from backend.core.config import parse_config
 from backend.core.errors import ConfigError
-from backend.voice.hosted_tts import PCMAligner, vendor_voice_id
-from backend.voice.providers.elevenlabs_tts import ElevenLabsTTS, parse_output_format
-from backend.voice.providers.openai_tts import OpenAITTS, text_pieces
+from backend.speech.hosted_tts import PCMAligner, vendor_voice_id
+from backend.speech.providers.elevenlabs_tts import ElevenLabsTTS, parse_output_format
+from backend.speech.providers.openai_tts import OpenAITTS, text_pieces
 
 
 def test_aligner_never_splits_a_sample() -> None:

@@ -1,5 +1,5 @@
 from backend.app.api.openai_compat import to_srt, to_vtt
-from backend.voice.base import Segment
+from backend.speech.base import Segment
 
 SEGMENTS = [Segment(0, 0.0, 1.5, "Hello there."), Segment(1, 1.5, 3661.25, "Second line.")]
 

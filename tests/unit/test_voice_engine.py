@@ -29,8 +29,8 @@ from backend.engine.listener import (
     UtteranceEnded,
 )
 from backend.engine.session import VoiceEngine
-from backend.voice.base import AudioChunk, STTConfig, Transcription, TTSConfig
-from backend.voice.tts_service import ResolvedVoice
+from backend.speech.base import AudioChunk, STTConfig, Transcription, TTSConfig
+from backend.speech.tts_service import ResolvedVoice
 from tests.conftest import make_settings
 
 RATE = 16000

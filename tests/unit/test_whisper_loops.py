@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.voice.providers.whisper_local_stt import repeats_itself
+from backend.speech.providers.whisper_local_stt import repeats_itself
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from backend.core.audio import output_format
 from backend.core.errors import InvalidRequest
 from backend.core.languages import LANGUAGES
 from backend.core.limits import check_characters, check_speed, check_text
-from backend.voice.base import Segment, STTConfig
+from backend.speech.base import Segment, STTConfig
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 

@@ -13,7 +13,7 @@ from backend.app.speech import transcribe_upload
 from backend.core.config import Settings
 from backend.core.failover import recording
 from backend.core.limits import check_language
-from backend.voice.base import STTConfig
+from backend.speech.base import STTConfig
 
 router = APIRouter(prefix="/api/stt", tags=["stt"])
 

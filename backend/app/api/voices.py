@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from backend.app.deps import SettingsDep, STTDep, TTSDep
 from backend.core.errors import InvalidRequest
 from backend.core.languages import LANGUAGES, normalize_language
-from backend.voice.catalog import Voice
+from backend.speech.catalog import Voice
 
 router = APIRouter(prefix="/api", tags=["voices"])
 

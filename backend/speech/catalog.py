@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from backend.core.errors import ConfigError
-from backend.voice.factory import TTS_PROVIDERS, tts_class
+from backend.speech.factory import TTS_PROVIDERS, tts_class
 
 if TYPE_CHECKING:
     from backend.core.config import Settings
@@ -75,7 +75,7 @@ class VoiceCatalog:
 
     def in_language(self, voice_id: str, language: str) -> Voice | None:
         """`voice_id`, or the same voice in `language`: a multilingual (cloud) voice is listed once per
-        language, as `<id>` and `<id>@<language>` (see backend/voice/hosted_tts.py)."""
+        language, as `<id>` and `<id>@<language>` (see backend/speech/hosted_tts.py)."""
         base = voice_id.split("@", 1)[0]
         for candidate in (voice_id, base, f"{base}@{language}"):
             voice = self._voices.get(candidate)

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from backend.core.hosted import bad_response
 from backend.core.text import split_sentences
-from backend.voice.base import AudioChunk, TTSConfig
-from backend.voice.hosted_tts import (
+from backend.speech.base import AudioChunk, TTSConfig
+from backend.speech.hosted_tts import (
     CloudVoice,
     HostedTTSProvider,
     PCMAligner,

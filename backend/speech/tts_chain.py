@@ -1,6 +1,6 @@
 """Text-to-speech as a fallback chain: ``tts.provider``, ``tts.fallback``..., then ``tts.language_fallback``.
 
-Used by :meth:`backend.voice.tts_service.TTSService.stream`. The request's voice decides the first
+Used by :meth:`backend.speech.tts_service.TTSService.stream`. The request's voice decides the first
 engine; the others follow in chain order, each speaking with *its* default voice for the same language
 (engines without a voice for the language are left out). With more than one engine to try, the text is
 spoken piece by piece (sentences, and the eager first phrase) and the failover happens per piece: when
@@ -31,12 +31,12 @@ from backend.core.failover import (
     is_provider_failure,
 )
 from backend.core.text import speech_pieces
-from backend.voice.base import AudioChunk, TTSConfig, TTSProvider
-from backend.voice.factory import tts_class
+from backend.speech.base import AudioChunk, TTSConfig, TTSProvider
+from backend.speech.factory import tts_class
 
 if TYPE_CHECKING:
     from backend.core.config import Settings
-    from backend.voice.tts_service import ResolvedVoice, TTSService
+    from backend.speech.tts_service import ResolvedVoice, TTSService
 
 logger = logging.getLogger(__name__)
 

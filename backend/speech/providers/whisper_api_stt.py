@@ -21,7 +21,7 @@ from backend.core.audio import STT_SAMPLE_RATE, float_to_pcm16, pcm16_to_wav
 from backend.core.errors import ProviderError
 from backend.core.hosted import HostedClient, bad_response, check_base_url, require_api_key
 from backend.core.languages import LANGUAGES, normalize_language
-from backend.voice.base import Segment, STTCapabilities, STTConfig, STTProvider, Transcription
+from backend.speech.base import Segment, STTCapabilities, STTConfig, STTProvider, Transcription
 
 if TYPE_CHECKING:
     from backend.core.config import OpenAICompatSettings, Settings

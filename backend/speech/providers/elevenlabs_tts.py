@@ -33,8 +33,8 @@ import av
 
 from backend.core.errors import ConfigError
 from backend.core.hosted import bad_response
-from backend.voice.base import AudioChunk, TTSConfig
-from backend.voice.hosted_tts import (
+from backend.speech.base import AudioChunk, TTSConfig
+from backend.speech.hosted_tts import (
     CloudVoice,
     HostedTTSProvider,
     PCMAligner,

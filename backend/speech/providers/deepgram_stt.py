@@ -42,7 +42,7 @@ from backend.core.hosted import (
     require_api_key,
     unreachable,
 )
-from backend.voice.base import (
+from backend.speech.base import (
     Segment,
     StreamResult,
     STTCapabilities,
@@ -51,7 +51,7 @@ from backend.voice.base import (
     STTStream,
     Transcription,
 )
-from backend.voice.providers.whisper_api_stt import (
+from backend.speech.providers.whisper_api_stt import (
     hosted_model,
     json_float,
     language_code,

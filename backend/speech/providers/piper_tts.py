@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backend.core.errors import ConfigError, InvalidRequest
-from backend.voice.base import AudioChunk, SentenceTTSProvider, TTSCapabilities, TTSConfig
+from backend.speech.base import AudioChunk, SentenceTTSProvider, TTSCapabilities, TTSConfig
 
 if TYPE_CHECKING:
     from piper import PiperVoice

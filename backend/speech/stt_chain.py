@@ -17,8 +17,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from backend.core.failover import ChainedProviders, ChainMember, configured_chain_names, is_provider_failure
-from backend.voice.base import StreamResult, STTCapabilities, STTConfig, STTProvider, STTStream, Transcription
-from backend.voice.factory import build_stt, stt_class
+from backend.speech.base import (
+    StreamResult,
+    STTCapabilities,
+    STTConfig,
+    STTProvider,
+    STTStream,
+    Transcription,
+)
+from backend.speech.factory import build_stt, stt_class
 
 if TYPE_CHECKING:
     from backend.core.config import Settings

@@ -12,21 +12,21 @@ from backend.core.registry import load_registered
 
 if TYPE_CHECKING:
     from backend.core.config import Settings
-    from backend.voice.base import STTProvider, TTSProvider
+    from backend.speech.base import STTProvider, TTSProvider
 
 TTS_PROVIDERS: dict[str, str] = {
-    "piper": "backend.voice.providers.piper_tts:PiperTTS",
-    "espeak": "backend.voice.providers.espeak_tts:EspeakTTS",
-    "elevenlabs": "backend.voice.providers.elevenlabs_tts:ElevenLabsTTS",
-    "openai": "backend.voice.providers.openai_tts:OpenAITTS",
-    "coqui": "backend.voice.providers.coqui_tts:CoquiTTS",
+    "piper": "backend.speech.providers.piper_tts:PiperTTS",
+    "espeak": "backend.speech.providers.espeak_tts:EspeakTTS",
+    "elevenlabs": "backend.speech.providers.elevenlabs_tts:ElevenLabsTTS",
+    "openai": "backend.speech.providers.openai_tts:OpenAITTS",
+    "coqui": "backend.speech.providers.coqui_tts:CoquiTTS",
 }
 
 STT_PROVIDERS: dict[str, str] = {
-    "whisper_local": "backend.voice.providers.whisper_local_stt:WhisperLocalSTT",
-    "whisper_api": "backend.voice.providers.whisper_api_stt:WhisperAPISTT",
-    "groq": "backend.voice.providers.whisper_api_stt:GroqSTT",
-    "deepgram": "backend.voice.providers.deepgram_stt:DeepgramSTT",
+    "whisper_local": "backend.speech.providers.whisper_local_stt:WhisperLocalSTT",
+    "whisper_api": "backend.speech.providers.whisper_api_stt:WhisperAPISTT",
+    "groq": "backend.speech.providers.whisper_api_stt:GroqSTT",
+    "deepgram": "backend.speech.providers.deepgram_stt:DeepgramSTT",
 }
 
 

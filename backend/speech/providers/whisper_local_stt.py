@@ -28,7 +28,7 @@ import numpy as np
 
 from backend.core.audio import STT_SAMPLE_RATE
 from backend.core.errors import ConfigError, InvalidRequest
-from backend.voice.base import Segment, STTCapabilities, STTConfig, STTProvider, Transcription
+from backend.speech.base import Segment, STTCapabilities, STTConfig, STTProvider, Transcription
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel

@@ -34,8 +34,8 @@ from backend.core.audio import resample_pcm16
 from backend.core.errors import ProviderError
 from backend.core.hosted import bad_response
 from backend.core.text import speech_pieces
-from backend.voice.base import AudioChunk, TTSConfig
-from backend.voice.hosted_tts import (
+from backend.speech.base import AudioChunk, TTSConfig
+from backend.speech.hosted_tts import (
     CloudVoice,
     HostedTTSProvider,
     looks_like_text,

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from backend.core.config import Settings
 from backend.core.errors import ConfigError, InvalidRequest
 from backend.core.limits import check_language
-from backend.voice.base import AudioChunk, TTSConfig, TTSProvider
-from backend.voice.catalog import Voice, VoiceCatalog
-from backend.voice.factory import build_tts
-from backend.voice.tts_chain import build_tts_chain, failover_stream
+from backend.speech.base import AudioChunk, TTSConfig, TTSProvider
+from backend.speech.catalog import Voice, VoiceCatalog
+from backend.speech.factory import build_tts
+from backend.speech.tts_chain import build_tts_chain, failover_stream
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class TTSService:
         self.settings = settings
         self.providers: dict[str, TTSProvider] = {}
         self.providers[settings.tts.provider] = build_tts(settings.tts.provider, settings)
-        for i, name in enumerate(settings.tts.fallback):  # failover chain (backend.voice.tts_chain)
+        for i, name in enumerate(settings.tts.fallback):  # failover chain (backend.speech.tts_chain)
             if name not in self.providers:
                 self.providers[name] = build_tts(name, settings, f"tts.fallback[{i}]")
         fallback = settings.tts.language_fallback
@@ -165,6 +165,6 @@ class TTSService:
         self, text: str, resolved: ResolvedVoice, eager_first: bool = False, whole_pieces: bool = False
     ) -> AsyncIterator[AudioChunk]:
         """Speak `text`; on a provider failure the next engine of the chain takes over, piece by piece
-        (`backend.voice.tts_chain`). Each chunk names the engine that spoke it. `whole_pieces`: never
+        (`backend.speech.tts_chain`). Each chunk names the engine that spoke it. `whole_pieces`: never
         yield audio of a piece an engine broke off (for responses sent whole)."""
         return failover_stream(self, text, resolved, eager_first, whole_pieces)

@@ -18,7 +18,7 @@ import numpy as np
 
 from backend.core.errors import InvalidRequest, ProviderError
 from backend.core.languages import LANGUAGES
-from backend.voice.base import AudioChunk, SentenceTTSProvider, TTSCapabilities, TTSConfig
+from backend.speech.base import AudioChunk, SentenceTTSProvider, TTSCapabilities, TTSConfig
 
 if TYPE_CHECKING:
     from backend.core.config import Settings

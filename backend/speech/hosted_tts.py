@@ -3,7 +3,7 @@ PCM sample alignment and how cloud voices appear in the voice catalogue.
 
 Cloud voices in the catalogue
 -----------------------------
-A catalogue :class:`~backend.voice.catalog.Voice` speaks one language, while a cloud voice speaks every
+A catalogue :class:`~backend.speech.catalog.Voice` speaks one language, while a cloud voice speaks every
 language of its model. So each cloud voice is listed once per enabled language its model supports:
 
 * ``<vendor id>`` speaks the voice's *home* language: ``tts.language`` when the model supports it,
@@ -16,7 +16,7 @@ The provider sends the vendor id (the part before ``@``) and the request's langu
 
 Which voices exist: the configured default voice (always, so it works even when listing voices fails)
 followed by what :meth:`HostedTTSProvider.discover_voices` found at ``load()``. The catalogue asks the
-provider *class* (:meth:`~backend.voice.base.TTSProvider.installed_voice_ids`), so the discovered
+provider *class* (:meth:`~backend.speech.base.TTSProvider.installed_voice_ids`), so the discovered
 voices are kept per provider name and base URL in :data:`_DISCOVERED`.
 """
 
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from backend.core.errors import ProviderError
 from backend.core.hosted import HostedClient, bad_response, check_base_url, require_api_key
 from backend.core.languages import LANGUAGES
-from backend.voice.base import TTSCapabilities, TTSProvider
+from backend.speech.base import TTSCapabilities, TTSProvider
 
 if TYPE_CHECKING:
     from backend.core.config import HostedSettings, Settings
