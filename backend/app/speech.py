@@ -26,7 +26,6 @@ from backend.core.errors import InvalidRequest, PayloadTooLarge
 from backend.core.failover import FailoverLog, recording
 from backend.core.usage import UsageMeter
 from backend.speech.base import STTConfig, STTProvider, Transcription
-from backend.speech.tts_chain import voice_used
 from backend.speech.tts_service import ResolvedVoice, TTSService
 
 logger = logging.getLogger(__name__)
@@ -38,7 +37,10 @@ def _headers(
     """Who spoke: `X-TTS-Provider` (the engines, in order, when a failover mixed them), `X-Voice-Id` (the
     first engine's voice) and `X-Failover` ("from -> to (reason)"; each failover, `; `-separated)."""
     engines = list(dict.fromkeys(e for e in engines if e)) or [resolved.provider.name]
-    headers = {"X-Voice-Id": voice_used(tts, resolved, engines[0]), "X-TTS-Provider": ", ".join(engines)}
+    headers = {
+        "X-Voice-Id": tts.engines.voice_used(resolved, engines[0]),
+        "X-TTS-Provider": ", ".join(engines),
+    }
     events = log.drain("tts")
     if events:
         # each failover once: a text of N pieces that skipped an open circuit says so once, not N times

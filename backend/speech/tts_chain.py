@@ -1,6 +1,7 @@
 """Text-to-speech as a fallback chain: ``tts.provider``, ``tts.fallback``..., then ``tts.language_fallback``.
 
-Used by :meth:`backend.speech.tts_service.TTSService.stream`. The request's voice decides the first
+:class:`TTSChain` is itself a :class:`TTSProvider`, like ``STTChain`` and ``LLMChain``;
+``TTSService`` only picks voices and hands the chain what it picked. The request's voice decides the first
 engine; the others follow in chain order, each speaking with *its* default voice for the same language
 (engines without a voice for the language are left out). With more than one engine to try, the text is
 spoken piece by piece (sentences, and the eager first phrase) and the failover happens per piece: when
@@ -17,13 +18,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import replace
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from backend.core.audio import StreamResampler
 from backend.core.errors import ConfigError
 from backend.core.failover import (
+    ChainedProviders,
     ChainMember,
     ProviderChain,
     configured_chain_names,
@@ -31,14 +34,26 @@ from backend.core.failover import (
     is_provider_failure,
 )
 from backend.core.text import speech_pieces
-from backend.speech.base import AudioChunk, TTSConfig, TTSProvider
+from backend.speech.base import AudioChunk, TTSCapabilities, TTSConfig, TTSProvider
+from backend.speech.catalog import Voice
 from backend.speech.factory import tts_class
 
 if TYPE_CHECKING:
     from backend.core.config import Settings
-    from backend.speech.tts_service import ResolvedVoice, TTSService
+    from backend.core.failover import Clock
 
 logger = logging.getLogger(__name__)
+
+VoiceFor = Callable[[str, str], Voice | None]  # (engine, language) → the voice it speaks it with by default
+
+
+@dataclass(frozen=True)
+class ResolvedVoice:
+    """What `TTSService.resolve()` chose for a request: the engine, its voice and the request's config."""
+
+    provider: TTSProvider
+    voice: Voice
+    config: TTSConfig
 
 
 def validate_tts_chain(settings: Settings) -> list[str]:
@@ -46,73 +61,91 @@ def validate_tts_chain(settings: Settings) -> list[str]:
     return configured_chain_names("tts", settings, tts_class)
 
 
-def build_tts_chain(settings: Settings, providers: dict[str, TTSProvider]) -> ProviderChain[TTSProvider]:
-    """The chain over already-built providers: primary, fallbacks, then the language fallback."""
-    chain: ProviderChain[TTSProvider] = ProviderChain.from_settings("tts", settings)
-    names = validate_tts_chain(settings)
-    for i, name in enumerate(names):
-        if name not in providers:
-            raise ConfigError(f"tts: provider '{name}' was not built")
-        chain.add(name, providers[name], "primary" if i == 0 else "fallback")
-    language_fallback = settings.tts.language_fallback
-    if language_fallback and language_fallback in providers:
-        chain.add(language_fallback, providers[language_fallback], "language_fallback")
-    return chain
+class TTSChain(ChainedProviders[TTSProvider], TTSProvider):
+    """The TTS engines in failover order, over already-built providers: primary, fallbacks, then the
+    language fallback. ``voice_for`` tells which voice an engine speaks a language with (the service's
+    choice); ``resolve`` turns a bare ``TTSConfig`` into a ResolvedVoice (for ``stream()``)."""
 
+    def __init__(
+        self,
+        settings: Settings,
+        providers: dict[str, TTSProvider],
+        voice_for: VoiceFor,
+        resolve: Callable[[TTSConfig], ResolvedVoice],
+        clock: Clock = time.monotonic,
+    ) -> None:
+        names = validate_tts_chain(settings)
+        missing = [n for n in names if n not in providers]
+        if missing:
+            raise ConfigError(f"tts: provider '{missing[0]}' was not built")
+        language_fallback = settings.tts.language_fallback
+        if language_fallback and language_fallback in providers and language_fallback not in names:
+            names.append(language_fallback)
+        self._set_up_chain("tts", settings, [providers[n] for n in names], clock)
+        if language_fallback in self.chain.members and language_fallback != names[0]:
+            self.chain.members[language_fallback].role = (
+                "language_fallback" if language_fallback not in settings.tts.fallback else "fallback"
+            )
+        self.voice_for = voice_for
+        self._resolve = resolve
 
-def failover_order(service: TTSService, resolved: ResolvedVoice) -> list[str]:
-    """The engines that may speak this request, the requested voice's engine first."""
-    engine = resolved.voice.engine
-    language = resolved.config.language
-    order = [engine]
-    for name in service.chain.names:
-        if name != engine and service.voice_for(name, language) is not None:
-            order.append(name)
-    return order
+    # ------------------------------------------------------------------ the provider interface
+    def capabilities(self) -> TTSCapabilities:
+        return self.primary_provider.capabilities()
 
+    def voice_ids(self) -> list[str]:
+        return [v for p in self.providers for v in p.voice_ids()]
 
-def voice_used(service: TTSService, resolved: ResolvedVoice, engine: str) -> str:
-    """The voice id ``engine`` speaks this request with."""
-    if not engine or engine == resolved.voice.engine:
-        return resolved.voice.id
-    voice = service.voice_for(engine, resolved.config.language)
-    return voice.id if voice is not None else resolved.voice.id
+    def stream(self, text: str, config: TTSConfig) -> AsyncIterator[AudioChunk]:
+        return self.speak(text, self._resolve(config), eager_first=config.eager_first)
 
+    # ------------------------------------------------------------------ failover
+    def order(self, resolved: ResolvedVoice) -> list[str]:
+        """The engines that may speak this request, the requested voice's engine first."""
+        engine = resolved.voice.engine
+        language = resolved.config.language
+        return [engine] + [
+            n for n in self.chain.names if n != engine and self.voice_for(n, language) is not None
+        ]
 
-async def failover_stream(
-    service: TTSService,
-    text: str,
-    resolved: ResolvedVoice,
-    eager_first: bool = False,
-    whole_pieces: bool = False,
-) -> AsyncIterator[AudioChunk]:
-    """``whole_pieces``: yield a piece only once it is complete, so the audio of a piece an engine broke
-    off never reaches the caller (for a response that is sent whole anyway)."""
-    chain = service.chain
-    order = failover_order(service, resolved)
-    language = resolved.config.language
-    target = resolved.voice.sample_rate
-    if len(order) == 1:  # nothing to fail over to: one request for the whole text, as the engine likes it
-        pieces, config = [text], replace(resolved.config, eager_first=eager_first)
-    else:
-        pieces, config = (
-            speech_pieces(text, language, eager_first),
-            replace(resolved.config, eager_first=False),
-        )
-    for i, piece in enumerate(pieces):
-        context = replace(
-            config,
-            previous_text=pieces[i - 1] if i else config.previous_text,
-            next_text=pieces[i + 1] if i + 1 < len(pieces) else config.next_text,
-        )
-        speaking = _speak_piece(service, chain, order, piece, resolved, context, target, whole_pieces)
-        async with contextlib.aclosing(speaking):  # a listener that stops early closes the vendor stream now
-            async for chunk in speaking:
-                yield chunk
+    def voice_used(self, resolved: ResolvedVoice, engine: str) -> str:
+        """The voice id ``engine`` speaks this request with."""
+        if not engine or engine == resolved.voice.engine:
+            return resolved.voice.id
+        voice = self.voice_for(engine, resolved.config.language)
+        return voice.id if voice is not None else resolved.voice.id
+
+    async def speak(
+        self, text: str, resolved: ResolvedVoice, eager_first: bool = False, whole_pieces: bool = False
+    ) -> AsyncIterator[AudioChunk]:
+        """``whole_pieces``: yield a piece only once it is complete, so the audio of a piece an engine broke
+        off never reaches the caller (for a response that is sent whole anyway)."""
+        order = self.order(resolved)
+        language = resolved.config.language
+        target = resolved.voice.sample_rate
+        if len(order) == 1:  # nothing to fail over to: one request for the whole text, as the engine likes it
+            pieces, config = [text], replace(resolved.config, eager_first=eager_first)
+        else:
+            pieces, config = (
+                speech_pieces(text, language, eager_first),
+                replace(resolved.config, eager_first=False),
+            )
+        for i, piece in enumerate(pieces):
+            context = replace(
+                config,
+                previous_text=pieces[i - 1] if i else config.previous_text,
+                next_text=pieces[i + 1] if i + 1 < len(pieces) else config.next_text,
+            )
+            speaking = _speak_piece(
+                self.voice_for, self.chain, order, piece, resolved, context, target, whole_pieces
+            )
+            async with contextlib.aclosing(speaking):  # a listener that stops early closes the vendor stream
+                async for chunk in speaking:
+                    yield chunk
 
 
 async def _speak_piece(
-    service: TTSService,
+    voice_for: VoiceFor,
     chain: ProviderChain[TTSProvider],
     order: list[str],
     piece: str,
@@ -124,7 +157,7 @@ async def _speak_piece(
     errors: list[tuple[str, BaseException]] = []  # every failure, for the final error
     unreported: list[tuple[str, BaseException]] = []  # failures not yet told to the request
     for member, forced in chain.candidates(order):
-        own = _config_for(service, member, resolved, config)
+        own = _config_for(voice_for, member, resolved, config)
         if own is None:
             continue
         held: list[AudioChunk] = []  # whole: the piece's audio, yielded once it is complete
@@ -172,12 +205,12 @@ async def _speak_piece(
 
 
 def _config_for(
-    service: TTSService, member: ChainMember[TTSProvider], resolved: ResolvedVoice, config: TTSConfig
+    voice_for: VoiceFor, member: ChainMember[TTSProvider], resolved: ResolvedVoice, config: TTSConfig
 ) -> TTSConfig | None:
     """The request as ``member`` should get it: the requested voice, or its own voice for the language."""
     if member.name == resolved.voice.engine:
         return config
-    voice = service.voice_for(member.name, config.language)
+    voice = voice_for(member.name, config.language)
     if voice is None:
         return None
     return replace(config, voice_id=voice.id)

@@ -1,4 +1,4 @@
-"""Picks the provider and voice for a TTS request, and runs it.
+"""Picks the provider and voice for a TTS request; the engines speak it as one chain (`tts_chain.TTSChain`).
 
 `tts.provider` is the primary engine; `tts.language_fallback` (espeak by default) speaks languages for
 which the primary engine has no installed voice, so every configured language works out of the box.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 from backend.core.config import Settings
 from backend.core.errors import ConfigError, InvalidRequest
@@ -16,18 +15,11 @@ from backend.core.limits import check_language
 from backend.speech.base import AudioChunk, TTSConfig, TTSProvider
 from backend.speech.catalog import Voice, VoiceCatalog
 from backend.speech.factory import build_tts
-from backend.speech.tts_chain import build_tts_chain, failover_stream
+from backend.speech.tts_chain import ResolvedVoice, TTSChain
 
 logger = logging.getLogger(__name__)
 
 _MAX_LISTED = 25
-
-
-@dataclass(frozen=True)
-class ResolvedVoice:
-    provider: TTSProvider
-    voice: Voice
-    config: TTSConfig
 
 
 def _listing(voices: list[Voice]) -> str:
@@ -47,7 +39,10 @@ class TTSService:
         fallback = settings.tts.language_fallback
         if fallback and fallback not in self.providers:
             self.providers[fallback] = build_tts(fallback, settings, "tts.language_fallback")
-        self.chain = build_tts_chain(settings, self.providers)
+        self.engines = TTSChain(
+            settings, self.providers, self.voice_for, lambda c: self.resolve(c.voice_id, c.language, c.speed)
+        )
+        self.chain = self.engines.chain  # roles and circuit breakers (/health)
         self.catalog = VoiceCatalog(settings, list(self.providers))
 
     @property
@@ -55,8 +50,7 @@ class TTSService:
         return self.providers[self.settings.tts.provider]
 
     async def load(self) -> None:
-        for provider in self.providers.values():
-            await provider.load()
+        await self.engines.load()
         self.catalog.refresh()
         tts = self.settings.tts
         if tts.voice_id:
@@ -71,8 +65,7 @@ class TTSService:
             self.resolve(None, language)  # every configured language must have a voice, now, not later
 
     async def close(self) -> None:
-        for provider in self.providers.values():
-            await provider.close()
+        await self.engines.close()
 
     # ------------------------------------------------------------------ resolution
     def _default_voice(self, engine: str, language: str) -> Voice | None:
@@ -167,4 +160,4 @@ class TTSService:
         """Speak `text`; on a provider failure the next engine of the chain takes over, piece by piece
         (`backend.speech.tts_chain`). Each chunk names the engine that spoke it. `whole_pieces`: never
         yield audio of a piece an engine broke off (for responses sent whole)."""
-        return failover_stream(self, text, resolved, eager_first, whole_pieces)
+        return self.engines.speak(text, resolved, eager_first, whole_pieces)

@@ -136,3 +136,24 @@ async def test_a_request_fault_never_counts_against_the_circuit(
     assert breaker.consecutive_failures == 0 and breaker.available()
     assert service.chain.breaker("piper").failures == 0
     assert {c.provider for c in await speak(service, "Three.")} == {"elevenlabs"}
+
+
+async def test_the_chain_is_a_tts_provider_like_the_others(
+    service: TTSService, eleven: FakeElevenLabs, clock: ManualClock
+) -> None:
+    """`TTSChain` is a TTSProvider (as STTChain and LLMChain are providers): given a bare TTSConfig it
+    speaks with the configured engines in failover order."""
+    from backend.speech.base import TTSConfig, TTSProvider
+
+    chain = service.engines
+    assert isinstance(chain, TTSProvider) and chain.name == "elevenlabs"
+    assert [(m.name, m.role) for m in chain.chain.members.values()] == [
+        ("elevenlabs", "primary"),
+        ("piper", "fallback"),
+    ]
+    assert "en_US-joe-medium" in chain.voice_ids()
+    eleven.fail(503, times=10)
+    config = TTSConfig(voice_id=service.resolve(None, "en").voice.id, language="en")
+    with recording():
+        chunks = [c async for c in chain.stream("The museum opens at nine.", config)]
+    assert chunks and {c.provider for c in chunks} == {"piper"} and {c.sample_rate for c in chunks} == {16000}
