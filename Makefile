@@ -84,9 +84,10 @@ format: dev-deps ## apply ruff fixes and formatting
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: dev-deps models ## speech, agent, voice-to-voice, barge-in, failover and capacity benchmarks; numbers in docs/BENCHMARKS.md
+bench: dev-deps models ## speech, agent (speed and answer quality), voice-to-voice, barge-in, failover and capacity benchmarks; numbers in docs/BENCHMARKS.md
 	$(PY) bench/speech.py
 	$(PY) bench/agent.py
+	$(PY) bench/agent_quality.py
 	$(PY) bench/voice_latency.py
 	$(PY) bench/barge_in.py
 	$(PY) bench/realtime_latency.py

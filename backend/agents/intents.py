@@ -332,6 +332,7 @@ _DATE_Q = re.compile(
     r"\bwhat(?:s|\s+is)\s+(?:the\s+)?(?:date|day)(?:\s+today)?\b(?!\s+(?:of|for|is\s+my))|\btodays\s+date\b"
     r"|\bwhat\s+(?:day|date)\s+is\s+(?:it|today)\b|\bwhat(?:s|\s+is)\s+today\b"
     r"|\bwhich\s+day\s+is\s+(?:it|today)\b"
+    r"|\b(?:what|which)\s+(?:day\s+of\s+the\s+week|weekday)\s+(?:is\s+(?:it|today)|it\s+is)\b"
     r"|\bcurrent\s+date\b|\btell\s+me\s+the\s+(?:date|day)\b"
 )
 

@@ -63,6 +63,8 @@ KIND_CASES = [
     ("what day is it", "date"),
     ("today's date", "date"),
     ("what is the date", "date"),
+    ("What day of the week is it?", "date"),  # the LLM alone said Wednesday on a Thursday
+    ("which weekday is today", "date"),
     # none / negatives
     ("is the museum open at 3 pm?", "none"),
     ("what time does the shop open", "none"),
