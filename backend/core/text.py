@@ -96,8 +96,9 @@ class SentenceChunker:
                 out.append(head[0])
                 self.buffer = self.buffer.lstrip()[len(head[0]) :]  # (its trailing space stays)
                 self.first = False
-        if len(self.buffer) > self.max_chars:  # a long run without a sentence end: cut it at a pause
-            *done, self.buffer = _cut_long(self.buffer.strip(), self.max_chars)
+        if len(self.buffer.strip()) > self.max_chars:  # a long run without a sentence end: cut it
+            *done, rest = _cut_long(self.buffer.strip(), self.max_chars)
+            self.buffer = rest + self.buffer[len(self.buffer.rstrip()) :]  # its trailing space stays
             for piece in done:
                 out.extend(self._pieces(piece))
         return [p for p in out if p]

@@ -78,14 +78,15 @@ class TTSChain(ChainedProviders[TTSProvider], TTSProvider):
         missing = [n for n in names if n not in providers]
         if missing:
             raise ConfigError(f"tts: provider '{missing[0]}' was not built")
-        language_fallback = settings.tts.language_fallback
-        if language_fallback and language_fallback in providers and language_fallback not in names:
+        language_fallback = settings.tts.language_fallback  # last, unless already primary or a fallback
+        appended = (
+            bool(language_fallback) and language_fallback in providers and language_fallback not in names
+        )
+        if appended:
             names.append(language_fallback)
         self._set_up_chain("tts", settings, [providers[n] for n in names], clock)
-        if language_fallback in self.chain.members and language_fallback != names[0]:
-            self.chain.members[language_fallback].role = (
-                "language_fallback" if language_fallback not in settings.tts.fallback else "fallback"
-            )
+        if appended:
+            self.chain.members[language_fallback].role = "language_fallback"
         self.voice_for = voice_for
         self._resolve = resolve
 

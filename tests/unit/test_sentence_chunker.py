@@ -70,3 +70,13 @@ def test_a_long_run_without_a_sentence_end_is_cut_while_it_streams() -> None:
         " ".join(pieces + chunker.flush()).split()
         == "one two three four five six seven eight nine ten eleven twelve".split()
     )
+
+
+def test_a_long_run_cut_while_streaming_keeps_the_space_before_the_next_token() -> None:
+    from backend.core.text import SentenceChunker
+
+    chunker = SentenceChunker("en", eager_first=False, max_chars=20)
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()
+    pieces = [p for w in words for p in chunker.feed(w + " ")] + chunker.flush()
+    assert " ".join(pieces).split() == words  # no word glued to the next
+    assert chunker.feed(" " * 50) == [] and chunker.flush() == []  # only spaces: nothing to cut, no error
