@@ -80,10 +80,14 @@ class LLMSettings(Section):
 
 
 class LlamaCppSettings(Section):
-    model: str = "gemma-3-270m-q4_k_m.gguf"  # a file in models/llm/ or a path to any GGUF
+    # a file in models/llm/ or a path to any GGUF; None = the model `download_models.py --llm` selected
+    # (models/llm/selected.json), else the bundled Gemma 3 270M
+    model: OptionalStr = None
     context_tokens: int = Field(2048, ge=256, le=131072)
     threads: int = Field(0, ge=0)  # 0 = all cores
-    prompt_style: Literal["completion", "chat"] = "completion"
+    # auto: chat when the GGUF carries a chat template (instruct models), completion when not (base models)
+    prompt_style: Literal["auto", "completion", "chat"] = "auto"
+    tool_calling: bool = True  # with the chat prompt: offer the agent's tools when the template takes them
     contexts: int = Field(4, ge=1, le=16)  # generations at once (each context: its own KV cache)
     yield_to_speech: bool = True  # pause between tokens while a reply's first phrase is synthesized
 

@@ -96,7 +96,9 @@ class LLMProvider(abc.ABC):
 
     async def complete(self, messages: list[ChatMessage], options: LLMOptions) -> LLMEvent:
         """The whole reply at once (built on `stream`)."""
-        text, calls, finish = [], (), None
+        text: list[str] = []
+        calls: tuple[ToolCall, ...] = ()
+        finish: str | None = None
         async for event in self.stream(messages, options):
             text.append(event.text)
             calls = event.tool_calls or calls

@@ -1,24 +1,30 @@
 """A local stand-in for the Hugging Face hub, for tests that must not touch the internet.
 
 It is a real HTTP/1.1 server (``ThreadingHTTPServer`` in a daemon thread) on 127.0.0.1 and a
-free port that serves the paths ``download_models.py`` uses:
+free port that answers what ``huggingface_hub`` (``hf_hub_download``, ``HfApi.list_repo_tree``)
+asks of the hub:
 
-* ``GET /<owner>/<repo>/resolve/main/<path>`` with ``Content-Length`` and ``Range: bytes=N-``
-  / ``bytes=N-M`` support (206 + ``Content-Range``; 416 when out of range);
-* ``GET /api/models/<owner>/<repo>/tree/main`` → the JSON listing of the repo's files;
-* anything else → 404.
+* ``HEAD|GET /<owner>/<repo>/resolve/<revision>/<path>``: the file, with ``X-Repo-Commit`` (the
+  repo's commit sha), ``ETag`` (the git blob sha1; for LFS files the sha256), ``Content-Length``
+  and ``Range: bytes=N-`` / ``bytes=N-M`` support (206 + ``Content-Range``; 416 when out of range).
+  LFS files answer ``302`` to a CDN on a second port (another origin, as the real hub's CDN is),
+  carrying ``X-Linked-Etag`` (sha256) and ``X-Linked-Size``;
+* ``GET /api/models/<owner>/<repo>/tree/<revision>`` → the JSON listing of the repo's files
+  (``oid``, ``size``, ``lfs: {oid, size, pointerSize}``);
+* ``GET /api/models/<owner>/<repo>[/revision/<revision>]`` → ``{id, sha, siblings}``;
+* ``GET /api/agent-harnesses`` → an empty registry (huggingface_hub fetches it once a day);
+* an unknown repo or file → 404 with ``X-Error-Code: RepoNotFound`` / ``EntryNotFound``.
 
-Failure simulation per file: drop the connection after K body bytes on the first N requests
-(``drop_after``/``drop_times``), serve corrupted bytes of the right length (``corrupt``),
-answer 5xx the first N times (``fail_times``), or redirect to a ``/cdn/...`` URL like the real
-hub does for LFS files (``redirect``). Every request is recorded (method, path, Range header,
-status) in :attr:`FakeHub.requests`.
+Failure simulation per file (on downloads, GET): drop the connection after K body bytes on the
+first N requests (``drop_after``/``drop_times``), serve corrupted bytes of the right length
+(``corrupt``), answer 5xx the first N times (``fail_times``). Every request is recorded (method,
+path, Range header, status) in :attr:`FakeHub.requests`.
 
 Usage::
 
     with FakeHub() as hub:
         hub.add_piper_voice("hi_IN-pratham-medium", onnx=b"...", config=b"{}")
-        hub.add_whisper_repo("Systran/faster-whisper-small", {"model.bin": b"...", ...})
+        hub.add_repo("Systran/faster-whisper-small", {"model.bin": b"...", ...})
         ... HF_ENDPOINT=hub.url ...
         assert any(r.range_header for r in hub.requests_for("model.bin"))
 """
@@ -39,7 +45,10 @@ from urllib.parse import unquote, urlsplit
 __all__ = ["FakeFile", "FakeHub", "RecordedRequest", "git_blob_sha1", "piper_voice_entry"]
 
 PIPER_REPO = "rhasspy/piper-voices"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+AGENT_HARNESSES: dict[str, Any] = {"standardEnvVars": [], "harnesses": {}}
 _RANGE_RE = re.compile(r"^bytes=(\d+)-(\d*)$")
+_RESOLVE_RE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<revision>[^/]+)/(?P<path>.+)$")
 
 
 def git_blob_sha1(data: bytes) -> str:
@@ -60,11 +69,16 @@ class FakeFile:
     fail_times: int = 0
     """Answer ``fail_status`` on the first ``fail_times`` requests."""
     fail_status: int = 503
-    redirect: bool = False
-    """Answer 302 to ``/cdn/<repo>/<path>`` (like the hub does for LFS files)."""
+    lfs: bool = False
+    """Stored in LFS: /resolve answers 302 to the CDN, and the ETag is the sha256."""
     ignore_range: bool = False
     """Always answer 200 with the full body, even to Range requests."""
     requests: int = 0
+
+    @property
+    def etag(self) -> str:
+        """What the hub reports as the file's ETag: sha256 for LFS files, else the git blob sha1."""
+        return hashlib.sha256(self.content).hexdigest() if self.lfs else git_blob_sha1(self.content)
 
     def body(self) -> bytes:
         """The bytes actually served (corrupted if requested)."""
@@ -135,8 +149,8 @@ class FakeHub:
         self.voices: dict[str, Any] = {}
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._servers: list[ThreadingHTTPServer] = []
+        self._threads: list[threading.Thread] = []
 
     # -- content -----------------------------------------------------------------------------
 
@@ -175,7 +189,7 @@ class FakeHub:
         else:
             existing.content = data
 
-    def add_whisper_repo(
+    def add_repo(
         self,
         repo: str,
         files: dict[str, bytes],
@@ -184,7 +198,7 @@ class FakeHub:
         tree_overrides: dict[str, dict[str, Any]] | None = None,
         file_options: dict[str, dict[str, Any]] | None = None,
     ) -> list[dict[str, Any]]:
-        """Serve a model repo and its ``tree/main`` listing; returns the tree entries.
+        """Serve a model repo and its tree listing; returns the tree entries.
 
         Files named in ``lfs`` get an ``lfs`` block with their sha256; the others carry their
         git blob sha1 as ``oid``. ``tree_overrides`` patches entries (e.g. a wrong sha),
@@ -198,7 +212,7 @@ class FakeHub:
         self.add_file(repo, "README.md", b"# README\n")
         for path, data in files.items():
             options = (file_options or {}).get(path, {})
-            self.add_file(repo, path, data, redirect=path in lfs, **options)
+            self.add_file(repo, path, data, lfs=path in lfs, **options)
             if path in lfs:
                 pointer = (
                     f"version https://git-lfs.github.com/spec/v1\n"
@@ -222,6 +236,8 @@ class FakeHub:
         self.trees[repo] = tree
         return tree
 
+    add_whisper_repo = add_repo
+
     # -- inspection --------------------------------------------------------------------------
 
     def requests_for(self, suffix: str) -> list[RecordedRequest]:
@@ -238,31 +254,41 @@ class FakeHub:
     @property
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:54321`` (use as ``HF_ENDPOINT``)."""
-        if self._server is None:
+        return self._origin(0)
+
+    @property
+    def cdn_url(self) -> str:
+        """Where LFS files are redirected to: another origin, like the real hub's CDN."""
+        return self._origin(1)
+
+    def _origin(self, index: int) -> str:
+        if not self._servers:
             raise RuntimeError("FakeHub is not running")
-        host, port = self._server.server_address[:2]
+        host, port = self._servers[index].server_address[:2]
         return f"http://{host}:{port}"
 
     def start(self) -> FakeHub:
-        """Start serving in a background thread."""
+        """Start serving the hub and its CDN in background threads."""
         handler = type("_BoundHandler", (_Handler,), {"hub": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-hf-hub", daemon=True
-        )
-        self._thread.start()
+        for name in ("fake-hf-hub", "fake-hf-cdn"):
+            server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            server.daemon_threads = True
+            thread = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
+            )
+            thread.start()
+            self._servers.append(server)
+            self._threads.append(thread)
         return self
 
     def stop(self) -> None:
-        """Stop the server and wait for its thread."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        """Stop the servers and wait for their threads."""
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._servers, self._threads = [], []
 
     def __enter__(self) -> FakeHub:
         return self.start()
@@ -310,47 +336,96 @@ class _Handler(BaseHTTPRequestHandler):
                 path=urlsplit(self.path).path,
                 range_header=self.headers.get("Range"),
                 status=status,
-                headers={k: v for k, v in self.headers.items()},
+                headers={k.title(): v for k, v in self.headers.items()},  # as sent, whatever the case
             )
         )
 
-    def _not_found(self, head: bool) -> None:
-        self._send(404, b'{"error":"Entry not found"}', "application/json", head)
+    def _not_found(self, head: bool, code: str = "EntryNotFound") -> None:
+        message = "Repository not found" if code == "RepoNotFound" else "Entry not found"
+        body = json.dumps({"error": message}).encode()
+        self._send(404, body, "application/json", head, X_Error_Code=code, X_Error_Message=message)
+
+    def _repos(self) -> set[str]:
+        return {repo for repo, _ in self.hub.files} | set(self.hub.trees)
 
     def _dispatch(self, head: bool) -> None:
         path = unquote(urlsplit(self.path).path)
-        if path.startswith("/api/models/") and path.endswith("/tree/main"):
-            repo = path[len("/api/models/") : -len("/tree/main")]
-            tree = self.hub.trees.get(repo)
-            if tree is None:
-                self._send(404, b'{"error":"Repository not found"}', "application/json", head)
-            else:
-                self._send(200, json.dumps(tree).encode(), "application/json", head)
+        if path == "/api/agent-harnesses":  # huggingface_hub asks once a day (its agent detection)
+            self._send(200, json.dumps(AGENT_HARNESSES).encode(), "application/json", head)
             return
-        cdn = path.startswith("/cdn/")
-        if cdn:
-            rest = path[len("/cdn/") :]
-            parts = rest.split("/", 2)
-            if len(parts) < 3:
+        if path.startswith("/api/models/"):
+            self._api(path[len("/api/models/") :], head)
+            return
+        if path.startswith("/cdn/"):
+            parts = path[len("/cdn/") :].split("/", 2)
+            fake = self.hub.files.get((f"{parts[0]}/{parts[1]}", parts[2])) if len(parts) == 3 else None
+            if fake is None:
                 self._not_found(head)
-                return
-            repo, file_path = f"{parts[0]}/{parts[1]}", parts[2]
-        else:
-            marker = "/resolve/main/"
-            if marker not in path:
-                self._not_found(head)
-                return
-            repo, file_path = path[1:].split(marker, 1)
+            else:
+                self._serve_file(fake, head)
+            return
+        match = _RESOLVE_RE.match(path)
+        if match is None:
+            self._not_found(head, "RepoNotFound")
+            return
+        repo, revision, file_path = match.group("repo"), match.group("revision"), match.group("path")
+        if repo not in self._repos():
+            self._not_found(head, "RepoNotFound")
+            return
+        if revision not in ("main", COMMIT):
+            self._not_found(head, "RevisionNotFound")
+            return
         fake = self.hub.files.get((repo, file_path))
         if fake is None:
             self._not_found(head)
             return
-        if fake.redirect and not cdn:
-            self._send(302, b"", "text/plain", head, Location=f"/cdn/{repo}/{file_path}")
+        if fake.lfs:
+            location = f"{self.hub.cdn_url}/cdn/{repo}/{file_path}"
+            self._send(
+                302,
+                b"",
+                "text/plain",
+                head,
+                Location=location,
+                X_Repo_Commit=COMMIT,
+                X_Linked_Etag=f'"{fake.etag}"',
+                X_Linked_Size=str(len(fake.content)),
+                ETag=f'"{git_blob_sha1(fake.content)}"',
+            )
             return
-        self._serve_file(fake, head)
+        self._serve_file(fake, head, X_Repo_Commit=COMMIT)
 
-    def _serve_file(self, fake: FakeFile, head: bool) -> None:
+    def _api(self, rest: str, head: bool) -> None:
+        """``<repo>/tree/<revision>[/<path>]`` and ``<repo>[/revision/<revision>]``."""
+        parts = rest.split("/")
+        repo = "/".join(parts[:2])
+        if len(parts) < 2 or repo not in self._repos():
+            self._not_found(head, "RepoNotFound")
+            return
+        if len(parts) >= 4 and parts[2] == "tree":
+            tree = self.hub.trees.get(repo)
+            if tree is None:
+                tree = [
+                    {"type": "file", "oid": fake.etag, "size": len(fake.content), "path": path}
+                    for (owner, path), fake in self.hub.files.items()
+                    if owner == repo
+                ]
+            self._send(200, json.dumps(tree).encode(), "application/json", head)
+            return
+        siblings = [{"rfilename": path} for (owner, path) in self.hub.files if owner == repo]
+        info = {"id": repo, "modelId": repo, "sha": COMMIT, "private": False, "siblings": siblings}
+        self._send(200, json.dumps(info).encode(), "application/json", head)
+
+    def _serve_file(self, fake: FakeFile, head: bool, **extra: str) -> None:
+        if head:  # metadata (the size is the file's, no body): never fails, counts for nothing
+            self._log(200)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(fake.content)))
+            self.send_header("ETag", f'"{fake.etag}"')
+            for key, value in extra.items():
+                self.send_header(key.replace("_", "-"), value)
+            self.end_headers()
+            return
         with self.hub._lock:
             fake.requests += 1
             nth = fake.requests
@@ -378,7 +453,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(chunk)))
         self.send_header("Accept-Ranges", "bytes")
-        self.send_header("ETag", f'"{hashlib.sha256(fake.content).hexdigest()}"')
+        self.send_header("ETag", f'"{fake.etag}"')
+        for key, value in extra.items():
+            self.send_header(key.replace("_", "-"), value)
         if status == 206:
             self.send_header("Content-Range", f"bytes {start}-{end}/{total}")
         self.end_headers()

@@ -29,7 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 from backend.core.cpu import FIRST_AUDIO
 from backend.core.errors import ConfigError, ProviderError
-from backend.llm.base import ChatMessage, LLMCapabilities, LLMEvent, LLMOptions, LLMProvider
+from backend.llm.base import ChatMessage, LLMCapabilities, LLMEvent, LLMOptions, LLMProvider, ToolSpec
+from backend.llm.tool_text import ToolCallText
+from backend.models.bundled import GEMMA_FILENAME
+from backend.models.llms import read_selected
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -73,8 +76,15 @@ class LlamaCppLLM(LLMProvider):
         self.settings = settings
         self.cfg = settings.llama_cpp
         model = settings.llm.model or self.cfg.model
-        path = Path(model).expanduser()
-        self.model_path = path if path.is_absolute() else settings.models_dir / "llm" / model
+        selected = None if model else read_selected(settings.models_dir)
+        self.prompt_style: str = self.cfg.prompt_style  # "auto" is decided by `load()`
+        if selected is not None:
+            model = selected.file
+            if self.prompt_style == "auto":
+                self.prompt_style = selected.prompt_style
+        path = Path(model or GEMMA_FILENAME).expanduser()
+        self.model_path = path if path.is_absolute() else settings.models_dir / "llm" / path
+        self.template_takes_tools = False
         self.llm: Llama | None = None  # the first context (tokenizer, status)
         # contexts not generating now, the last used on top: one conversation keeps its warm prompt cache
         self._free: queue.LifoQueue[Llama] = queue.LifoQueue()
@@ -87,16 +97,22 @@ class LlamaCppLLM(LLMProvider):
     def capabilities(self) -> LLMCapabilities:
         return LLMCapabilities(
             streaming=True,
-            tool_calling=False,
+            tool_calling=self.tool_calling,
             context_tokens=self.cfg.context_tokens,
             model=self.model_path.name,
         )
+
+    @property
+    def tool_calling(self) -> bool:
+        """Whether the agent offers this model its tools: a chat template that takes them, and allowed."""
+        return self.prompt_style == "chat" and self.template_takes_tools and self.cfg.tool_calling
 
     async def load(self) -> None:
         if not self.model_path.is_file():
             raise ConfigError(
                 f"llm: model file {self.model_path} not found; run `python download_models.py` (bundled "
-                "Gemma 3 270M) or set llama_cpp.model to a GGUF file"
+                "Gemma 3 270M), `python download_models.py --llm NAME` (an instruct model, see --list) or "
+                "set llama_cpp.model to a GGUF file"
             )
         try:
             import llama_cpp
@@ -120,12 +136,18 @@ class LlamaCppLLM(LLMProvider):
             raise ConfigError(f"llm: cannot load {self.model_path}: {exc}") from None
         self.llm = self._contexts[0]
         self.load_ms = round((time.perf_counter() - start) * 1000, 1)
+        template = str(self.llm.metadata.get("tokenizer.chat_template") or "")
+        if self.prompt_style == "auto":
+            self.prompt_style = "chat" if template else "completion"
+        self.template_takes_tools = "tools" in template
         logger.info(
-            "loaded %s in %.0f ms (%d context%s)",
+            "loaded %s in %.0f ms (%d context%s, %s prompt%s)",
             self.model_path.name,
             self.load_ms,
             len(self._contexts),
             "" if len(self._contexts) == 1 else "s",
+            self.prompt_style,
+            ", tool calling" if self.tool_calling else "",
         )
 
     async def close(self) -> None:
@@ -137,7 +159,8 @@ class LlamaCppLLM(LLMProvider):
         return {
             "model": self.model_path.name,
             "load_ms": self.load_ms,
-            "prompt_style": self.cfg.prompt_style,
+            "prompt_style": self.prompt_style,
+            "tool_calling": self.tool_calling,
             "contexts": len(self._contexts),
         }
 
@@ -182,8 +205,10 @@ class LlamaCppLLM(LLMProvider):
             "temperature": options.temperature,
             "stream": True,
         }
-        if self.cfg.prompt_style == "chat":
-            chat = [{"role": m.role if m.role != "tool" else "user", "content": m.content} for m in messages]
+        if self.prompt_style == "chat":
+            chat = [_chat_dict(m, self.tool_calling) for m in messages]
+            if self.tool_calling and options.tools:
+                common["tools"] = [_tool_dict(t) for t in options.tools]
             for chunk in llm.create_chat_completion(chat, stop=list(options.stop) or None, **common):
                 choice = chunk["choices"][0]
                 yield choice["delta"].get("content") or "", choice.get("finish_reason")
@@ -221,12 +246,43 @@ class LlamaCppLLM(LLMProvider):
                 loop.call_soon_threadsafe(events.put_nowait, None)
 
         task = asyncio.create_task(asyncio.to_thread(worker))
+        calls = ToolCallText({t.name for t in options.tools}) if self.tool_calling and options.tools else None
+        finish: str | None = None
         try:
             while (item := await events.get()) is not None:
                 if isinstance(item, BaseException):
                     raise ProviderError(f"llama_cpp: generation failed: {item}")
                 text, finish = item
-                yield LLMEvent(text=text, finish_reason=finish)
+                if calls is None:
+                    yield LLMEvent(text=text, finish_reason=finish)
+                elif text := calls.feed(text):
+                    yield LLMEvent(text=text)
+            if calls is not None:
+                rest, made = calls.finish()
+                yield LLMEvent(text=rest, tool_calls=made, finish_reason="tool_calls" if made else finish)
         finally:
             cancelled.set()  # consumer stopped early (barge-in, client gone): stop generating
             await task
+
+
+def _chat_dict(message: ChatMessage, tools: bool) -> dict[str, Any]:
+    """A message as a chat template reads it; without tools, a tool result is told as the user's."""
+    if not tools:
+        return {"role": message.role if message.role != "tool" else "user", "content": message.content}
+    out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in message.tool_calls
+        ]
+    if message.role == "tool":
+        out["tool_call_id"] = message.tool_call_id or ""
+        out["name"] = message.name or ""
+    return out
+
+
+def _tool_dict(tool: ToolSpec) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters},
+    }
