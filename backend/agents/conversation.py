@@ -404,8 +404,18 @@ class ConversationAgent:
             else:
                 update["draft"] = reply
             return update
-        update["tool_calls"] = self._parse_calls(text, state)
+        calls = self._parse_calls(text, state)
+        update["tool_calls"] = [
+            c for c in calls if not c.pop("if_booked", False) or await self._booked(c, config)
+        ]
         return update
+
+    async def _booked(self, call: dict[str, Any], config: RunnableConfig) -> bool:
+        """Whether a cancel that named what to cancel ("cancel my haircut") matches an upcoming appointment;
+        if not, it is not an appointment ("cancel my subscription") and the model answers."""
+        purpose = set(str(call["args"].get("purpose", "")).lower().split())
+        upcoming = await self.store.list(config["configurable"]["thread_id"], after=self.now())
+        return any(a.purpose and purpose & set(a.purpose.lower().split()) for a in upcoming)
 
     def _parse_calls(self, text: str, state: ConversationState) -> list[dict[str, Any]]:
         """The deterministic router for models without tool calling."""
@@ -434,7 +444,9 @@ class ConversationAgent:
         if intent.kind == "list":
             return [{"name": "list_appointments", "args": {}}]
         if intent.kind == "cancel":
-            return [{"name": "cancel_appointment", "args": when_args}]
+            purpose = {"purpose": intent.purpose} if intent.purpose and not when_args else {}
+            call = {"name": "cancel_appointment", "args": {**when_args, **purpose}}
+            return [{**call, "if_booked": True}] if intent.if_booked else [call]
         if intent.kind in ("time", "date"):
             return [{"name": "get_current_datetime", "args": {}}]
         return []

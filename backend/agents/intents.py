@@ -32,6 +32,9 @@ class Intent:
     has_time: bool = False
     purpose: str | None = None
     name: str | None = None
+    # "cancel my haircut": a cancel only if an appointment is for that (not "cancel my subscription"); the
+    # agent checks the user's appointments
+    if_booked: bool = False
 
 
 # ---------------------------------------------------------------- vocabulary
@@ -297,6 +300,8 @@ def parse_when(text: str, now: datetime) -> tuple[datetime | None, bool, bool]:
 # ---------------------------------------------------------------- kinds
 _NEGATION = re.compile(r"\b(?:dont|do not|not|never|no need to|didnt|wont)\b")
 _CANCEL = re.compile(r"\b(?:cancel|delete|remove|call\s+off|drop)\b")
+# "cancel my haircut", "call off the dentist": what is cancelled is named, not said to be an appointment
+_CANCEL_WHAT = re.compile(r"\b(?:cancel|call\s+off)\s+(?:my|the|our)(?:\s+\w+){1,3}\s*(?:please)?\s*$")
 _BOOK = [
     # "book" as a verb: not after a determiner ("a good book"), followed by what a booking request says next
     re.compile(r"(?<!\ba )(?<!\bthe )(?<!\bmy )(?<!\bthis )(?<!\bthat )(?<!\byour )(?<!\bgood )"
@@ -467,6 +472,9 @@ def parse_intent(text: str, now: datetime) -> Intent:
     t = _normalize(text)
     when, has_date, has_time = parse_when(text, now)
     kind = _kind(t, when is not None)
+    if kind == "none" and (m := _CANCEL_WHAT.search(t)) and not _negated(t, m.start()):
+        purpose, _ = _purpose_and_name(text)
+        return Intent("cancel", purpose=purpose, if_booked=True) if purpose else Intent(kind)
     if kind in ("time", "date", "none"):
         return Intent(kind)
     if kind == "list":

@@ -177,6 +177,9 @@ async def cancel_appointment(args: dict[str, Any], ctx: ToolContext) -> ToolResu
     else:
         when, has_date, has_time = _when(args, ctx)
         matches = upcoming
+        if purpose := str(args.get("purpose") or "").strip().lower():  # "cancel my haircut"
+            words = set(purpose.split())
+            matches = [a for a in matches if a.purpose and words & set(a.purpose.lower().split())]
         if when is not None and has_date:
             matches = [a for a in matches if a.start.astimezone(ctx.now.tzinfo).date() == when.date()]
         if when is not None and has_time:
@@ -184,7 +187,8 @@ async def cancel_appointment(args: dict[str, Any], ctx: ToolContext) -> ToolResu
     if not upcoming:
         return ToolResult(False, "You have no appointments to cancel.", {"error": "none"})
     if not matches:
-        return ToolResult(False, "I couldn't find an appointment at that time.", {"error": "not_found"})
+        what = f"a {args['purpose']} appointment" if args.get("purpose") else "an appointment at that time"
+        return ToolResult(False, f"I couldn't find {what}.", {"error": "not_found"})
     if len(matches) > 1:
         options = ", ".join(_describe(a, ctx.now) for a in matches)
         return ToolResult(False, f"You have several: {options}. Which one should I cancel?", needs="which")
@@ -245,8 +249,15 @@ DEFAULT_TOOLS.register(
 DEFAULT_TOOLS.register(
     Tool(
         "cancel_appointment",
-        "Cancel one of the user's appointments, identified by date and/or time.",
-        {"type": "object", "properties": {**WHEN_PARAMS, "appointment_id": {"type": "string"}}},
+        "Cancel one of the user's appointments, identified by date and/or time or by what it is for.",
+        {
+            "type": "object",
+            "properties": {
+                **WHEN_PARAMS,
+                "purpose": {"type": "string", "description": "What the appointment is for, e.g. haircut"},
+                "appointment_id": {"type": "string"},
+            },
+        },
         cancel_appointment,
     )
 )

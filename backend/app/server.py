@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import uvicorn
 
 from backend.core.config import Settings
 from backend.core.net import free_port
+
+T = TypeVar("T")
 
 
 class BackgroundServer:
@@ -26,12 +31,25 @@ class BackgroundServer:
         )
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.exit_code: int | str | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def _run(self) -> None:
         try:
-            self.server.run()
+            with asyncio.Runner(
+                loop_factory=self.server.config.get_loop_factory()
+            ) as runner:  # as uvicorn.run
+                runner.run(self._serve())
         except SystemExit as exc:  # uvicorn exits with 3 when the app's startup fails
             self.exit_code = exc.code
+
+    async def _serve(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        await self.server.serve()
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 120) -> T:
+        """Run `coro` on the server's event loop (where the app's providers live) and return its result."""
+        assert self.loop is not None, "the server is not running"
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def __enter__(self) -> BackgroundServer:
         self.thread.start()

@@ -56,7 +56,10 @@ async def speech_response(
     The first chunk is produced before the response starts, so a failure is still a proper JSON error.
     """
     start = time.perf_counter()
-    chunks = tts.stream(text, resolved, eager_first=stream, whole_pieces=not stream)
+    # at the format's own rate when it has one (OpenAI's pcm: 24 kHz): one resampling, engine → format
+    chunks = tts.stream(
+        text, resolved, eager_first=stream, whole_pieces=not stream, sample_rate=fmt.sample_rate
+    )
     with recording() as log:  # a streamed response's headers tell who spoke its first piece
         first = await anext(chunks, None)
         if first is None:

@@ -283,7 +283,9 @@ class Responder:
         return text, result.language
 
     async def _speak(self, turn: Turn, voice: ResolvedVoice, sentences: asyncio.Queue[str | None]) -> None:
-        resampler = StreamResampler(voice.voice.sample_rate, self.output_rate)
+        # the chain delivers at the output rate (one resampling, engine → output, whoever speaks); a phrase
+        # cached at another rate is converted here
+        resampler: StreamResampler | None = None
         frame_bytes = int(self.output_rate * self.cfg.output_frame_ms / 1000) * 2
         spoken_by: list[str] = turn.providers.setdefault("tts", [])
         said = ""  # the reply so far: context for engines that keep prosody across requests
@@ -299,17 +301,22 @@ class Responder:
             with contextlib.ExitStack() as critical:
                 if "tts_first_audio" not in turn.latency and cached is None:  # until the first audio,
                     critical.enter_context(FIRST_AUDIO.running())  # a local LLM generating steps aside
-                async for chunk in _one(cached) if cached else self.tts.stream(sentence, context):
+                speaking = (
+                    _one(cached)
+                    if cached
+                    else self.tts.stream(sentence, context, sample_rate=self.output_rate)
+                )
+                async for chunk in speaking:
                     critical.close()
                     if keep:
                         spoken.append(chunk)
                     provider = chunk.provider or voice.provider.name
                     await self._report_failovers(turn, "tts")  # before the audio of the engine taking over
-                    pcm = (  # a sentence's audio: resampled in a thread, never on the event loop
-                        await asyncio.to_thread(resampler.process, chunk.pcm)
-                        if resampler.converts
-                        else chunk.pcm
-                    )
+                    pcm = chunk.pcm
+                    if chunk.sample_rate != self.output_rate:
+                        if resampler is None or resampler.from_rate != chunk.sample_rate:
+                            resampler = StreamResampler(chunk.sample_rate, self.output_rate)
+                        pcm = await asyncio.to_thread(resampler.process, pcm)  # CPU work: off the event loop
                     turn.latency.setdefault("tts_first_audio", _ms(ready))
                     for start in range(0, len(pcm), frame_bytes):
                         await self.emit(turn, "audio", pcm[start : start + frame_bytes])

@@ -154,8 +154,8 @@ class VoiceEngine:
             meter=meter,
             owner=self,
         )
-        self.output_rate: int = self.responder.voice().voice.sample_rate  # Hz of send_audio
-        self.responder.output_rate = self.output_rate
+        self.output_rate: int = 0  # Hz of send_audio: the voice's own rate unless a door asks for another
+        self.set_output_rate(self.responder.voice().voice.sample_rate)
         self.failover_log = self.responder.failover_log
         self._pipeline: asyncio.Task[None] | None = None
         self.closed = False
@@ -170,6 +170,12 @@ class VoiceEngine:
         # a slot in `_waiting` per commit the listener has not reached yet (it reads the frame stream)
         self._commits: deque[asyncio.Future[tuple[str, str | None]]] = deque()
         self._tool_outputs: list[ToolOutput] = []  # client tool outputs for `respond()`
+
+    def set_output_rate(self, rate: int) -> None:
+        """Send the reply's audio at ``rate`` Hz: the TTS chain converts each engine's audio to it once
+        (a door whose wire format has its own rate asks for that rate instead of resampling again)."""
+        self.output_rate = rate
+        self.responder.output_rate = rate
 
     # ------------------------------------------------------------------ settings, readable
     @property

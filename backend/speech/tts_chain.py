@@ -9,8 +9,9 @@ an engine fails, the current piece is spoken again, whole, by the next engine, a
 start from the top of the chain again (the circuit breaker keeps a failing engine out for its
 cool-down). No piece is skipped: if no engine can speak a piece, the stream ends with the error.
 
-Every chunk is delivered at the sample rate of the requested voice (resampled when a fallback engine
-speaks at another rate) and names the engine that spoke it (``AudioChunk.provider``).
+Every chunk is delivered at one rate, ``sample_rate`` when the caller names it (``/voice`` asks for its
+output rate, so an engine's audio is resampled once, engine → output, whichever engine spoke), else the
+requested voice's, and names the engine that spoke it (``AudioChunk.provider``).
 """
 
 from __future__ import annotations
@@ -117,13 +118,19 @@ class TTSChain(ChainedProviders[TTSProvider], TTSProvider):
         return voice.id if voice is not None else resolved.voice.id
 
     async def speak(
-        self, text: str, resolved: ResolvedVoice, eager_first: bool = False, whole_pieces: bool = False
+        self,
+        text: str,
+        resolved: ResolvedVoice,
+        eager_first: bool = False,
+        whole_pieces: bool = False,
+        sample_rate: int | None = None,
     ) -> AsyncIterator[AudioChunk]:
         """``whole_pieces``: yield a piece only once it is complete, so the audio of a piece an engine broke
-        off never reaches the caller (for a response that is sent whole anyway)."""
+        off never reaches the caller (for a response that is sent whole anyway). ``sample_rate``: the rate
+        every chunk comes at (default: the requested voice's)."""
         order = self.order(resolved)
         language = resolved.config.language
-        target = resolved.voice.sample_rate
+        target = sample_rate or resolved.voice.sample_rate
         if len(order) == 1:  # nothing to fail over to: one request for the whole text, as the engine likes it
             pieces, config = [text], replace(resolved.config, eager_first=eager_first)
         else:

@@ -155,9 +155,15 @@ class TTSService:
         return [v for v in self.catalog.available(language) if v.language in self.settings.languages]
 
     def stream(
-        self, text: str, resolved: ResolvedVoice, eager_first: bool = False, whole_pieces: bool = False
+        self,
+        text: str,
+        resolved: ResolvedVoice,
+        eager_first: bool = False,
+        whole_pieces: bool = False,
+        sample_rate: int | None = None,
     ) -> AsyncIterator[AudioChunk]:
         """Speak `text`; on a provider failure the next engine of the chain takes over, piece by piece
         (`backend.speech.tts_chain`). Each chunk names the engine that spoke it. `whole_pieces`: never
-        yield audio of a piece an engine broke off (for responses sent whole)."""
-        return self.engines.speak(text, resolved, eager_first, whole_pieces)
+        yield audio of a piece an engine broke off (for responses sent whole). `sample_rate`: the rate of
+        every chunk (default: the voice's), converted once from whichever engine spoke."""
+        return self.engines.speak(text, resolved, eager_first, whole_pieces, sample_rate)

@@ -86,6 +86,19 @@ def test_book_list_cancel_and_double_booking(base_url: str) -> None:
     assert chat(base_url, "Book an appointment tomorrow at 3 pm", bob)["action"]["ok"] is True
 
 
+def test_cancel_by_what_it_is_for(base_url: str) -> None:
+    session = sid()
+    assert chat(base_url, "Book a haircut for tomorrow at 10 am", session)["action"]["ok"]
+    assert chat(base_url, "Book a dentist appointment tomorrow at 4 pm", session)["action"]["ok"]
+    cancelled = chat(base_url, "Cancel my haircut.", session)
+    assert cancelled["action"]["tool"] == "cancel_appointment" and cancelled["action"]["ok"], cancelled
+    assert "haircut" in cancelled["reply"]
+    left = httpx.get(f"{base_url}/api/appointments", params={"session_id": session}).json()["appointments"]
+    assert [a["purpose"] for a in left] == ["dentist"]
+    # nothing booked is called that: not an appointment, no tool (the model answers)
+    assert chat(base_url, "Cancel my subscription.", session)["action"] is None
+
+
 def test_booking_asks_for_a_missing_time(base_url: str) -> None:
     session = sid()
     ask = chat(base_url, "I want to book an appointment on Friday", session)

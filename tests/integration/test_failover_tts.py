@@ -249,3 +249,35 @@ def test_request_fault_is_not_failed_over(live: LiveServer, fakes: FakeElevenLab
     error = resp.json()["error"]
     assert error["code"] == "provider_rejected_request" and "text is too long" in error["message"]
     assert health(live)["providers"]["tts"]["elevenlabs"]["circuit"]["consecutive_failures"] == 0
+
+
+async def test_chain_delivers_the_callers_rate_whoever_speaks(
+    live: LiveServer, fakes: FakeElevenLabs
+) -> None:
+    """One resampling per path: asked for 24 kHz (the Realtime API's and OpenAI pcm's rate), the chain
+    converts each engine's audio straight to it (ElevenLabs' first piece and Piper's after the failover
+    alike) instead of to the voice's rate first and again at the door."""
+    fakes.enqueue(Fault())  # piece 1 from ElevenLabs, then it fails
+    fakes.fail(503, times=1000)
+    tts = live.app.state.tts
+    resolved = tts.resolve(None, "en", 1.0)
+
+    async def speak() -> list[Any]:
+        return [c async for c in tts.stream(REPLY, resolved, sample_rate=24000)]
+
+    chunks = live.call(speak())
+    assert {c.provider for c in chunks} == {"elevenlabs", "piper"}
+    assert {c.sample_rate for c in chunks} == {24000}
+    pcm = b"".join(c.pcm for c in chunks)
+    heard = transcribe(live, pcm, 24000)
+    for word in ("museum", "adults", "free"):
+        assert word in heard.lower(), heard
+    # the OpenAI-compatible pcm answer is produced the same way: 24 kHz from the chain, no re-encode step
+    resp = httpx.post(
+        f"{live.url}/v1/audio/speech",
+        json={"model": "tts-1", "input": SENTENCES[1], "voice": "alloy", "response_format": "pcm"},
+        timeout=60,
+    )
+    assert resp.status_code == 200 and resp.headers["x-sample-rate"] == "24000"
+    assert resp.headers["x-tts-provider"] == "piper"
+    assert 1.0 < len(resp.content) / 2 / 24000 < 6.0

@@ -72,7 +72,7 @@ KIND_CASES = [
     ("that's a nice book", "none"),
     ("the meeting was cancelled", "none"),
     ("I have a dentist appointment tomorrow", "none"),
-    ("cancel my subscription", "none"),
+    ("cancel my subscription", "cancel"),  # only if an appointment is for it (`if_booked`, below)
     ("i don't want to cancel my appointment", "none"),
     ("don't book anything", "none"),
     ("what's the time difference between india and london", "none"),
@@ -89,6 +89,21 @@ KIND_CASES = [
 @pytest.mark.parametrize(("text", "kind"), KIND_CASES)
 def test_kind(text: str, kind: str) -> None:
     assert parse_intent(text, NOW).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "purpose"),
+    [
+        ("Cancel my haircut.", "haircut"),
+        ("call off the dentist please", "dentist"),
+        ("cancel my subscription", "subscription"),
+    ],
+)
+def test_cancel_by_what_it_is_for_is_conditional(text: str, purpose: str) -> None:
+    intent = parse_intent(text, NOW)
+    assert (intent.kind, intent.purpose, intent.if_booked) == ("cancel", purpose, True)
+    assert parse_intent("cancel my appointment tomorrow", NOW).if_booked is False
+    assert parse_intent("don't cancel my haircut", NOW).kind == "none"
 
 
 # ---------------------------------------------------------------- when (date and time forms)

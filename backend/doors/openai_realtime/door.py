@@ -21,7 +21,12 @@ from fastapi import WebSocket, WebSocketDisconnect
 from backend.core.errors import MithiError
 from backend.doors.engine_door import EngineDoor
 from backend.doors.openai_realtime import events as rt
-from backend.doors.openai_realtime.codecs import AudioDecodeError, InputAudioDecoder, OutputAudioEncoder
+from backend.doors.openai_realtime.codecs import (
+    FORMAT_RATES,
+    AudioDecodeError,
+    InputAudioDecoder,
+    OutputAudioEncoder,
+)
 from backend.doors.openai_realtime.translate import RealtimeTranslator, SessionView, new_id, session_event
 from backend.engine import events as engine_events
 from backend.engine.events import ServerEvent
@@ -145,6 +150,7 @@ class RealtimeDoor(EngineDoor):
         self.input_format: str = "pcm16"
         self.output_format: str = "pcm16"
         self.decoder = InputAudioDecoder("pcm16", engine.input_rate)
+        engine.set_output_rate(FORMAT_RATES["pcm16"])  # the engine speaks at the wire's rate: one resampling
         output.encoder = OutputAudioEncoder("pcm16", engine.output_rate)
         output.view = SessionView(engine.session_id, model, voice=engine.voice_id)
         if engine.vad_enabled:
@@ -276,6 +282,7 @@ class RealtimeDoor(EngineDoor):
             view.input_format = fmt
         if (fmt := session.effective_output_format()) is not None and fmt != self.output_format:
             self.output_format = view.output_format = fmt
+            self.engine.set_output_rate(FORMAT_RATES[fmt])
             self.output.encoder = OutputAudioEncoder(fmt, self.engine.output_rate)
         if session.instructions is not None:  # given to the agent after its own (docs/REALTIME.md)
             view.instructions = session.instructions
