@@ -424,11 +424,13 @@ class ConversationAgent:
                 return [{"name": "recall_user_fact", "args": {"fact": fact}}]
         now = self.now()
         pending = state.get("pending")
-        if pending and pending.get("needs") == "time":
+        if pending and pending.get("needs") in ("time", "when"):  # the answer to "what time?" / "which day?"
             when, has_date, has_time = parse_when(text, now)
-            if when is not None and has_time:
-                args = {**pending["args"], "time": when.strftime("%H:%M")}
-                if has_date:
+            if when is not None and (has_time or pending["needs"] == "when"):
+                args = dict(pending["args"])
+                if has_time:
+                    args["time"] = when.strftime("%H:%M")
+                if has_date or "date" not in args:  # "at 7 pm" alone: the next 7 pm
                     args["date"] = when.date().isoformat()
                 return [{"name": pending["name"], "args": args}]
         intent = parse_intent(text, now)
@@ -544,7 +546,8 @@ class ConversationAgent:
         name = self.cfg.assistant_name
         return (
             f"The following is a conversation between a user and {name}, a friendly and knowledgeable voice "
-            f"assistant. {name} answers in one or two short, helpful sentences, without lists or markdown."
+            f"assistant. {name} answers in one or two short, helpful sentences, without lists or markdown, "
+            f"and says so when it cannot know something."
         )
 
     def _context_prompt(

@@ -88,8 +88,8 @@ def test_book_list_cancel_and_double_booking(base_url: str) -> None:
 
 def test_cancel_by_what_it_is_for(base_url: str) -> None:
     session = sid()
-    assert chat(base_url, "Book a haircut for tomorrow at 10 am", session)["action"]["ok"]
-    assert chat(base_url, "Book a dentist appointment tomorrow at 4 pm", session)["action"]["ok"]
+    assert chat(base_url, "Book a haircut for tomorrow at 10:20 am", session)["action"]["ok"]
+    assert chat(base_url, "Book a dentist appointment tomorrow at 4:40 pm", session)["action"]["ok"]
     cancelled = chat(base_url, "Cancel my haircut.", session)
     assert cancelled["action"]["tool"] == "cancel_appointment" and cancelled["action"]["ok"], cancelled
     assert "haircut" in cancelled["reply"]
@@ -97,6 +97,22 @@ def test_cancel_by_what_it_is_for(base_url: str) -> None:
     assert [a["purpose"] for a in left] == ["dentist"]
     # nothing booked is called that: not an appointment, no tool (the model answers)
     assert chat(base_url, "Cancel my subscription.", session)["action"] is None
+
+
+def test_booking_asks_for_a_missing_day_and_time(base_url: str) -> None:
+    """ "Which day and time?" answered with both, or with the day alone (then the time is asked)."""
+    session = sid()
+    ask = chat(base_url, "Book a table for two.", session)
+    assert ask["action"] == {"tool": "book_appointment", "ok": False} and "Which day and time" in ask["reply"]
+    done = chat(base_url, "Tomorrow at 6:45 pm.", session)
+    assert done["action"]["tool"] == "book_appointment" and done["action"]["ok"], done
+    assert done["reply"].startswith("Booked for tomorrow at 6:45 pm")
+    other = sid()
+    chat(base_url, "I'd like to book a haircut.", other)
+    day = chat(base_url, "On Friday.", other)
+    assert day["action"]["tool"] == "book_appointment" and "What time would you like on" in day["reply"], day
+    done = chat(base_url, "9:15 am.", other)
+    assert done["action"]["ok"] and "9:15 am" in done["reply"] and "haircut" in done["reply"], done
 
 
 def test_booking_asks_for_a_missing_time(base_url: str) -> None:

@@ -51,6 +51,8 @@ FEW_SHOT = (
     "Assistant: Hello! How can I help you today?\n"
     "User: What is the largest planet?\n"
     "Assistant: Jupiter is the largest planet in our solar system.\n"
+    "User: What will the weather be like next month?\n"
+    "Assistant: Sorry, I can't know that.\n"
     "User: Thanks a lot.\n"
     "Assistant: You're welcome!\n"
 )
