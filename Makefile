@@ -72,7 +72,7 @@ test-web: browser web ## the web app: type check, Vitest unit tests, end-to-end 
 	npm --prefix $(WEB) test
 	MITHI_PYTHON=$(abspath $(PY)) npm --prefix $(WEB) run e2e
 
-lint: dev-deps ## ruff lint + format check + mypy (strict on backend/core)
+lint: dev-deps ## ruff lint + format check + mypy (strict on backend/core, providers, media, models)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy

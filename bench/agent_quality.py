@@ -78,7 +78,9 @@ CONVERSATIONS: dict[str, list[Turn]] = {
         Turn("What is my name now?", says("Asha"), "Asha"),
     ],
     "date and time": [
-        Turn("What time is it?", says(r"\b\d{1,2}(:\d{2})? ?[ap]\.?m\b"), "a clock time"),  # "7 p.m." on the hour
+        Turn(
+            "What time is it?", says(r"\b\d{1,2}(:\d{2})? ?[ap]\.?m\b"), "a clock time"
+        ),  # "7 p.m." on the hour
         Turn("What is today's date?", says(MONTH), f"the month ({MONTH})"),
         Turn("What day of the week is it?", says(WEEKDAY), WEEKDAY),
     ],

@@ -37,8 +37,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend.core.audio import decode_audio  # noqa: E402
 from backend.core.config import PROJECT_ROOT  # noqa: E402
+from backend.media.audio import decode_audio  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.processes import AppProcess, LlamaServer, app_config  # noqa: E402
 from bench.speech import stats  # noqa: E402

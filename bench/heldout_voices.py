@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend.core.audio import decode_audio, pcm16_to_wav  # noqa: E402
+from backend.media.audio import decode_audio, pcm16_to_wav  # noqa: E402
 
 RATE = 16000
 # eSpeak NG voices and variants (accent + voice variant) that Mithivoices does not speak with

@@ -30,8 +30,8 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend.app.server import BackgroundServer  # noqa: E402
-from backend.core.audio import decode_audio, resample_pcm16  # noqa: E402
 from backend.core.config import PROJECT_ROOT, load_config  # noqa: E402
+from backend.media.audio import decode_audio, resample_pcm16  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.speech import stats  # noqa: E402
 from bench.voice_latency import FRAME_MS, QUESTIONS, RATE, one_turn, speech_end_s, stream_paced  # noqa: E402

@@ -25,8 +25,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend.app.server import BackgroundServer  # noqa: E402
-from backend.core.audio import decode_audio  # noqa: E402
 from backend.core.config import PROJECT_ROOT, Settings, load_config  # noqa: E402
+from backend.media.audio import decode_audio  # noqa: E402
 from backend.speech.base import STTConfig, TTSConfig  # noqa: E402
 from backend.speech.providers.piper_tts import PiperTTS  # noqa: E402
 from backend.speech.providers.whisper_local_stt import WhisperLocalSTT  # noqa: E402

@@ -39,9 +39,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend.app.server import BackgroundServer  # noqa: E402
-from backend.core.audio import decode_audio  # noqa: E402
 from backend.core.config import load_config  # noqa: E402
 from backend.core.redis import RedisService  # noqa: E402
+from backend.media.audio import decode_audio  # noqa: E402
 from backend.realtime.client import VoiceClient  # noqa: E402
 from backend.realtime.frames import FrameStream  # noqa: E402
 from bench.heldout_voices import Pauses, heldout_set, speech_end_s  # noqa: E402

@@ -38,9 +38,9 @@ from backend.core.config import Settings
 from backend.core.errors import StorageUnavailable, storage_error, storage_guard
 from backend.core.languages import LANGUAGES
 from backend.core.redis import RedisService
-from backend.core.text import for_speech
 from backend.llm.base import ChatMessage, LLMOptions, LLMProvider, ToolCall, ToolSpec
 from backend.llm.chain import LLMChain
+from backend.media.text import for_speech
 
 logger = logging.getLogger(__name__)
 
@@ -623,7 +623,7 @@ async def running_agent(settings: Settings) -> AsyncIterator[ConversationAgent]:
         redis = RedisService(settings)
         stack.push_async_callback(redis.stop)
         await redis.start()
-        llm = LLMChain(settings)  # llm.provider, then llm.fallback (backend.core.failover)
+        llm = LLMChain(settings)  # llm.provider, then llm.fallback (backend.providers.failover)
         stack.push_async_callback(llm.close)
         await llm.load()
         agent = ConversationAgent(settings, llm, redis)

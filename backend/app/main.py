@@ -99,7 +99,7 @@ async def _startup(app: FastAPI) -> AsyncIterator[None]:
         tts_service = TTSService(settings)
         stack.push_async_callback(tts_service.close)
         await tts_service.load()
-        stt_provider = STTChain(settings)  # stt.provider, then stt.fallback (backend.core.failover)
+        stt_provider = STTChain(settings)  # stt.provider, then stt.fallback (backend.providers.failover)
         stack.push_async_callback(stt_provider.close)
         await stt_provider.load()
         agent = await stack.enter_async_context(running_agent(settings))

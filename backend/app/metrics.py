@@ -54,7 +54,6 @@ from backend.app.openapi import errors
 from backend.app.web import CATCH_ALL
 from backend.core import metrics as core
 from backend.core.errors import MithiError
-from backend.core.failover import BreakerState, ProviderChain
 from backend.core.metrics import (
     VOICE_STAGES,
     failover,
@@ -65,6 +64,7 @@ from backend.core.metrics import (
     voice_session_started,
 )
 from backend.core.worker import worker_id
+from backend.providers.failover import BreakerState, ProviderChain
 
 __all__ = [
     "VOICE_STAGES",

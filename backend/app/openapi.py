@@ -24,8 +24,8 @@ from pydantic import BaseModel, Field
 
 from backend.app.auth import is_protected
 from backend.app.openai_names import OPENAI_VOICES, TTS_MODELS
-from backend.core.audio import OUTPUT_FORMATS
 from backend.core.errors import MithiError
+from backend.media.audio import OUTPUT_FORMATS
 
 logger = logging.getLogger(__name__)
 

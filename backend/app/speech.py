@@ -13,7 +13,10 @@ import numpy as np
 from fastapi import UploadFile
 from fastapi.responses import Response, StreamingResponse
 
-from backend.core.audio import (
+from backend.core.config import Settings
+from backend.core.errors import InvalidRequest, PayloadTooLarge
+from backend.core.usage import UsageMeter
+from backend.media.audio import (
     STT_SAMPLE_RATE,
     OutputFormat,
     StreamEncoder,
@@ -21,10 +24,7 @@ from backend.core.audio import (
     encode_pcm16,
     loudest_dbfs,
 )
-from backend.core.config import Settings
-from backend.core.errors import InvalidRequest, PayloadTooLarge
-from backend.core.failover import FailoverLog, recording
-from backend.core.usage import UsageMeter
+from backend.providers.failover import FailoverLog, recording
 from backend.speech.base import STTConfig, STTProvider, Transcription
 from backend.speech.tts_service import ResolvedVoice, TTSService
 

@@ -86,7 +86,7 @@ class RateLimited(MithiError):
 class ProviderError(MithiError):
     """A provider failed or is not available (missing model, missing SDK, engine error, vendor error).
 
-    What a caller may do next is carried by the error itself (see ``backend.core.hosted``):
+    What a caller may do next is carried by the error itself (see ``backend.providers.hosted``):
 
     * ``retryable``: the same provider may succeed if asked again (timeout, 5xx, 429, network error);
     * ``failover``: another provider should serve the request (true unless said otherwise: a failing

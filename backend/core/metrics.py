@@ -18,8 +18,6 @@ import os
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.multiprocess import mark_process_dead
 
-from backend.core.failover import FailoverEvent, on_failover
-
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 VOICE_STAGES = ("stt", "llm_first_token", "tts_first_audio", "first_audio", "total")
 
@@ -121,10 +119,6 @@ def failover(kind: str, from_provider: str, to_provider: str, reason: str) -> No
     FAILOVERS.labels(kind, from_provider, to_provider, reason).inc()
 
 
-def _on_failover(event: FailoverEvent) -> None:
-    failover(event.kind, event.from_provider, event.to_provider, event.reason)
-
-
 def observe_http(route: str, method: str, status: int, seconds: float) -> None:
     HTTP_REQUESTS.labels(route, method, str(status)).inc()
     HTTP_SECONDS.labels(route, method).observe(seconds)
@@ -137,6 +131,5 @@ def _mark_dead() -> None:
         mark_process_dead(os.getpid(), MULTIPROC_DIR)  # type: ignore[no-untyped-call]
 
 
-on_failover(_on_failover)
 if multiprocess_mode():
     atexit.register(_mark_dead)

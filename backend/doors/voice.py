@@ -14,7 +14,6 @@ import contextlib
 from fastapi import WebSocket, WebSocketDisconnect
 
 from backend.agents.conversation import ConversationAgent
-from backend.core.audio import decode_audio
 from backend.core.config import Settings
 from backend.core.errors import MithiError
 from backend.core.usage import UsageMeter
@@ -22,6 +21,7 @@ from backend.doors.engine_door import EngineDoor
 from backend.engine.events import Error, ServerEvent
 from backend.engine.responder import Turn
 from backend.engine.session import VoiceEngine
+from backend.media.audio import decode_audio
 from backend.realtime.protocol import (
     InputAudioCommit,
     ProtocolError,

@@ -35,11 +35,11 @@ from wyoming.info import AsrModel, AsrProgram, Attribution, Describe, Info, TtsP
 from wyoming.server import AsyncEventHandler, AsyncTcpServer
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
 
-from backend.core.audio import STT_SAMPLE_RATE, StreamResampler, pcm16_to_float
 from backend.core.config import Settings
 from backend.core.errors import MithiError
 from backend.core.limits import check_text
-from backend.core.text import SentenceChunker
+from backend.media.audio import STT_SAMPLE_RATE, StreamResampler, pcm16_to_float
+from backend.media.text import SentenceChunker
 from backend.speech.base import STTConfig, STTProvider
 from backend.speech.tts_service import ResolvedVoice, TTSService
 

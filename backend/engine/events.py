@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from backend.core.failover import FailoverEvent
+from backend.providers.failover import FailoverEvent
 
 
 class ServerEventBase(BaseModel):

@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from backend.core.audio import STT_SAMPLE_RATE, StreamResampler, pcm16_to_float
 from backend.core.config import RealtimeSettings
 from backend.core.cpu import ANSWERING
+from backend.media.audio import STT_SAMPLE_RATE, StreamResampler, pcm16_to_float
 from backend.realtime.frames import FrameStream
 from backend.realtime.live_stt import LiveTranscriber
 from backend.realtime.overflow import InputGuard

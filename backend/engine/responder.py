@@ -18,12 +18,9 @@ import numpy as np
 
 from backend.agents.conversation import ConversationAgent, ToolOutput, TurnOptions
 from backend.core import metrics
-from backend.core.audio import StreamResampler
 from backend.core.config import Settings
 from backend.core.cpu import ANSWERING, FIRST_AUDIO
 from backend.core.errors import MithiError, RateLimited
-from backend.core.failover import FailoverLog, attach, current_log
-from backend.core.text import SentenceChunker, strip_markup
 from backend.core.usage import UsageMeter
 from backend.engine.events import (
     Error,
@@ -37,6 +34,9 @@ from backend.engine.events import (
 )
 from backend.engine.phrase_cache import PhraseCache
 from backend.llm.base import ToolSpec
+from backend.media.audio import StreamResampler
+from backend.media.text import SentenceChunker, strip_markup
+from backend.providers.failover import FailoverLog, attach, current_log
 from backend.speech.base import AudioChunk, Transcription
 from backend.speech.tts_service import ResolvedVoice, TTSService
 

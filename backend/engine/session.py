@@ -33,11 +33,9 @@ import numpy as np
 
 from backend.agents.conversation import ConversationAgent, ToolOutput
 from backend.core import metrics
-from backend.core.audio import STT_SAMPLE_RATE
 from backend.core.config import Settings
 from backend.core.cpu import ANSWERING
 from backend.core.errors import InvalidRequest, MithiError, RateLimited
-from backend.core.failover import attach
 from backend.core.limits import check_language, check_speed, check_text
 from backend.core.usage import UsageMeter
 from backend.core.worker import worker_id
@@ -65,6 +63,8 @@ from backend.engine.listener import (
 )
 from backend.engine.ports import EngineOutput
 from backend.engine.responder import Responder, ResponseOptions, Turn
+from backend.media.audio import STT_SAMPLE_RATE
+from backend.providers.failover import attach
 from backend.realtime.frames import FrameStream
 from backend.speech.base import STTConfig, STTProvider, Transcription
 from backend.speech.tts_service import TTSService

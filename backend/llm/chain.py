@@ -1,4 +1,5 @@
-"""The agent's LLM as a fallback chain: ``llm.provider``, then ``llm.fallback`` (``backend.core.failover``).
+"""The agent's LLM as a fallback chain: ``llm.provider``, then ``llm.fallback``
+(``backend.providers.failover``).
 
 :class:`LLMChain` is itself an :class:`LLMProvider`, so the agent does not know it is talking to several.
 A streamed reply fails over only while nothing has been yielded yet: once a token reached the caller, a
@@ -13,19 +14,19 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from backend.core.failover import (
+from backend.llm.base import ChatMessage, LLMCapabilities, LLMEvent, LLMOptions, LLMProvider
+from backend.llm.factory import llm_class
+from backend.providers.failover import (
     ChainedProviders,
     ChainMember,
     configured_chain_names,
     describe,
     is_provider_failure,
 )
-from backend.llm.base import ChatMessage, LLMCapabilities, LLMEvent, LLMOptions, LLMProvider
-from backend.llm.factory import llm_class
 
 if TYPE_CHECKING:
     from backend.core.config import Settings
-    from backend.core.failover import Clock
+    from backend.providers.failover import Clock
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 
 import numpy as np
 
-from backend.core.audio import float_to_pcm16
 from backend.core.errors import MithiError
+from backend.media.audio import float_to_pcm16
 from backend.speech.base import STTConfig, STTProvider, STTStream
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 Streaming is the primitive: `TTSProvider.stream` yields PCM16 chunks (one per sentence or finer) and
 `synthesize` is built on it. `STTProvider.transcribe` takes 16 kHz mono float32 samples (see
-`backend.core.audio.decode_audio`) and returns a `Transcription`.
+`backend.media.audio.decode_audio`) and returns a `Transcription`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from backend.core.audio import pcm16_to_wav
-from backend.core.text import speech_pieces
+from backend.media.audio import pcm16_to_wav
+from backend.media.text import speech_pieces
 
 logger = logging.getLogger(__name__)
 

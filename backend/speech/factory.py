@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from backend.core.registry import load_registered
+from backend.providers.registry import load_registered
 
 if TYPE_CHECKING:
     from backend.core.config import Settings

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from backend.core.errors import ProviderError
-from backend.core.hosted import HostedClient, bad_response, check_base_url, require_api_key
 from backend.core.languages import LANGUAGES
+from backend.providers.hosted import HostedClient, bad_response, check_base_url, require_api_key
 from backend.speech.base import TTSCapabilities, TTSProvider
 
 if TYPE_CHECKING:

@@ -1,4 +1,5 @@
-"""Speech-to-text as a fallback chain: ``stt.provider``, then ``stt.fallback`` (``backend.core.failover``).
+"""Speech-to-text as a fallback chain: ``stt.provider``, then ``stt.fallback``
+(``backend.providers.failover``).
 
 :class:`STTChain` is itself an :class:`STTProvider` (``app.state.stt``), so REST and /voice use it like
 one engine. The :class:`Transcription` it returns names the provider that produced it (``provider``).
@@ -16,7 +17,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from backend.core.failover import ChainedProviders, ChainMember, configured_chain_names, is_provider_failure
+from backend.providers.failover import (
+    ChainedProviders,
+    ChainMember,
+    configured_chain_names,
+    is_provider_failure,
+)
 from backend.speech.base import (
     StreamResult,
     STTCapabilities,
@@ -29,7 +35,7 @@ from backend.speech.factory import build_stt, stt_class
 
 if TYPE_CHECKING:
     from backend.core.config import Settings
-    from backend.core.failover import Clock
+    from backend.providers.failover import Clock
 
 logger = logging.getLogger(__name__)
 

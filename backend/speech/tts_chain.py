@@ -24,9 +24,10 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from backend.core.audio import StreamResampler
 from backend.core.errors import ConfigError
-from backend.core.failover import (
+from backend.media.audio import StreamResampler
+from backend.media.text import speech_pieces
+from backend.providers.failover import (
     ChainedProviders,
     ChainMember,
     ProviderChain,
@@ -34,14 +35,13 @@ from backend.core.failover import (
     describe,
     is_provider_failure,
 )
-from backend.core.text import speech_pieces
 from backend.speech.base import AudioChunk, TTSCapabilities, TTSConfig, TTSProvider
 from backend.speech.catalog import Voice
 from backend.speech.factory import tts_class
 
 if TYPE_CHECKING:
     from backend.core.config import Settings
-    from backend.core.failover import Clock
+    from backend.providers.failover import Clock
 
 logger = logging.getLogger(__name__)
 

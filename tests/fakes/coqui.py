@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.core.audio import pcm16_to_wav
+from backend.media.audio import pcm16_to_wav
 from tests.fakes.tts_vendor import FakeTTSVendor, Handler, RecordedRequest, speech_pcm
 
 __all__ = ["FakeCoqui"]

@@ -22,7 +22,7 @@ import re
 import uuid
 from typing import Any
 
-from backend.core.audio import encode_pcm16, output_format
+from backend.media.audio import encode_pcm16, output_format
 from tests.fakes.tts_vendor import FakeTTSVendor, Fault, Handler, RecordedRequest, speech_pcm
 
 __all__ = ["DEFAULT_VOICES", "FakeElevenLabs", "error_body"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from backend.core.audio import encode_pcm16, output_format
+from backend.media.audio import encode_pcm16, output_format
 from tests.fakes.tts_vendor import FakeTTSVendor, Handler, RecordedRequest, speech_pcm
 from tests.fakes.vendor_server import openai_error_body, openai_key_error
 

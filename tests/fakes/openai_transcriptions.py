@@ -170,8 +170,8 @@ class LocalASR:
 
 def decode(data: bytes) -> np.ndarray:
     """Any audio file → 16 kHz mono float32 (raises ValueError when it is not audio)."""
-    from backend.core.audio import decode_audio
     from backend.core.errors import MithiError
+    from backend.media.audio import decode_audio
 
     try:
         return decode_audio(data)

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from backend.core.audio import resample_pcm16
 from backend.core.languages import LANGUAGES
+from backend.media.audio import resample_pcm16
 from tests.fakes.vendor_server import QuietHandler, ThreadedVendorFake
 
 Malformed = Literal["json", "odd", "wav", "empty", "html", "mp3"]

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.core.failover import ProviderChain
+from backend.providers.failover import ProviderChain
 from tests.conftest import LiveServer, make_settings, write_config
 from tests.fakes.coqui import FakeCoqui
 from tests.fakes.elevenlabs import FakeElevenLabs

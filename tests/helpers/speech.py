@@ -9,7 +9,7 @@ from pathlib import Path
 import jiwer
 import numpy as np
 
-from backend.core.audio import decode_audio, pcm16_to_wav
+from backend.media.audio import decode_audio, pcm16_to_wav
 from backend.speech.base import TTSConfig
 from tests.conftest import make_settings
 

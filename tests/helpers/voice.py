@@ -7,7 +7,7 @@ import uuid
 import httpx
 import numpy as np
 
-from backend.core.audio import decode_audio
+from backend.media.audio import decode_audio
 
 
 def ws_url(base_url: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import schemathesis
 
-from backend.core.audio import pcm16_to_wav
+from backend.media.audio import pcm16_to_wav
 
 STT_PATHS = ("/api/stt/transcribe", "/v1/audio/transcriptions")
 TTS_PATHS = ("/api/tts/generate", "/v1/audio/speech")

@@ -244,7 +244,7 @@ def test_quotas_are_enforced_per_key(authed: LiveServer) -> None:
     assert int(over.headers["retry-after"]) >= 1
     # STT seconds per day: 2 s of audio against a 1 s limit (decoded seconds, not bytes)
     tone = (np.sin(np.linspace(0, 2 * np.pi * 440 * 2, 32000)) * 8000).astype("<i2").tobytes()
-    from backend.core.audio import pcm16_to_wav
+    from backend.media.audio import pcm16_to_wav
 
     two_seconds = pcm16_to_wav(tone, 16000)
     r = httpx.post(

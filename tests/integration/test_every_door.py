@@ -14,7 +14,7 @@ from openai import AsyncOpenAI
 from wyoming.tts import Synthesize
 
 from backend.app.server import BackgroundServer
-from backend.core.audio import resample_pcm16
+from backend.media.audio import resample_pcm16
 from backend.realtime.client import VoiceClient
 from tests.helpers.speech import normalise, piper_audio, word_error_rate
 from tests.helpers.wyoming import client, read_audio, transcribe

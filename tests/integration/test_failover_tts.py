@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.core.audio import decode_audio, pcm16_to_wav
+from backend.media.audio import decode_audio, pcm16_to_wav
 from backend.realtime.client import Received, VoiceClient
 from tests.conftest import LiveServer
 from tests.fakes.elevenlabs import FakeElevenLabs

@@ -9,7 +9,7 @@ import httpx
 import numpy as np
 import pytest
 
-from backend.core.audio import pcm16_to_wav
+from backend.media.audio import pcm16_to_wav
 from tests.conftest import LiveServer, make_settings
 from tests.helpers.rest import assert_error
 

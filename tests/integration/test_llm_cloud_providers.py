@@ -274,7 +274,7 @@ async def test_bad_key_is_a_provider_error_naming_401_and_env_var(kind: str, fak
         with pytest.raises(ProviderError) as info:
             await collect(llm, HELLO)
     err = info.value
-    # the same verdict as every hosted provider (backend.core.hosted.status_verdict)
+    # the same verdict as every hosted provider (backend.providers.hosted.status_verdict)
     assert (err.status_code, err.code, err.retryable, err.failover) == (
         502,
         "provider_auth_failed",

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.core.audio import pcm16_to_wav
+from backend.media.audio import pcm16_to_wav
 from backend.realtime.client import VoiceClient
 from bench.processes import AppProcess, RedisServer, app_config
 from tests.conftest import LiveServer

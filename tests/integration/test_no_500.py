@@ -9,7 +9,7 @@ import socket
 import httpx
 import pytest
 
-from backend.core.audio import pcm16_to_wav
+from backend.media.audio import pcm16_to_wav
 
 VALUES: list[object] = [
     None, True, 0, -1, 1e308, float("inf"), "", " ", "a" * 6000, "🙂" * 10, "\x00\x01", "<script>",

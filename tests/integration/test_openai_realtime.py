@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from openai import AsyncOpenAI
 
-from backend.core.audio import resample_pcm16
+from backend.media.audio import resample_pcm16
 from tests.helpers.speech import normalise, piper_audio, word_error_rate
 
 QUESTION = "What is the capital of France?"
@@ -163,7 +163,7 @@ def _transcribe_back(base_url: str, pcm: bytes, rate: int) -> str:
     """Our own STT (REST) on the audio the door sent: what a caller would have heard."""
     import httpx
 
-    from backend.core.audio import pcm16_to_wav
+    from backend.media.audio import pcm16_to_wav
 
     files = {"file": ("reply.wav", pcm16_to_wav(pcm, rate), "audio/wav")}
     response = httpx.post(f"{base_url}/api/stt/transcribe", files=files, timeout=60)

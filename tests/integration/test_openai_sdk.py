@@ -8,7 +8,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from backend.core.audio import decode_audio
+from backend.media.audio import decode_audio
 from tests.helpers.speech import word_error_rate
 
 TEXT = "Please book a table for two people at seven tonight."

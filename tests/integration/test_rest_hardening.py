@@ -14,7 +14,7 @@ import httpx
 import numpy as np
 import pytest
 
-from backend.core.audio import OUTPUT_FORMATS, decode_audio, encode_pcm16
+from backend.media.audio import OUTPUT_FORMATS, decode_audio, encode_pcm16
 from backend.realtime.client import VoiceClient
 from tests.helpers.rest import assert_error
 from tests.helpers.voice import ws_url

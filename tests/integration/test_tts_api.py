@@ -8,7 +8,7 @@ import httpx
 import numpy as np
 import pytest
 
-from backend.core.audio import decode_audio
+from backend.media.audio import decode_audio
 from tests.helpers.rest import assert_error
 
 TEXT = "Hello there! This is a test of the speech platform. It has three sentences."

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from backend.core.audio import pcm16_to_wav
 from backend.core.config import Settings, parse_config
 from backend.core.errors import ConfigError, ProviderError
+from backend.media.audio import pcm16_to_wav
 from backend.speech.base import AudioChunk, TTSConfig, TTSProvider
 from backend.speech.hosted_tts import HostedTTSProvider
 from backend.speech.providers.coqui_tts import CoquiTTS, read_wav

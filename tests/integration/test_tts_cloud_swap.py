@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.core.audio import pcm16_to_wav
 from backend.core.config import load_config
+from backend.media.audio import pcm16_to_wav
 from backend.realtime.client import VoiceClient
 from tests.conftest import LiveServer, make_settings, write_config
 from tests.fakes.tts_vendor import FakeTTSVendor

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import websockets
 
-from backend.core.audio import StreamResampler, pcm16_to_wav
+from backend.media.audio import StreamResampler, pcm16_to_wav
 from backend.realtime.client import VoiceClient
 from bench.heldout_voices import espeak_audio, speech_end_s
 from tests.conftest import LiveServer

@@ -21,7 +21,7 @@ from wyoming.tts import (
 )
 
 from backend.app.server import BackgroundServer
-from backend.core.audio import StreamResampler
+from backend.media.audio import StreamResampler
 from tests.helpers.speech import word_error_rate
 from tests.helpers.voice import speech_pcm
 from tests.helpers.wyoming import client, read, read_audio, transcribe

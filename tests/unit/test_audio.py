@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backend.core.audio import (
+from backend.core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMedia
+from backend.media.audio import (
     OUTPUT_FORMATS,
     StreamEncoder,
     decode_audio,
@@ -11,7 +12,6 @@ from backend.core.audio import (
     output_format,
     pcm16_to_wav,
 )
-from backend.core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMedia
 
 
 def tone(seconds: float = 1.0, rate: int = 22050) -> bytes:

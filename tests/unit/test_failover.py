@@ -1,4 +1,4 @@
-"""The circuit breaker and the generic chain logic (backend.core.failover), with an injected clock."""
+"""The circuit breaker and the generic chain logic (backend.providers.failover), with an injected clock."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from backend.core.config import parse_config
 from backend.core.errors import ConfigError, InvalidRequest, ProviderError
-from backend.core.failover import (
+from backend.providers.failover import (
     BreakerState,
     ChainMember,
     CircuitBreaker,

@@ -11,9 +11,9 @@ import pytest
 
 from backend.core.config import parse_config
 from backend.core.errors import ProviderError
-from backend.core.failover import BreakerState, CircuitBreaker, recording
 from backend.llm.base import ChatMessage, LLMEvent, LLMOptions
 from backend.llm.chain import LLMChain
+from backend.providers.failover import BreakerState, CircuitBreaker, recording
 from tests.conftest import ManualClock
 from tests.fakes.openai_chat import FakeChatServer
 

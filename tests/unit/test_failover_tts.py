@@ -10,7 +10,7 @@ import pytest
 
 from backend.core.config import parse_config
 from backend.core.errors import ProviderError
-from backend.core.failover import BreakerState, CircuitBreaker, recording
+from backend.providers.failover import BreakerState, CircuitBreaker, recording
 from backend.speech.base import AudioChunk
 from backend.speech.tts_service import TTSService
 from tests.conftest import ManualClock

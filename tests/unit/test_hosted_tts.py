@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from backend.core.audio import resample_pcm16
 from backend.core.config import parse_config
 from backend.core.errors import ConfigError
+from backend.media.audio import resample_pcm16
 from backend.speech.hosted_tts import PCMAligner, vendor_voice_id
 from backend.speech.providers.elevenlabs_tts import ElevenLabsTTS, parse_output_format
 from backend.speech.providers.openai_tts import OpenAITTS, text_pieces

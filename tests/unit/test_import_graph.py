@@ -108,7 +108,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_graph_is_read() -> None:
     graph = import_graph()
-    assert {"backend.core.cpu", "backend.core.audio"} <= graph["backend.engine.listener"]  # module level
+    assert {"backend.core.cpu", "backend.media.audio"} <= graph["backend.engine.listener"]  # module level
     assert "backend.core.config" in graph["backend.app.main"]
     assert "backend.core.config" not in graph["backend.core.redis"]  # only under TYPE_CHECKING
 
@@ -122,3 +122,27 @@ def test_no_module_imports_in_a_circle() -> None:
     assert not found, "modules importing each other (directly or round a loop):\n" + "\n".join(
         " <-> ".join(group) for group in found
     )
+
+
+#: The foundation layers and what each may import from the backend (docs/ARCHITECTURE.md): infrastructure
+#: knows nothing above it; provider machinery and the audio/text utilities stand on it alone; the model
+#: tooling (download_models.py) stands on nothing, so it runs before the app's packages are importable.
+LAYERS = {
+    "backend.core": {"backend.core"},
+    "backend.providers": {"backend.core", "backend.providers"},
+    "backend.media": {"backend.core", "backend.media"},
+    "backend.models": {"backend.models"},
+}
+
+
+def test_the_foundation_layers_import_only_downward() -> None:
+    graph = import_graph()
+    wrong = [
+        f"{module} imports {target}"
+        for module, targets in sorted(graph.items())
+        for layer, allowed in LAYERS.items()
+        if module == layer or module.startswith(layer + ".")
+        for target in sorted(targets)
+        if not any(target == a or target.startswith(a + ".") for a in allowed)
+    ]
+    assert not wrong, "\n".join(wrong)

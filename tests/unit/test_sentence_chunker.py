@@ -3,7 +3,7 @@ complete (not when its sentence is), later text by whole sentences."""
 
 from __future__ import annotations
 
-from backend.core.text import SentenceChunker
+from backend.media.text import SentenceChunker
 
 
 def _stream(tokens: list[str]) -> list[list[str]]:
@@ -43,7 +43,7 @@ def test_a_decimal_point_at_the_end_of_the_text_so_far_is_not_a_sentence_end() -
 
 def test_streamed_and_whole_text_are_cut_alike() -> None:
     """REST (`speech_pieces`) and /voice (tokens fed one by one) speak the same pieces."""
-    from backend.core.text import speech_pieces
+    from backend.media.text import speech_pieces
 
     text = "Your appointment is booked for Tuesday at three. See you then!\nBring your card."
     tokens = [w + " " for w in text.split(" ")]
@@ -61,7 +61,7 @@ def test_streamed_and_whole_text_are_cut_alike() -> None:
 
 
 def test_a_long_run_without_a_sentence_end_is_cut_while_it_streams() -> None:
-    from backend.core.text import SentenceChunker
+    from backend.media.text import SentenceChunker
 
     chunker = SentenceChunker("en", eager_first=False, max_chars=40)
     pieces = chunker.feed("one two three four five six seven eight nine ten eleven twelve ")
@@ -73,7 +73,7 @@ def test_a_long_run_without_a_sentence_end_is_cut_while_it_streams() -> None:
 
 
 def test_a_long_run_cut_while_streaming_keeps_the_space_before_the_next_token() -> None:
-    from backend.core.text import SentenceChunker
+    from backend.media.text import SentenceChunker
 
     chunker = SentenceChunker("en", eager_first=False, max_chars=20)
     words = "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()

@@ -1,4 +1,4 @@
-from backend.core.text import split_sentences
+from backend.media.text import split_sentences
 
 
 def test_splits_on_sentence_ends_and_keeps_punctuation() -> None:
@@ -30,7 +30,7 @@ def test_long_sentence_is_cut_at_a_comma_or_space() -> None:
 
 
 def test_first_phrase_cut_at_clause_punctuation() -> None:
-    from backend.core.text import split_first_phrase
+    from backend.media.text import split_first_phrase
 
     assert split_first_phrase("Sure, I can help you with that today.", "en") == [
         "Sure,",
@@ -50,7 +50,7 @@ def test_first_phrase_cut_at_clause_punctuation() -> None:
 
 
 def test_first_phrase_cut_before_english_phrase_word() -> None:
-    from backend.core.text import split_first_phrase
+    from backend.media.text import split_first_phrase
 
     assert split_first_phrase("Your appointment is booked for Tuesday at three in the afternoon.", "en") == [
         "Your appointment",
@@ -68,7 +68,7 @@ def test_first_phrase_cut_before_english_phrase_word() -> None:
 
 
 def test_speech_pieces_only_cuts_the_first_sentence() -> None:
-    from backend.core.text import speech_pieces
+    from backend.media.text import speech_pieces
 
     text = "Your appointment is booked for Tuesday morning. It is booked for the morning at nine."
     assert speech_pieces(text, "en", eager_first=True) == [
@@ -83,7 +83,7 @@ def test_speech_pieces_only_cuts_the_first_sentence() -> None:
 
 
 def test_for_speech_strips_markdown_and_limits_sentences() -> None:
-    from backend.core.text import for_speech
+    from backend.media.text import for_speech
 
     md = "**Sure!** Here are the steps:\n\n1. Open the `app`.\n2. Tap [Book](http://x.y/z).\n- Done & dusted"
     assert (
@@ -99,7 +99,7 @@ def test_for_speech_strips_markdown_and_limits_sentences() -> None:
 def test_first_phrase_is_cut_as_soon_as_the_words_so_far_allow() -> None:
     """Streaming judges the words received so far: a phrase word at position 3 cuts at 5 words already
     (a longer reach must not make the first audio wait for more words)."""
-    from backend.core.text import split_first_phrase
+    from backend.media.text import split_first_phrase
 
     assert split_first_phrase("I'd recommend you to eat", "en") == ["I'd recommend you", "to eat"]
     assert split_first_phrase("Jupiter is the largest planet in our solar system.", "en") == [

@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from backend.core.audio import decode_audio
+from backend.media.audio import decode_audio
 from backend.realtime.turn_end import looks_unfinished, verdict
 from backend.realtime.vad import WINDOW_MS, TurnDetector, VADConfig
 

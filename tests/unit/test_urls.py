@@ -9,10 +9,10 @@ import pytest
 
 from backend.core.config import parse_config
 from backend.core.errors import ProviderError
-from backend.core.failover import CircuitBreaker
-from backend.core.hosted import error_from_exception
 from backend.core.net import free_port
 from backend.core.urls import install_log_masking, mask_secrets_in_text, mask_url
+from backend.providers.failover import CircuitBreaker
+from backend.providers.hosted import error_from_exception
 
 
 @pytest.mark.parametrize(

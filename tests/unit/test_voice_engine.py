@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 from backend.agents.conversation import AgentEvent, TurnResult
-from backend.core.audio import STT_SAMPLE_RATE
 from backend.core.cpu import ANSWERING
 from backend.core.errors import InvalidRequest
 from backend.engine import events as ev
@@ -29,6 +28,7 @@ from backend.engine.listener import (
     UtteranceEnded,
 )
 from backend.engine.session import VoiceEngine
+from backend.media.audio import STT_SAMPLE_RATE
 from backend.speech.base import AudioChunk, STTConfig, Transcription, TTSConfig
 from backend.speech.tts_service import ResolvedVoice
 from tests.conftest import make_settings
@@ -56,9 +56,12 @@ class FakeTTS:
         config = TTSConfig(voice_id="fake-voice", language="en", speed=speed or 1.0)
         return ResolvedVoice(provider=FakeProvider(), voice=FakeVoice(), config=config)  # type: ignore[arg-type]
 
-    async def stream(self, text: str, voice: ResolvedVoice) -> AsyncIterator[AudioChunk]:
+    async def stream(
+        self, text: str, voice: ResolvedVoice, sample_rate: int | None = None
+    ) -> AsyncIterator[AudioChunk]:
+        rate = sample_rate or RATE  # at the rate asked for, as TTSService delivers
         yield AudioChunk(
-            pcm=bytes(int(RATE * 0.1 * len(text.split())) * 2), sample_rate=RATE, provider="fake-tts"
+            pcm=bytes(int(rate * 0.1 * len(text.split())) * 2), sample_rate=rate, provider="fake-tts"
         )
 
 

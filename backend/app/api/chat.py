@@ -16,8 +16,8 @@ from backend.app.deps import AgentDep, OwnerDep, SettingsDep
 from backend.app.openapi import MARK, NOT_FOUND, PROVIDER_ERRORS
 from backend.core.config import Settings
 from backend.core.errors import InvalidRequest, MithiError, NotFound
-from backend.core.failover import FailoverLog, recording
 from backend.core.limits import check_language, check_text
+from backend.providers.failover import FailoverLog, recording
 
 router = APIRouter(prefix="/api", tags=["conversation"])
 

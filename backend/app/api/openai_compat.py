@@ -17,10 +17,10 @@ from backend.app.deps import MeterDep, SettingsDep, STTDep, TTSDep
 from backend.app.openai_names import OPENAI_VOICES, TTS_MODELS
 from backend.app.openapi import AUDIO_RESPONSE, MARK, PROVIDER_ERRORS, UNSUPPORTED_AUDIO
 from backend.app.speech import speech_response, transcribe_upload
-from backend.core.audio import output_format
 from backend.core.errors import InvalidRequest
 from backend.core.languages import LANGUAGES
 from backend.core.limits import check_characters, check_speed, check_text
+from backend.media.audio import output_format
 from backend.speech.base import Segment, STTConfig
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])

@@ -11,8 +11,8 @@ from backend.app.deps import MeterDep, SettingsDep, STTDep
 from backend.app.openapi import MARK, PROVIDER_ERRORS, UNSUPPORTED_AUDIO
 from backend.app.speech import transcribe_upload
 from backend.core.config import Settings
-from backend.core.failover import recording
 from backend.core.limits import check_language
+from backend.providers.failover import recording
 from backend.speech.base import STTConfig
 
 router = APIRouter(prefix="/api/stt", tags=["stt"])

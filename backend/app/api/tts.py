@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from backend.app.deps import MeterDep, SettingsDep, TTSDep
 from backend.app.openapi import AUDIO_RESPONSE, MARK, PROVIDER_ERRORS
 from backend.app.speech import speech_response
-from backend.core.audio import output_format
 from backend.core.limits import check_speed, check_text
+from backend.media.audio import output_format
 
 
 class TTSRequest(BaseModel):

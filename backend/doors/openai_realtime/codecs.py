@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-from backend.core.audio import StreamResampler
+from backend.media.audio import StreamResampler
 
 AudioFormat = Literal["pcm16", "g711_ulaw", "g711_alaw"]
 

@@ -33,7 +33,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from backend.core.errors import ConfigError, InvalidRequest, MithiError, ProviderError
-from backend.core.hosted import check_base_url, require_api_key, status_error
 from backend.llm.base import (
     ChatMessage,
     LLMCapabilities,
@@ -44,6 +43,7 @@ from backend.llm.base import (
     ToolSpec,
 )
 from backend.llm.providers.llama_cpp_llm import COMPLETION_STOPS, completion_prompt
+from backend.providers.hosted import check_base_url, require_api_key, status_error
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -365,7 +365,7 @@ class ChatCompletionsLLM(LLMProvider):
     def _provider_error(self, exc: Exception, *, streaming: bool = False) -> ProviderError:
         """Classify an SDK / transport / decoding failure as a ProviderError with a useful message.
 
-        A vendor status is judged by ``backend.core.hosted.status_verdict`` (the one table for every
+        A vendor status is judged by ``backend.providers.hosted.status_verdict`` (the one table for every
         provider); timeouts and connection errors are retryable, malformed replies fail over.
         """
         sdk = self._sdk()
@@ -395,7 +395,7 @@ class ChatCompletionsLLM(LLMProvider):
                 f"({type(cause).__name__}: {cause})",
                 retryable=True,
             )
-        if isinstance(exc, sdk.APIStatusError):  # what the status means: backend.core.hosted's one table
+        if isinstance(exc, sdk.APIStatusError):  # what the status means: backend.providers.hosted's one table
             status, vendor = exc.status_code, _vendor_message(exc)
             if isinstance(exc, sdk.AuthenticationError):
                 message = f"{name}: authentication failed ({status}): {vendor}; check {self.env_var}"

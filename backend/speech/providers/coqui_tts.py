@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from backend.core.audio import resample_pcm16
 from backend.core.errors import ProviderError
-from backend.core.hosted import bad_response
-from backend.core.text import speech_pieces
+from backend.media.audio import resample_pcm16
+from backend.media.text import speech_pieces
+from backend.providers.hosted import bad_response
 from backend.speech.base import AudioChunk, TTSConfig
 from backend.speech.hosted_tts import (
     CloudVoice,

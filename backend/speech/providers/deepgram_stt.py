@@ -16,7 +16,7 @@ frames go in, ``{"type": "Results", "is_final", "speech_final", "start", "durati
 ``{"type": "CloseStream"}`` asks for the last results before Deepgram closes the socket.
 
 HTTP (pooling, timeouts, retries, Retry-After, ``{"err_code", "err_msg"}`` bodies) is
-:class:`~backend.core.hosted.HostedClient`; the WebSocket's failures are mapped the same way.
+:class:`~backend.providers.hosted.HostedClient`; the WebSocket's failures are mapped the same way.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from urllib.parse import urlencode
 
 import numpy as np
 
-from backend.core.audio import STT_SAMPLE_RATE
 from backend.core.errors import ProviderError
-from backend.core.hosted import (
+from backend.media.audio import STT_SAMPLE_RATE
+from backend.providers.hosted import (
     HostedClient,
     bad_response,
     check_base_url,

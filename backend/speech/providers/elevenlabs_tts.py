@@ -11,7 +11,7 @@ Wire format (ElevenLabs API reference):
 * the audio comes back as a chunked stream while it is generated, so the first chunk is yielded long
   before the whole text is spoken; chunks are re-cut so none splits a 16-bit sample;
 * errors: ``{"detail": {"type", "code", "status", "message", "request_id", "param"}}`` (or FastAPI's
-  ``{"detail": [...]}`` for a malformed body); mapped by :mod:`backend.core.hosted`.
+  ``{"detail": [...]}`` for a malformed body); mapped by :mod:`backend.providers.hosted`.
 
 Voices: ``GET /v1/voices`` at ``load()`` (``voices[].voice_id, name, category, labels.gender,
 preview_url``). If it fails, startup goes on with a warning and ``elevenlabs.voice_id`` alone.
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import av
 
 from backend.core.errors import ConfigError
-from backend.core.hosted import bad_response
+from backend.providers.hosted import bad_response
 from backend.speech.base import AudioChunk, TTSConfig
 from backend.speech.hosted_tts import (
     CloudVoice,

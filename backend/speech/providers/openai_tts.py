@@ -9,7 +9,7 @@ Wire format (OpenAI API reference, "Create speech"):
 * ``input`` is at most 4096 characters: a longer text is sent as several requests, split at sentence
   boundaries, one after the other;
 * ``speed`` is 0.25–4.0 (our ``limits`` are narrower); it is sent only when not 1.0;
-* errors: ``{"error": {"message", "type", "param", "code"}}``; mapped by :mod:`backend.core.hosted`.
+* errors: ``{"error": {"message", "type", "param", "code"}}``; mapped by :mod:`backend.providers.hosted`.
 
 Voices: OpenAI has a fixed list (:data:`VOICES`), plus ``openai.tts_voice`` if it is not in it (a custom
 voice id, or a voice of an OpenAI-compatible server).
@@ -21,8 +21,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from backend.core.hosted import bad_response
-from backend.core.text import split_sentences
+from backend.media.text import split_sentences
+from backend.providers.hosted import bad_response
 from backend.speech.base import AudioChunk, TTSConfig
 from backend.speech.hosted_tts import (
     CloudVoice,

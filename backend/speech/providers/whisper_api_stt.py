@@ -7,7 +7,7 @@ PCM16 WAV), ``model``, ``language`` (ISO-639-1, omitted to detect), ``prompt``, 
 language (a full lower-case name such as ``"english"``), the duration and timestamped segments; models
 that only answer ``json`` (``gpt-4o-transcribe``, ``gpt-4o-mini-transcribe``) get one segment spanning the
 audio. HTTP (pooling, timeouts, retries, Retry-After, error bodies) is
-:class:`~backend.core.hosted.HostedClient`.
+:class:`~backend.providers.hosted.HostedClient`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from backend.core.audio import STT_SAMPLE_RATE, float_to_pcm16, pcm16_to_wav
 from backend.core.errors import ProviderError
-from backend.core.hosted import HostedClient, bad_response, check_base_url, require_api_key
 from backend.core.languages import LANGUAGES, normalize_language
+from backend.media.audio import STT_SAMPLE_RATE, float_to_pcm16, pcm16_to_wav
+from backend.providers.hosted import HostedClient, bad_response, check_base_url, require_api_key
 from backend.speech.base import Segment, STTCapabilities, STTConfig, STTProvider, Transcription
 
 if TYPE_CHECKING:

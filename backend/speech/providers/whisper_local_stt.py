@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from backend.core.audio import STT_SAMPLE_RATE
 from backend.core.errors import ConfigError, InvalidRequest
+from backend.media.audio import STT_SAMPLE_RATE
 from backend.speech.base import Segment, STTCapabilities, STTConfig, STTProvider, Transcription
 
 if TYPE_CHECKING:

@@ -24,8 +24,8 @@ Circuit breaker, one per provider (:class:`CircuitBreaker`)::
 Which provider served, and every failover on the way (from, to, reason), are reported to the request
 through a :class:`FailoverLog` set with :func:`recording` (a context variable, so a /voice session or an
 HTTP request sees only its own); the API layers turn that into headers, JSON fields and events. Every
-failover also goes to the process-wide listeners added with :func:`on_failover` (the Prometheus counter
-``mithi_provider_failovers_total`` of ``backend.app.metrics``).
+failover is also counted in the Prometheus counter ``mithi_provider_failovers_total``
+(``backend.core.metrics``).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
+from backend.core import metrics
 from backend.core.errors import ConfigError, MithiError, ProviderError
 from backend.core.urls import mask_secrets_in_text
 
@@ -286,23 +287,9 @@ def note_served(kind: str, provider: str) -> None:
         log.served[kind] = provider
 
 
-FailoverListener = Callable[[FailoverEvent], None]
-_listeners: list[FailoverListener] = []
-
-
-def on_failover(listener: FailoverListener) -> None:
-    """Call ``listener`` with every failover of every chain, process-wide (``backend.app.metrics``)."""
-    if listener not in _listeners:
-        _listeners.append(listener)
-
-
 def note_failover(event: FailoverEvent) -> None:
     logger.info("%s failover: %s", event.kind, event.header())
-    for listener in _listeners:
-        try:
-            listener(event)
-        except Exception:  # noqa: BLE001 - an observer never breaks the request it observes
-            logger.exception("failover listener failed")
+    metrics.failover(event.kind, event.from_provider, event.to_provider, event.reason)
     log = _log.get()
     if log is not None:
         log.events.append(event)
