@@ -47,8 +47,8 @@ COMPLETION_STOPS = ("\n",)
 # A few example turns anchor who speaks as whom and the short, plain style: with them the 270M base
 # model answers factual questions it otherwise refuses, and stops replying in the user's voice.
 FEW_SHOT = (
-    "User: Hello!\n"
-    "Assistant: Hello! How can I help you today?\n"
+    "User: Hello! I'm Sam.\n"
+    "Assistant: Nice to meet you, Sam! How can I help you today?\n"
     "User: What is the largest planet?\n"
     "Assistant: Jupiter is the largest planet in our solar system.\n"
     "User: What will the weather be like next month?\n"
