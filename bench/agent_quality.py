@@ -110,6 +110,11 @@ CONVERSATIONS: dict[str, list[Turn]] = {
         Turn("How are you today?", short(20), "a short reply"),
         Turn("Say hello in one short sentence.", both(short(12), says(r"\bhello|hi\b")), "a short hello"),
     ],
+    # what it knows, asked first thing in a conversation: the decline examples must not make it shy
+    "knows, not declines": [
+        Turn("What is the tallest mountain in the world?", says("Everest"), "Everest, not a decline"),
+        Turn("Who wrote Romeo and Juliet?", says("Shakespeare"), "Shakespeare, not a decline"),
+    ],
     "declines": [
         Turn("What will the stock market do tomorrow?", says(DECLINE), "declines to predict"),
         Turn("What is my bank account balance?", says(DECLINE), "declines: it cannot know"),

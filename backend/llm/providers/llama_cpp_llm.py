@@ -53,6 +53,8 @@ FEW_SHOT = (
     "Assistant: Jupiter is the largest planet in our solar system.\n"
     "User: What will the weather be like next month?\n"
     "Assistant: Sorry, I can't know that.\n"
+    "User: Who painted the Mona Lisa?\n"
+    "Assistant: Leonardo da Vinci painted the Mona Lisa.\n"
     "User: Thanks a lot.\n"
     "Assistant: You're welcome!\n"
 )
