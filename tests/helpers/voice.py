@@ -31,3 +31,17 @@ def speech_pcm(base_url: str, text: str, rate: int = 16000, trim: bool = False) 
 
 
 SILENCE_1S = bytes(32000)
+
+
+LONG_REPLY_QUESTION = "What appointments do I have?"
+
+
+def session_with_a_long_reply(base_url: str, session_id: str | None = None) -> str:
+    """A session whose answer to LONG_REPLY_QUESTION is long whatever the LLM writes: six appointments
+    booked over REST (the tool's listing, several seconds of speech), at a minute no other test uses."""
+    session_id = session_id or sid()
+    minute = 10 + uuid.uuid4().int % 49  # one calendar for all sessions: avoid other tests' slots
+    for hour in (9, 10, 11, 14, 15, 16):
+        body = {"session_id": session_id, "text": f"Book a meeting for next Friday at {hour}:{minute}"}
+        assert httpx.post(f"{base_url}/api/chat", json=body, timeout=60).json()["action"]["ok"]
+    return session_id

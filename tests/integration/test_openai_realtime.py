@@ -14,6 +14,7 @@ from openai import AsyncOpenAI
 
 from backend.media.audio import resample_pcm16
 from tests.helpers.speech import normalise, piper_audio, word_error_rate
+from tests.helpers.voice import LONG_REPLY_QUESTION, session_with_a_long_reply
 
 QUESTION = "What is the capital of France?"
 
@@ -145,9 +146,12 @@ def test_ga_server_vad_turn_with_alaw_in(base_url: str, question_pcm24: bytes) -
 
 def test_ga_response_cancel_stops_the_answer_and_socket_stays(base_url: str) -> None:
     async def run() -> None:
-        async with _client(base_url).realtime.connect(model="gpt-realtime") as conn:
+        session_id = session_with_a_long_reply(base_url)
+        async with _client(base_url).realtime.connect(
+            model="gpt-realtime", extra_query={"session_id": session_id}
+        ) as conn:
             await _until(conn, "session.created")
-            await _say(conn, "Tell me a long story about the sea, please.")
+            await _say(conn, LONG_REPLY_QUESTION)
             await _until(conn, "response.output_audio.delta")
             await conn.response.cancel()
             done, _ = await _until(conn, "response.done")
@@ -338,9 +342,12 @@ def test_speech_stops_the_reply_being_made(base_url: str, question_pcm24: bytes)
     cancels it."""
 
     async def run() -> None:
-        async with _client(base_url).realtime.connect(model="gpt-realtime") as conn:
+        session_id = session_with_a_long_reply(base_url)
+        async with _client(base_url).realtime.connect(
+            model="gpt-realtime", extra_query={"session_id": session_id}
+        ) as conn:
             await _until(conn, "session.created")
-            await _say(conn, "Tell me a long story about the sea, please.")
+            await _say(conn, LONG_REPLY_QUESTION)
             await _until(conn, "response.created")
             for i in range(0, len(question_pcm24), 4800):  # the user talks over the answer at once
                 await conn.input_audio_buffer.append(

@@ -27,7 +27,14 @@ from backend.realtime.client import VoiceClient
 from backend.realtime.frames import STREAM_TTL_S, FrameStream
 from tests.conftest import LiveServer
 from tests.helpers.speech import word_error_rate
-from tests.helpers.voice import SILENCE_1S, sid, speech_pcm, ws_url
+from tests.helpers.voice import (
+    LONG_REPLY_QUESTION,
+    SILENCE_1S,
+    session_with_a_long_reply,
+    sid,
+    speech_pcm,
+    ws_url,
+)
 
 FRAME = bytes(640)  # 20 ms of 16 kHz PCM16 silence
 
@@ -330,11 +337,11 @@ async def test_a_client_that_never_reads_holds_little_memory(server: LiveServer,
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the kernel holds little for us either
     sock.connect((host, int(port)))
     sock.setblocking(False)
-    ws = await websockets.connect(_url(base_url, sid()), sock=sock, max_queue=1)
+    ws = await websockets.connect(_url(base_url, session_with_a_long_reply(base_url)), sock=sock, max_queue=1)
     try:
         transport = _server_side(server, sock.getsockname()[1])
         transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-        await ws.send(json.dumps({"type": "text.input", "text": "Tell me a long story about the sea."}))
+        await ws.send(json.dumps({"type": "text.input", "text": LONG_REPLY_QUESTION}))
         sessions = list(server.app.state.lifecycle.sessions)
         most = 0
         for _ in range(100):  # 20 s

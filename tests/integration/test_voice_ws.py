@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import uuid
 import wave
 from typing import Any
 
@@ -19,7 +18,14 @@ from backend.realtime.client import VoiceClient
 from bench.heldout_voices import espeak_audio, speech_end_s
 from tests.conftest import LiveServer
 from tests.helpers.speech import word_error_rate
-from tests.helpers.voice import SILENCE_1S, sid, speech_pcm, ws_url
+from tests.helpers.voice import (
+    LONG_REPLY_QUESTION,
+    SILENCE_1S,
+    session_with_a_long_reply,
+    sid,
+    speech_pcm,
+    ws_url,
+)
 
 LATENCY_KEYS = {"stt", "llm_first_token", "tts_first_audio", "total"}
 
@@ -129,11 +135,8 @@ async def test_barge_in_stops_the_reply_and_memory_keeps_what_was_heard(base_url
     interruption = speech_pcm(base_url, "Stop, stop, wait a moment please.")
     async with VoiceClient.connect(ws_url(base_url), session_id=session) as client:
         # a long spoken reply: a list of several appointments (booked over REST, same session)
-        minute = 10 + uuid.uuid4().int % 49  # one calendar for all sessions: avoid other tests' slots
-        for hour in (9, 10, 11, 14, 15, 16):
-            body = {"session_id": session, "text": f"Book a meeting for next Friday at {hour}:{minute}"}
-            assert httpx.post(f"{base_url}/api/chat", json=body, timeout=60).json()["action"]["ok"]
-        await client.send_json(type="text.input", text="What appointments do I have?")
+        session_with_a_long_reply(base_url, session)
+        await client.send_json(type="text.input", text=LONG_REPLY_QUESTION)
         await client.wait_for("response.audio.started")
         await asyncio.sleep(1.0)  # the user hears about a second of it…
         await client.stream_pcm(interruption)  # …and talks over it
@@ -151,8 +154,9 @@ async def test_barge_in_stops_the_reply_and_memory_keeps_what_was_heard(base_url
 
 
 async def test_response_cancel(base_url: str) -> None:
-    async with VoiceClient.connect(ws_url(base_url)) as client:
-        await client.send_json(type="text.input", text="Tell me about the history of the ocean.")
+    session = session_with_a_long_reply(base_url)
+    async with VoiceClient.connect(ws_url(base_url), session_id=session) as client:
+        await client.send_json(type="text.input", text=LONG_REPLY_QUESTION)
         await client.wait_for("response.audio.started")
         await client.send_json(type="response.cancel")
         await client.wait_for("response.interrupted")
