@@ -26,6 +26,12 @@ class Appointment(BaseModel):
     name: str | None = None
     created_at: datetime
 
+    def is_for(self, purpose: str) -> bool:
+        """Whether it was booked for ``purpose``: a word in common ("haircut" ~ "a quick haircut")."""
+        return bool(self.purpose) and bool(
+            set(purpose.lower().split()) & set(str(self.purpose).lower().split())
+        )
+
 
 class SlotTaken(Exception):
     def __init__(self, existing_id: str) -> None:

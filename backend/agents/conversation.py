@@ -413,9 +413,9 @@ class ConversationAgent:
     async def _booked(self, call: dict[str, Any], config: RunnableConfig) -> bool:
         """Whether a cancel that named what to cancel ("cancel my haircut") matches an upcoming appointment;
         if not, it is not an appointment ("cancel my subscription") and the model answers."""
-        purpose = set(str(call["args"].get("purpose", "")).lower().split())
+        purpose = str(call["args"].get("purpose", ""))
         upcoming = await self.store.list(config["configurable"]["thread_id"], after=self.now())
-        return any(a.purpose and purpose & set(a.purpose.lower().split()) for a in upcoming)
+        return any(a.is_for(purpose) for a in upcoming)
 
     def _parse_calls(self, text: str, state: ConversationState) -> list[dict[str, Any]]:
         """The deterministic router for models without tool calling."""

@@ -177,9 +177,8 @@ async def cancel_appointment(args: dict[str, Any], ctx: ToolContext) -> ToolResu
     else:
         when, has_date, has_time = _when(args, ctx)
         matches = upcoming
-        if purpose := str(args.get("purpose") or "").strip().lower():  # "cancel my haircut"
-            words = set(purpose.split())
-            matches = [a for a in matches if a.purpose and words & set(a.purpose.lower().split())]
+        if purpose := str(args.get("purpose") or "").strip():  # "cancel my haircut"
+            matches = [a for a in matches if a.is_for(purpose)]
         if when is not None and has_date:
             matches = [a for a in matches if a.start.astimezone(ctx.now.tzinfo).date() == when.date()]
         if when is not None and has_time:

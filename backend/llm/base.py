@@ -39,6 +39,13 @@ class ToolSpec:
     description: str
     parameters: dict[str, Any]
 
+    def as_function(self) -> dict[str, Any]:
+        """The chat-completions ``tools`` entry (also what chat templates read as ``tools``)."""
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
+
 
 @dataclass(frozen=True)
 class LLMOptions:

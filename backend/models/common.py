@@ -21,6 +21,10 @@ class DownloadError(Exception):
     """A download failed (network error, HTTP error, size or checksum mismatch, unknown name)."""
 
 
+class RepoNotFoundError(DownloadError):
+    """The hub has no such repo (or it is private and no token was given)."""
+
+
 class ChecksumError(DownloadError):
     """Downloaded or assembled bytes do not match the expected checksum or size."""
 

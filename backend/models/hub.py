@@ -33,6 +33,7 @@ from backend.models.common import (
     ChecksumError,
     DownloadError,
     DownloadReport,
+    RepoNotFoundError,
     UnknownVoiceError,
     hash_file,
     hub_url_from_env,
@@ -171,7 +172,7 @@ class Hub:
 
     def _retrying(self, what: str, call: Callable[[], T]) -> T:
         """``call()``, retried on 5xx, 429 and connection errors; hub errors become :class:`DownloadError`."""
-        from huggingface_hub import constants
+        from huggingface_hub import constants, errors
 
         self._reach()
         failures = 0
@@ -180,6 +181,8 @@ class Hub:
                 return call()
             except Exception as exc:  # noqa: BLE001 - sorted below into retry or a one-line error
                 retry, message = _describe(exc, what, self.endpoint, constants.HF_HUB_OFFLINE)
+                if isinstance(exc, errors.RepositoryNotFoundError) and not isinstance(exc, errors.GatedRepoError):
+                    raise RepoNotFoundError(message) from None
                 if not retry:
                     raise DownloadError(message) from None
                 if failures >= self.retries:
@@ -331,7 +334,7 @@ def download_piper_voices(voice_ids: Sequence[str], models_dir: Path, hub: Hub) 
     for voice_id, entry in voices.items():
         for remote, local in _voice_files(voice_id, entry):
             dest = piper_dir / local
-            if dest.is_file() and _verified(dest, RemoteFile(local, remote.size, remote.checksum), piper_dir):
+            if _verified(dest, RemoteFile(local, remote.size, remote.checksum), piper_dir):
                 report.skipped.append(dest)
                 log.info("already present: piper/%s", local)
                 continue
@@ -379,12 +382,8 @@ def download_whisper(size: str, models_dir: Path, hub: Hub) -> DownloadReport:
     repo, local_name = whisper_repo_for(size)
     try:
         files = _whisper_files(hub.files(repo), repo)
-    except DownloadError as exc:
-        if "repo not found" in str(exc):
-            raise DownloadError(
-                f"unknown whisper model '{size}': repo {repo} not found on {hub.endpoint}"
-            ) from None
-        raise
+    except RepoNotFoundError:
+        raise DownloadError(f"unknown whisper model '{size}': repo {repo} not found on {hub.endpoint}") from None
     report = DownloadReport()
     target = models_dir / "whisper" / local_name
     for remote in files:

@@ -236,8 +236,6 @@ class FakeHub:
         self.trees[repo] = tree
         return tree
 
-    add_whisper_repo = add_repo
-
     # -- inspection --------------------------------------------------------------------------
 
     def requests_for(self, suffix: str) -> list[RecordedRequest]:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from backend.core.cpu import FIRST_AUDIO
 from backend.core.errors import ConfigError, ProviderError
-from backend.llm.base import ChatMessage, LLMCapabilities, LLMEvent, LLMOptions, LLMProvider, ToolSpec
+from backend.llm.base import ChatMessage, LLMCapabilities, LLMEvent, LLMOptions, LLMProvider
 from backend.llm.tool_text import ToolCallText
 from backend.models.bundled import GEMMA_FILENAME
 from backend.models.llms import read_selected
@@ -212,7 +212,7 @@ class LlamaCppLLM(LLMProvider):
         if self.prompt_style == "chat":
             chat = [_chat_dict(m, self.tool_calling) for m in messages]
             if self.tool_calling and options.tools:
-                common["tools"] = [_tool_dict(t) for t in options.tools]
+                common["tools"] = [t.as_function() for t in options.tools]
             for chunk in llm.create_chat_completion(chat, stop=list(options.stop) or None, **common):
                 choice = chunk["choices"][0]
                 yield choice["delta"].get("content") or "", choice.get("finish_reason")
@@ -283,10 +283,3 @@ def _chat_dict(message: ChatMessage, tools: bool) -> dict[str, Any]:
         out["tool_call_id"] = message.tool_call_id or ""
         out["name"] = message.name or ""
     return out
-
-
-def _tool_dict(tool: ToolSpec) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters},
-    }

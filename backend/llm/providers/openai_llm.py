@@ -40,7 +40,6 @@ from backend.llm.base import (
     LLMOptions,
     LLMProvider,
     ToolCall,
-    ToolSpec,
 )
 from backend.llm.providers.llama_cpp_llm import COMPLETION_STOPS, completion_prompt
 from backend.providers.hosted import check_base_url, require_api_key, status_error
@@ -127,14 +126,6 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
             ],
         }
     return {"role": message.role, "content": message.content}
-
-
-def to_wire_tool(tool: ToolSpec) -> dict[str, Any]:
-    """One ToolSpec as a chat-completions ``tools`` entry."""
-    return {
-        "type": "function",
-        "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters},
-    }
 
 
 class ChatCompletionsLLM(LLMProvider):
@@ -251,7 +242,7 @@ class ChatCompletionsLLM(LLMProvider):
         if options.stop:
             params["stop"] = list(options.stop)
         if options.tools:
-            params["tools"] = [to_wire_tool(t) for t in options.tools]
+            params["tools"] = [t.as_function() for t in options.tools]
         return params
 
     def completion_params(self, messages: list[ChatMessage], options: LLMOptions) -> dict[str, Any]:
