@@ -69,6 +69,8 @@ class STTSettings(Section):
     vad: bool = False
     temperature_fallback: bool = False
     fallback: list[str] = []
+    # per-language whisper_local model: a folder in models/whisper/ or a path to a CTranslate2 model
+    models: dict[LanguageCode, str] = {}
 
 
 class LLMSettings(Section):
@@ -123,6 +125,11 @@ class RealtimeSettings(Section):
     # speech this soon after the end of the user's turn continues it (its reply is withdrawn); 0 = off
     continuation_ms: float = Field(1000, ge=0, le=5000)
     preroll_ms: float = Field(300, ge=0, le=2000)  # audio kept from before speech start
+    # speech over a reply interrupts it once it has lasted this long; shorter speech whose words are only
+    # backchannels ("haan", "ok", "uh-huh") lets the reply go on; 0 (or <= min_speech_ms) = at speech start
+    barge_in_ms: float = Field(300, ge=0, le=3000)
+    # per language: the phrases that are backchannels (replaces that language's built-in list; [] = none)
+    backchannels: dict[str, list[str]] = Field(default_factory=dict)
     partial_transcripts: bool = True
     partial_interval_ms: float = Field(800, ge=200)
     max_utterance_seconds: float = Field(30, ge=1, le=600)
@@ -379,6 +386,20 @@ class CoquiSettings(HostedSettings):
     language_id: str = ""  # sent with every request when set; "" = the request's language (multilingual)
     languages: list[LanguageCode] = ["en"]  # the languages the served model speaks
     sample_rate: int = Field(22050, ge=8000, le=96000)  # audio is resampled to this rate if the model differs
+
+
+class ModelsSettings(Section):
+    """Models fetched from the Hugging Face hub while the app runs (backend/app/auto_download.py)."""
+
+    auto_download: bool = True  # at startup, fetch configured Piper voices the catalogue knows, in the background
+    hub_url: str = "https://huggingface.co"
+
+    @model_validator(mode="after")
+    def _hub_url_is_http(self) -> ModelsSettings:
+        if not re.match(r"^https?://[^/\s]+", self.hub_url):
+            raise ValueError(f"models.hub_url: '{self.hub_url}' is not an http(s) URL")
+        self.hub_url = self.hub_url.rstrip("/")
+        return self
 
 
 class ResilienceSettings(Section):

@@ -73,10 +73,11 @@ class SpeechStarted(ServerEventBase):
 
 
 class SpeechStopped(ServerEventBase):
-    """The utterance ended: end of speech (vad), push-to-talk commit, or the length limit."""
+    """The utterance ended: end of speech (vad), push-to-talk commit, or the length limit; or it was a
+    backchannel said over the reply ("haan", "uh-huh"), which is not a turn and did not interrupt it."""
 
     type: Literal["speech.stopped"] = "speech.stopped"
-    reason: Literal["vad", "commit", "max_length"]
+    reason: Literal["vad", "commit", "max_length", "backchannel"]
 
 
 class TranscriptPartial(ServerEventBase):

@@ -33,6 +33,11 @@ class SpeechBegan:
 
 
 @dataclass(frozen=True)
+class SpeechSustained:
+    """The user's speech has lasted `realtime.barge_in_ms`: an interruption, not a backchannel."""
+
+
+@dataclass(frozen=True)
 class SpeechPaused:
     """A first short silence inside the turn: `audio` is the utterance so far (for an early answer);
     `Listener.judge_pause(pause_id, transcription)` says whether its words sound finished."""
@@ -77,6 +82,7 @@ class InputDropped:
 
 TurnEvent = (
     SpeechBegan
+    | SpeechSustained
     | SpeechPaused
     | SpeechResumed
     | UtteranceEnded
@@ -121,6 +127,7 @@ class Listener:
             speculative_ms=cfg.speculative_ms,
             unfinished_hangover_ms=cfg.unfinished_hangover_ms,
             unclear_hangover_ms=cfg.unclear_hangover_ms,
+            sustained_ms=cfg.barge_in_ms if cfg.barge_in_ms > cfg.min_speech_ms else 0,
         )
         self.detector = TurnDetector(self.vad_config)
         self.buffer: list[np.ndarray] = []  # 16 kHz float32 audio of the current utterance (+ pre-roll)
@@ -212,6 +219,8 @@ class Listener:
             self.partial_at = self.buffered
             self._start_live()
             await self.on_event(SpeechBegan())
+        elif kind == "sustained":
+            await self.on_event(SpeechSustained())
         elif kind == "pause":
             if self.partial_task is not None:  # superseded by the transcription started now
                 self.partial_task.cancel()

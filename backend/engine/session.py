@@ -36,6 +36,7 @@ from backend.core import metrics
 from backend.core.config import Settings
 from backend.core.cpu import ANSWERING
 from backend.core.errors import InvalidRequest, MithiError, RateLimited
+from backend.core.languages import DEFAULT_BACKCHANNELS
 from backend.core.limits import check_language, check_speed, check_text
 from backend.core.usage import UsageMeter
 from backend.core.worker import worker_id
@@ -57,6 +58,7 @@ from backend.engine.listener import (
     SpeechBegan,
     SpeechPaused,
     SpeechResumed,
+    SpeechSustained,
     TurnEvent,
     UtteranceCleared,
     UtteranceEnded,
@@ -65,6 +67,7 @@ from backend.engine.ports import EngineOutput
 from backend.engine.responder import Responder, ResponseOptions, Turn
 from backend.media.audio import STT_SAMPLE_RATE
 from backend.providers.failover import attach
+from backend.realtime.backchannel import Backchannels
 from backend.realtime.frames import FrameStream
 from backend.speech.base import STTConfig, STTProvider, Transcription
 from backend.speech.tts_service import TTSService
@@ -164,6 +167,11 @@ class VoiceEngine:
         self.answer_speech = True  # a turn the VAD (or the length limit) ended is answered at once
         self.answer_commits = True  # a committed turn (push-to-talk) is answered at once
         self.barge_in = True  # user speech stops the reply being generated or played
+        # speech over a reply, not yet `barge_in_ms` long: a backchannel unless its words say otherwise
+        self.maybe_backchannel = False
+        self.backchannels = Backchannels(
+            {**DEFAULT_BACKCHANNELS, **self.cfg.backchannels}, settings.languages
+        )
         self.interrupt_playing = True  # a new turn stops a reply the client may still be playing
         # input for `respond()`, in order: (text, language heard) when ready
         self._waiting: list[asyncio.Future[tuple[str, str | None]]] = []
@@ -515,8 +523,16 @@ class VoiceEngine:
         """Apply the turn-taking policy to one listener event (tests feed them directly)."""
         if isinstance(event, SpeechBegan):
             await self._send(SpeechStarted())
+            self.maybe_backchannel = False
             if self.barge_in and not await self._continue_turn():
-                await self._interrupt()  # barge-in, if the bot is speaking or about to
+                if self._interruptible() and self.listener.vad_config.sustained_ms:
+                    self.maybe_backchannel = True  # interrupts when sustained; or a backchannel
+                else:
+                    await self._interrupt()  # barge-in, if the bot is speaking or about to
+        elif isinstance(event, SpeechSustained):
+            if self.maybe_backchannel:
+                self.maybe_backchannel = False
+                await self._interrupt()
         elif isinstance(event, SpeechPaused):
             await self._discard(self.speculative)
             spec = Speculation(stt=self._spawn(self.transcribe(event.audio)))
@@ -525,7 +541,12 @@ class VoiceEngine:
             # (a turn that waits for `respond()` gets no early answer; nor one while other sessions'
             # replies are being made in this process: on a loaded CPU an early answer that may be
             # thrown away would slow down those that will not)
-            if self.answer_speech and self.listener.vad_enabled and not ANSWERING.busy_besides(self):
+            if (
+                self.answer_speech
+                and self.listener.vad_enabled
+                and not self.maybe_backchannel
+                and not ANSWERING.busy_besides(self)
+            ):
                 spec.starter = self._spawn(self._speculate(spec))
         elif isinstance(event, SpeechResumed):  # the user went on talking: the early answer is void
             spec, self.speculative = self.speculative, None
@@ -556,6 +577,10 @@ class VoiceEngine:
 
     async def _end_utterance(self, event: UtteranceEnded) -> None:
         reason, audio = event.reason, event.audio
+        if self.maybe_backchannel:  # short speech over a reply: a backchannel, or an interruption?
+            self.maybe_backchannel = False
+            if await self._backchannel(event):
+                return
         spec, self.speculative = self.speculative, None
         await self._send(SpeechStopped(reason=reason))
         self.last_utterance = None
@@ -588,6 +613,35 @@ class VoiceEngine:
         await self._start_response(audio=audio, ended_at=event.ended_at, transcription=use)
         if reason == "vad" and self.turn is not None:
             self.last_utterance = EndedUtterance(self.turn.id, audio, event.ended_at)
+
+    def _interruptible(self) -> bool:
+        """Whether a reply is being generated or played that a barge-in would stop."""
+        task, turn = self.response, self.turn
+        if task is None or turn is None or turn.interrupted or turn.held:
+            return False
+        return not (task.done() and time.perf_counter() >= turn.playback_until)
+
+    async def _backchannel(self, event: UtteranceEnded) -> bool:
+        """Short speech ended while a reply went on: when its words are only backchannels ("haan",
+        "ok", "uh-huh") or nothing, it is dropped (`speech.stopped` reason `backchannel`, no turn) and the
+        reply goes on; else the reply is interrupted and the speech is answered as a turn."""
+        spec = self.speculative
+        early = spec is not None and spec.turn is None and not spec.stt.cancelled()
+        try:
+            result = await (spec.stt if early and spec is not None else self.transcribe(event.audio))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - no words to judge by: take it as an interruption
+            logger.debug("backchannel check: transcription failed", exc_info=True)
+            result = None
+        if result is not None and self.backchannels.matches(result.text) and self._interruptible():
+            self.speculative = None
+            await self._discard(spec)
+            await self._send(SpeechStopped(reason="backchannel"))
+            logger.info("backchannel, not an interruption: %r", result.text)
+            return True
+        await self._interrupt()
+        return False
 
     async def _continue_turn(self) -> bool:
         """Speech that starts within `continuation_ms` of the end of the user's last turn (VAD-ended and

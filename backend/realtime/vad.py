@@ -93,12 +93,16 @@ class VADConfig:
     unfinished_hangover_ms: float = 0
     # silence that ends a turn whose words end without a sentence mark ("unclear"); 0 = hangover_ms
     unclear_hangover_ms: float = 0
+    # speech this long in a turn (counted from its first speech window) is `sustained`: long enough to
+    # be an interruption, not a backchannel; 0 = no such event
+    sustained_ms: float = 0
 
 
 @dataclass(frozen=True)
 class VADEvent:
-    """`speech_start` / `pause` (first short silence: a chance to start answering early) / `resume` (speech
-    again after a pause: the early answer is void) / `speech_end`;
+    """`speech_start` / `sustained` (the turn's speech has lasted `sustained_ms`) / `pause` (first short
+    silence: a chance to start answering early) / `resume` (speech again after a pause: the early answer
+    is void) / `speech_end`;
     `at_ms` is the stream position (ms since the first sample) where it was decided."""
 
     kind: str
@@ -116,6 +120,7 @@ class TurnDetector:
         self._speech_ms = 0.0
         self._silence_ms = 0.0
         self._paused = False
+        self._sustained = False
         self.pause_id = 0  # counts pauses: a verdict is for one pause only
         self._verdict: Verdict | None = None  # how the current pause's words end (None: not judged yet)
 
@@ -133,7 +138,7 @@ class TurnDetector:
         self.vad.reset()
         self.speaking = False
         self._speech_ms = self._silence_ms = 0.0
-        self._paused = False
+        self._paused = self._sustained = False
         self._verdict = None
 
     def judge(self, pause_id: int, verdict: Verdict) -> None:
@@ -166,6 +171,13 @@ class TurnDetector:
                 if not self.speaking and self._speech_ms >= self.cfg.min_speech_ms:
                     self.speaking = True
                     events.append(VADEvent("speech_start", self.position_ms - self._speech_ms))
+                if (
+                    self.speaking
+                    and not self._sustained
+                    and 0 < self.cfg.sustained_ms <= self._speech_ms + WINDOW_MS / 2
+                ):
+                    self._sustained = True
+                    events.append(VADEvent("sustained", self.position_ms))
             else:
                 if not self.speaking:
                     self._speech_ms = max(0.0, self._speech_ms - WINDOW_MS)
@@ -179,7 +191,7 @@ class TurnDetector:
                 if self._silence_ms >= self._hangover():
                     self.speaking = False
                     self._speech_ms = 0.0
-                    self._paused = False
+                    self._paused = self._sustained = False
                     self._verdict = None
                     events.append(VADEvent("speech_end", self.position_ms - self._silence_ms))
         return events

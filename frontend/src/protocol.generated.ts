@@ -102,10 +102,10 @@ export interface SpeechStartedEvent {
   type: 'speech.started';
 }
 
-/** The utterance ended: end of speech (vad), push-to-talk commit, or the length limit. */
+/** The utterance ended: end of speech (vad), push-to-talk commit, or the length limit; or it was a backchannel said over the reply ("haan", "uh-huh"), which is not a turn and did not interrupt it. */
 export interface SpeechStoppedEvent {
   type: 'speech.stopped';
-  reason: 'vad' | 'commit' | 'max_length';
+  reason: 'vad' | 'commit' | 'max_length' | 'backchannel';
 }
 
 /** The transcript of the user's turn. */

@@ -162,3 +162,23 @@ def test_judging_off_ends_on_silence_alone() -> None:
     audio = _utterance_then_silence()
     seen = _feed(detector, audio, lambda d: d.judge(d.pause_id, "unfinished"))
     assert seen["speech_end"] - seen["pause"] == pytest.approx(300 - 120, abs=2 * WINDOW_MS)
+
+
+def test_speech_is_sustained_after_barge_in_ms_once_per_turn() -> None:
+    """The VAD's `sustained` event (a barge-in over a reply): after `sustained_ms` of speech in the turn,
+    at most 300 ms after the speech started, and not at all for speech shorter than that."""
+    detector = TurnDetector(VADConfig(**CONFIG, sustained_ms=300))
+    kinds: list[tuple[str, float]] = []
+    audio = _utterance_then_silence()
+    for start in range(0, len(audio), 320):
+        kinds += [(e.kind, detector.position_ms) for e in detector.feed(audio[start : start + 320])]
+    names = [k for k, _ in kinds]
+    assert names.count("sustained") == 1 and names.index("speech_start") < names.index("sustained")
+    began = next(e for e in TurnDetector(VADConfig(**CONFIG)).feed(audio) if e.kind == "speech_start").at_ms
+    sustained_at = dict(kinds)["sustained"]
+    assert 256 <= sustained_at - began <= 300 + WINDOW_MS, (began, sustained_at)
+
+    short = TurnDetector(VADConfig(**CONFIG, sustained_ms=300))
+    blip = np.concatenate([np.zeros(8000, np.float32), _speech("ok")[:3200], np.zeros(16000, np.float32)])
+    blip_kinds = [e.kind for e in short.feed(blip)]
+    assert "speech_start" in blip_kinds and "sustained" not in blip_kinds

@@ -25,6 +25,7 @@ from backend.engine.listener import (
     SpeechBegan,
     SpeechPaused,
     SpeechResumed,
+    SpeechSustained,
     UtteranceEnded,
 )
 from backend.engine.session import VoiceEngine
@@ -171,10 +172,70 @@ async def test_speech_during_a_reply_interrupts_it_and_memory_keeps_what_was_hea
     await engine.text("hello")
     await settle(engine)  # all audio sent; 0.7 s of it is still playing
     await engine.on_turn_event(SpeechBegan())
+    assert not out.of(ev.ResponseInterrupted)  # not yet: it may be a backchannel ("uh-huh")
+    await engine.on_turn_event(SpeechSustained())  # realtime.barge_in_ms of speech: an interruption
     (cut,) = out.of(ev.ResponseInterrupted)
     assert cut.spoken != REPLY and REPLY.startswith(cut.spoken)
     assert agent.interruptions == [cut.spoken]
     assert isinstance(out.events[-2], ev.SpeechStarted)
+
+
+SHORT = np.full(RATE // 4, 0.1, np.float32)  # a quarter second
+
+
+@pytest.mark.parametrize("said", ["Mm-hmm.", "Haan ji.", "हाँ, ठीक है।", "Okay, okay.", ""])
+async def test_a_backchannel_over_a_reply_does_not_interrupt_it(settings, said: str) -> None:  # type: ignore[no-untyped-def]
+    engine, out, agent = engine_with(settings)
+    await engine.text("hello")
+    await settle(engine)  # 0.7 s still playing
+    engine.stt = engine.listener.stt = FakeSTT(said)  # type: ignore[assignment]
+    await engine.on_turn_event(SpeechBegan())
+    await engine.on_turn_event(SpeechPaused(audio=SHORT, pause_id=1))
+    await engine.on_turn_event(UtteranceEnded(reason="vad", audio=SHORT, ended_at=time.perf_counter()))
+    assert not out.of(ev.ResponseInterrupted) and not agent.interruptions
+    assert out.of(ev.SpeechStopped)[-1].reason == "backchannel"
+    assert agent.users == ["hello"]  # no turn: nothing answered, nothing in memory
+    assert len(out.of(ev.ResponseDone)) == 1
+    await engine.stop()
+
+
+@pytest.mark.parametrize("said", ["No, wait.", "Haan, but tomorrow instead.", "Stop."])
+async def test_short_words_that_are_not_a_backchannel_interrupt_and_are_answered(settings, said: str) -> None:  # type: ignore[no-untyped-def]
+    engine, out, agent = engine_with(settings)
+    await engine.text("hello")
+    await settle(engine)
+    engine.stt = engine.listener.stt = FakeSTT(said)  # type: ignore[assignment]
+    await engine.on_turn_event(SpeechBegan())
+    await engine.on_turn_event(UtteranceEnded(reason="vad", audio=SHORT, ended_at=time.perf_counter()))
+    assert len(out.of(ev.ResponseInterrupted)) == 1
+    assert out.of(ev.SpeechStopped)[-1].reason == "vad"
+    await settle(engine)
+    assert agent.users == ["hello", said]
+    await engine.stop()
+
+
+async def test_a_backchannel_after_the_reply_was_heard_is_a_turn(settings) -> None:  # type: ignore[no-untyped-def]
+    engine, out, agent = engine_with(settings)
+    await engine.text("hello")
+    await settle(engine)
+    await asyncio.sleep(0.75)  # the whole reply has been played
+    engine.stt = engine.listener.stt = FakeSTT("Okay.")  # type: ignore[assignment]
+    await engine.on_turn_event(SpeechBegan())
+    await engine.on_turn_event(UtteranceEnded(reason="vad", audio=SHORT, ended_at=time.perf_counter()))
+    await settle(engine)
+    assert agent.users == ["hello", "Okay."]  # nothing was playing: an answer to "Okay." is due
+    await engine.stop()
+
+
+async def test_barge_in_ms_zero_interrupts_at_speech_start(settings) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import make_settings as fresh
+
+    engine, out, _ = engine_with(fresh({"realtime": {"barge_in_ms": 0}}))
+    await engine.text("hello")
+    await settle(engine)
+    await engine.on_turn_event(SpeechBegan())
+    assert len(out.of(ev.ResponseInterrupted)) == 1
+    await engine.stop()
 
 
 async def test_barge_in_while_generating_stops_the_reply(settings) -> None:  # type: ignore[no-untyped-def]

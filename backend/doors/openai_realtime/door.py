@@ -66,7 +66,10 @@ class RealtimeOutput:
         elif isinstance(event, engine_events.SpeechStarted):
             await self.emit(tr.speech_started(self.input_ms))
         elif isinstance(event, engine_events.SpeechStopped):
-            await self.emit(tr.speech_stopped(self.input_ms, vad=event.reason == "vad"))
+            kept = event.reason != "backchannel"
+            await self.emit(
+                tr.speech_stopped(self.input_ms, vad=event.reason in ("vad", "backchannel"), kept=kept)
+            )
         elif isinstance(event, engine_events.TranscriptFinal):
             await self.emit(tr.user_transcript(event.text))
         else:
