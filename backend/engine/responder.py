@@ -38,6 +38,7 @@ from backend.media.audio import StreamResampler
 from backend.media.text import SentenceChunker, strip_markup
 from backend.providers.failover import FailoverLog, attach, current_log
 from backend.speech.base import AudioChunk, Transcription
+from backend.speech.language_id import text_language
 from backend.speech.tts_service import ResolvedVoice, TTSService
 
 logger = logging.getLogger(__name__)
@@ -205,6 +206,8 @@ class Responder:
                 return
         assert text is not None
         turn.transcript = text
+        if language is None:  # typed: the language it is written in (its script; Hinglish by its words)
+            language = text_language(text, self.settings.languages)
         agent_language = language if language in self.settings.languages else None
         opts = self.options
         voice = self.tts.resolve(opts.voice_id, None if opts.voice_id else agent_language, opts.speed)

@@ -510,6 +510,7 @@ class VoiceEngine:
         stt = self.settings.stt
         return STTConfig(
             language=self.language or stt.language,
+            languages=tuple(self.settings.languages),
             beam_size=stt.beam_size,
             temperature_fallback=stt.temperature_fallback,
         )

@@ -55,6 +55,8 @@ class STTConfig:
     """What one transcription request asks for."""
 
     language: str | None = None  # None = detect
+    # detection picks among these (a conversation's configured `languages`); () = any the engine knows
+    languages: tuple[str, ...] = ()
     model: str | None = None  # None = the provider's configured model
     beam_size: int = 1
     vad: bool = False

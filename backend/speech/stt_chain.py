@@ -2,7 +2,9 @@
 (``backend.providers.failover``).
 
 :class:`STTChain` is itself an :class:`STTProvider` (``app.state.stt``), so REST and /voice use it like
-one engine. The :class:`Transcription` it returns names the provider that produced it (``provider``).
+one engine. The :class:`Transcription` it returns names the provider that produced it (``provider``);
+when the language was detected among ``STTConfig.languages``, the transcript's script has the last word
+(``backend.speech.language_id.confirm_language``).
 A request's ``model`` (e.g. ``base`` for whisper_local) is the primary's vocabulary: a fallback provider
 is asked with its own configured model instead.
 """
@@ -32,6 +34,7 @@ from backend.speech.base import (
     Transcription,
 )
 from backend.speech.factory import build_stt, stt_class
+from backend.speech.language_id import confirm_language
 
 if TYPE_CHECKING:
     from backend.core.config import Settings
@@ -69,7 +72,10 @@ class STTChain(ChainedProviders[STTProvider], STTProvider):
             return await member.provider.transcribe(audio, own)
 
         result, served = await self.chain.call(run)
-        return replace(result, provider=served)
+        language = result.language
+        if config.language is None and config.languages:  # detected: the transcript's script confirms it
+            language = confirm_language(result.text, language, config.languages) or language
+        return replace(result, provider=served, language=language)
 
     async def open_stream(self, config: STTConfig) -> STTStream:
         """Live recognition from the first provider that streams and whose circuit lets it through."""

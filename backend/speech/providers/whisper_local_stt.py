@@ -1,6 +1,9 @@
 """faster-whisper (CTranslate2, int8 on CPU), in-process, models loaded once and shared.
 
 Models are directories `models/whisper/<size>/` (model.bin, config.json, tokenizer.json, vocabulary.txt).
+`stt.models` names a model per language (a folder there, or a path to any CTranslate2 faster-whisper
+model): a request in that language (the request's, the session's, or the one detected) that names no model
+is served by it; other languages use `stt.model_size`, or a multilingual model when that one is English-only.
 
 Short-window encoding: `transcribe()` always pads the log-Mel input to a 30 s window, and the encoder
 cost dominates short clips. For audio up to 29 s, the padded features are cut to a window of
@@ -21,6 +24,7 @@ import os
 import re
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +33,7 @@ import numpy as np
 from backend.core.errors import ConfigError, InvalidRequest
 from backend.media.audio import STT_SAMPLE_RATE
 from backend.speech.base import Segment, STTCapabilities, STTConfig, STTProvider, Transcription
+from backend.speech.language_id import restricted
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -43,6 +48,8 @@ _WINDOW_MARGIN_S = 1.0
 _WINDOWED_TOKENS_PER_SECOND = 8
 _WINDOWED_TOKENS_BASE = 10
 _FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+# an English-only model's transcript at least this sure (mean segment log-probability) is taken as English
+_SURE_LOGPROB = -0.9
 
 
 # one to three words said three or more times in a row ("3 3 3 3", "0-0-0-", "the the the")
@@ -67,6 +74,15 @@ def repeats_itself(text: str) -> bool:
 
 def _joined(segments: list[Segment]) -> str:
     return " ".join(s.text for s in segments if s.text).strip()
+
+
+def _sure(result: Transcription) -> bool:
+    """Whether an English-only model heard English: words, decoded with confidence (on speech in another
+    language tiny.en writes nothing, or English-sounding words at an average log-probability under -1)."""
+    scored = [s for s in result.segments if s.text]
+    if not result.text or not scored:
+        return False
+    return sum(s.avg_logprob for s in scored) / len(scored) >= _SURE_LOGPROB
 
 
 def whisper_dir(settings: Settings) -> Path:
@@ -127,6 +143,14 @@ class WhisperLocalSTT(STTProvider):
                     f"`python download_models.py --whisper {name}`"
                 )
             await asyncio.to_thread(self._get_model, name)
+        for language, name in self.settings.stt.models.items():  # loaded now too: no first-request wait
+            if self._model_path(name) is None:
+                raise ConfigError(
+                    f"stt.models.{language}: whisper model '{name}' is neither a folder in {self.dir} nor a "
+                    "path to a faster-whisper model (a folder with model.bin); run "
+                    f"`python download_models.py --whisper {name}` or fix the path"
+                )
+            await asyncio.to_thread(self._get_model, name)
 
     def status(self) -> dict[str, object]:
         return {
@@ -135,6 +159,14 @@ class WhisperLocalSTT(STTProvider):
             "load_ms": self.load_ms,
         }
 
+    def _model_path(self, name: str) -> Path | None:
+        """Where model `name` is: a folder in models/whisper/, else (a value of `stt.models`) a path to a
+        CTranslate2 model folder, else None."""
+        if name in self.models():
+            return self.dir / name
+        path = Path(name).expanduser()
+        return path if name in self.settings.stt.models.values() and (path / "model.bin").is_file() else None
+
     def _get_model(self, name: str) -> WhisperModel:
         model = self._models.get(name)
         if model is not None:
@@ -142,7 +174,8 @@ class WhisperLocalSTT(STTProvider):
         with self._lock:
             model = self._models.get(name)
             if model is None:
-                if name not in self.models():
+                path = self._model_path(name)
+                if path is None:
                     installed = ", ".join(self.models()) or "none"
                     raise InvalidRequest(
                         f"whisper model '{name}' is not installed; installed: {installed}",
@@ -150,7 +183,7 @@ class WhisperLocalSTT(STTProvider):
                     )
                 start = time.perf_counter()
                 model = _windowed_model_class()(
-                    str(self.dir / name),
+                    str(path),
                     device=self.cfg.device,
                     compute_type=self.cfg.compute_type,
                     cpu_threads=self.cfg.cpu_threads or os.cpu_count() or 1,
@@ -236,10 +269,61 @@ class WhisperLocalSTT(STTProvider):
             model=model_name,
         )
 
+    def _detect(self, model_name: str, audio: np.ndarray, allowed: tuple[str, ...]) -> tuple[str, float]:
+        """The most likely of the `allowed` languages (Whisper's detection, re-ranked), with its share of
+        their probability; the audio is encoded in the short window like a transcription."""
+        model = self._get_model(model_name)
+        model.set_window(self._window_frames(len(audio) / STT_SAMPLE_RATE))  # type: ignore[attr-defined]
+        try:
+            _, _, probabilities = model.detect_language(audio=audio)
+        finally:
+            model.set_window(None)  # type: ignore[attr-defined]
+        return restricted(probabilities, allowed) or (allowed[0], 0.0)
+
+    def _transcribe_detecting(self, audio: np.ndarray, config: STTConfig, default: str) -> Transcription:
+        """A transcription in whichever of `config.languages` is spoken. With an English-only default
+        model (tiny.en) English is tried first: a transcript it is sure of (`_sure`) is the answer, at
+        no extra cost; else the language is detected by a multilingual model among the allowed ones and
+        the audio transcribed in it, by that language's model (`stt.models`) or the multilingual one."""
+        allowed = config.languages
+        english: Transcription | None = None
+        multilingual = self._multilingual(default)
+        if default.endswith(".en"):
+            english = self._transcribe_sync(audio, replace(config, language="en"), default)
+            if multilingual is None or _sure(english):
+                return english
+        assert multilingual is not None
+        language, probability = self._detect(multilingual, audio, allowed)
+        if language == "en" and english is not None:
+            return replace(english, language_probability=round(probability, 4))
+        model_name = self.model_for(language, multilingual if default.endswith(".en") else default)
+        result = self._transcribe_sync(audio, replace(config, language=language), model_name)
+        return replace(result, language=language, language_probability=round(probability, 4))
+
+    def _multilingual(self, default: str) -> str | None:
+        """The multilingual model detection uses: the default if it is one, else a loaded one, else any."""
+        if not default.endswith(".en"):
+            return default
+        multilingual = [m for m in self.models() if not m.endswith(".en")]
+        loaded = [m for m in multilingual if m in self._models]
+        return (loaded or multilingual or [None])[0]
+
+    def model_for(self, language: str, fallback: str) -> str:
+        """The model for `language`: `stt.models[language]` when installed (a folder or a path), else
+        `fallback`."""
+        named = self.settings.stt.models.get(language)
+        return named if named and self._model_path(named) is not None else fallback
+
     async def transcribe(self, audio: np.ndarray, config: STTConfig) -> Transcription:
+        default_requested = config.model in (None, "", "whisper-1", "default")
+        if config.language is None and len(config.languages) > 1 and default_requested:
+            default = self.resolve_model(None)
+            return await asyncio.to_thread(self._transcribe_detecting, audio, config, default)
         model_name = self.resolve_model(config.model)
         multilingual = [m for m in self.models() if not m.endswith(".en")]
         default_requested = config.model in (None, "", "whisper-1", "default")
+        if default_requested and config.language is not None:
+            model_name = self.model_for(config.language, model_name)  # stt.models: the language's own
         if default_requested and model_name.endswith(".en") and config.language not in (None, "en"):
             # the default model is English-only: use a multilingual one for other languages
             preloaded = [m for m in multilingual if m in self._models]
