@@ -8,6 +8,9 @@
 #                   deploy/nginx.conf in front of two app processes (the test starts its own nginx on
 #                   free ports; Debian's package also enables its default site on port 80), and
 #                   tests/integration/test_llm_slots.py runs deploy/llm-slots.conf the same way
+#   fonts-noto-core - only with --browser (make test): Noto Sans and its Devanagari, Malayalam, Tamil,
+#                   Telugu, Bengali and Gujarati families, so Chromium draws every language's native name
+#                   (frontend/e2e/languages.e2e.test.mjs fails on tofu); checked with fc-list
 # --web / --browser also check for Node.js 20.19+ with npm (the web app); it is not installed here
 # (Debian 12's nodejs is too old). Backend-only targets (deps, lint, models, bench) do not need it.
 set -euo pipefail
@@ -28,6 +31,16 @@ if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
 fi
 if [ "${1:-}" = "--browser" ] && ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   need+=(nginx)
+fi
+if [ "${1:-}" = "--browser" ]; then
+  for family in "Noto Sans" "Noto Sans Devanagari" "Noto Sans Malayalam" "Noto Sans Tamil" "Noto Sans Telugu" \
+    "Noto Sans Bengali" "Noto Sans Gujarati"; do
+    if ! { fc-list "$family" family 2>/dev/null | grep -q .; }; then
+      need+=(fonts-noto-core)
+      command -v fc-list >/dev/null 2>&1 || need+=(fontconfig)
+      break
+    fi
+  done
 fi
 
 if [ "${1:-}" = "--web" ] || [ "${1:-}" = "--browser" ]; then

@@ -146,6 +146,11 @@ export interface Voice {
   available: boolean;
 }
 
+/** What a language is spoken with now: a neural voice (Piper, Coqui), eSpeak NG, a cloud vendor, or nothing. */
+export type TtsKind = 'neural' | 'espeak' | 'cloud' | 'none';
+/** What hears it now: Whisper on the server, a cloud STT provider, or nothing. */
+export type SttKind = 'local' | 'cloud' | 'none';
+
 export interface Language {
   code: string;
   name: string;
@@ -155,6 +160,8 @@ export interface Language {
   voices_available: number;
   default_voice: string | null;
   stt_supported: boolean;
+  tts_kind: TtsKind;
+  stt_kind: SttKind;
 }
 
 export interface ProviderStatus {

@@ -59,3 +59,8 @@ def test_languages(base_url: str) -> None:
     assert langs["ta"]["default_voice"] == "espeak-ta"
     assert all(langs[c]["stt_supported"] for c in ("en", "hi", "gu"))  # base is multilingual
     assert langs["ne"]["enabled"] is False and langs["ne"]["default_voice"] is None
+    # what each language gets now: Joe (Piper) for English, eSpeak NG for the rest; Whisper on this machine
+    assert langs["en"]["tts_kind"] == "neural"
+    assert all(langs[c]["tts_kind"] == "espeak" for c in ("hi", "ml", "mr", "ta", "te", "bn", "gu"))
+    assert all(langs[c]["stt_kind"] == "local" for c in ("en", "hi", "ml", "mr", "ta", "te", "bn", "gu"))
+    assert langs["ne"]["tts_kind"] == "none" and langs["ne"]["stt_kind"] == "none"  # not enabled

@@ -1,4 +1,5 @@
 import type { Language, Voice } from '../api';
+import { languageChoices, STT_KIND_LABEL } from '../lib/languages';
 
 export function voiceLabel(v: Voice): string {
   const bits = [v.gender, v.quality, v.engine].filter(Boolean).join(', ');
@@ -33,6 +34,62 @@ export function LanguageSelect({ id, label, languages, value, onChange, anyOptio
         ))}
       </select>
     </div>
+  );
+}
+
+interface LanguagePickerProps {
+  id: string;
+  label: string;
+  languages: Language[];
+  value: string;
+  onChange: (code: string) => void;
+  /** the first choice: "auto" (detect) or "" (all languages) */
+  anyOption: { value: string; label: string };
+  /** also say what hears each language (the voice chat) */
+  showStt?: boolean;
+  disabled?: boolean;
+  describedBy?: string;
+}
+
+/**
+ * Every known language as a radio button: its native name (in its own script, `lang` set), the English
+ * name and a badge saying what speaks it now (Neural, eSpeak, Cloud); a language the server does not
+ * enable is listed, disabled, as Unavailable. Arrow keys move between the choices (native radio group).
+ */
+export function LanguagePicker({ id, label, languages, value, onChange, anyOption, showStt, disabled, describedBy }: LanguagePickerProps) {
+  const choices = languageChoices(languages);
+  return (
+    <fieldset className="field language-picker" id={id} disabled={disabled} aria-describedby={describedBy} data-testid={`${id}-picker`}>
+      <legend>{label}</legend>
+      <div className="lang-grid">
+        <label className="lang-option lang-any">
+          <input type="radio" name={id} value={anyOption.value} checked={value === anyOption.value} onChange={() => onChange(anyOption.value)} />
+          <span className="lang-native">{anyOption.label}</span>
+        </label>
+        {choices.map((c) => (
+          <label key={c.code} className={`lang-option${c.unavailable ? ' is-unavailable' : ''}`} title={c.description} data-testid="language-option" data-code={c.code} data-tts={c.tts}>
+            <input type="radio" name={id} value={c.code} checked={value === c.code} disabled={c.unavailable} onChange={() => onChange(c.code)} aria-describedby={`${id}-${c.code}-desc`} />
+            <span className="lang-native" lang={c.code} data-testid="language-native">
+              {c.nativeName}
+            </span>
+            {c.englishName && (
+              <span className="lang-english" lang="en" data-testid="language-english">
+                {c.englishName}
+              </span>
+            )}
+            <span className="lang-badges" aria-hidden="true">
+              <span className={`kind kind-${c.unavailable ? 'unavailable' : c.tts}`} data-testid="language-badge">
+                {c.badge}
+              </span>
+              {showStt && !c.unavailable && <span className={`kind kind-stt-${c.stt}`}>{STT_KIND_LABEL[c.stt]}</span>}
+            </span>
+            <span id={`${id}-${c.code}-desc`} className="visually-hidden" aria-hidden="true">
+              {c.description}
+            </span>
+          </label>
+        ))}
+      </div>
+    </fieldset>
   );
 }
 

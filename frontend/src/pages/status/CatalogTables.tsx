@@ -1,4 +1,5 @@
 import type { Language, Voice } from '../../api';
+import { STT_KIND_LABEL, TTS_KIND_LABEL } from '../../lib/languages';
 
 /** The installed voices and whether their engine is on. */
 export function VoicesTable({ voices }: { voices: Voice[] }) {
@@ -74,8 +75,12 @@ export function LanguagesTable({ languages }: { languages: Language[] }) {
                 <td>
                   {l.voices_available} usable / {l.voices_installed} installed
                 </td>
-                <td className="mono">{l.default_voice ?? '–'}</td>
-                <td>{l.stt_supported ? 'yes' : 'no'}</td>
+                <td>
+                  <span className="mono">{l.default_voice ?? '–'}</span> <span className={`kind kind-${l.tts_kind}`}>{TTS_KIND_LABEL[l.tts_kind]}</span>
+                </td>
+                <td>
+                  <span className={`kind kind-stt-${l.stt_kind}`}>{STT_KIND_LABEL[l.stt_kind]}</span>
+                </td>
               </tr>
             ))}
           </tbody>

@@ -1,7 +1,7 @@
 import type { FormEvent } from 'react';
 import type { TtsFormat } from '../../api';
 import { ErrorMessage } from '../../components/ErrorMessage';
-import { LanguageSelect, VoiceSelect } from '../../components/Pickers';
+import { LanguagePicker, VoiceSelect } from '../../components/Pickers';
 import type { PlayerStats } from '../../hooks/useAudioPlayer';
 import { usableVoices, type Catalog } from '../../hooks/useCatalog';
 import type { TtsField, TtsPhase } from '../../hooks/useTtsGeneration';
@@ -69,19 +69,20 @@ export function TtsForm({ catalog, values, onChange, phase, errorFor, playerStat
         <ErrorMessage id="tts-text-error" message={over ? `The text is ${chars - limits.max_text_chars} characters over the limit of ${limits.max_text_chars}.` : errorFor('text')} testId="tts-text-error" />
       </div>
 
+      <LanguagePicker
+        id="tts-language"
+        label="Language"
+        languages={catalog.languages}
+        value={language}
+        onChange={(code) => {
+          const keep = !voiceId || catalog.voices.some((v) => v.id === voiceId && (!code || v.language === code));
+          onChange(keep ? { language: code } : { language: code, voiceId: '' });
+        }}
+        anyOption={{ value: '', label: 'All languages' }}
+        describedBy="tts-language-error"
+      />
+      <ErrorMessage id="tts-language-error" message={errorFor('language') ?? catalog.error} />
       <div className="row">
-        <LanguageSelect
-          id="tts-language"
-          label="Language"
-          languages={catalog.languages}
-          value={language}
-          onChange={(code) => {
-            const keep = !voiceId || catalog.voices.some((v) => v.id === voiceId && (!code || v.language === code));
-            onChange(keep ? { language: code } : { language: code, voiceId: '' });
-          }}
-          anyOption={{ value: '', label: 'All languages' }}
-          describedBy="tts-language-error"
-        />
         <VoiceSelect
           id="tts-voice"
           label="Voice"
@@ -94,7 +95,6 @@ export function TtsForm({ catalog, values, onChange, phase, errorFor, playerStat
           testId="tts-voice"
         />
       </div>
-      <ErrorMessage id="tts-language-error" message={errorFor('language') ?? catalog.error} />
       <ErrorMessage id="tts-voice-error" message={errorFor('voice')} testId="tts-voice-error" />
 
       <SpeedFormatRow limits={limits} speed={speed} format={format} onChange={onChange} errorFor={errorFor} />

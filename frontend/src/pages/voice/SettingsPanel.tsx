@@ -1,5 +1,5 @@
 import { ErrorMessage } from '../../components/ErrorMessage';
-import { LanguageSelect, VoiceSelect } from '../../components/Pickers';
+import { LanguagePicker, VoiceSelect } from '../../components/Pickers';
 import { usableVoices, type Catalog } from '../../hooks/useCatalog';
 
 interface Props {
@@ -18,13 +18,14 @@ export function SettingsPanel({ catalog, language, voice, onLanguageChange, onVo
   return (
     <aside className="panel settings-panel" aria-label="Conversation settings">
       <div className="pickers">
-        <LanguageSelect
+        <LanguagePicker
           id="voice-language"
           label="Language"
           languages={catalog.languages}
           value={language}
           onChange={onLanguageChange}
           anyOption={{ value: 'auto', label: 'Detect automatically' }}
+          showStt
           describedBy="settings-error"
         />
         <VoiceSelect
