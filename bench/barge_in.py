@@ -11,6 +11,11 @@ at real-time pace. Measured from the frame that holds the first loud 20 ms of th
   the interruption began; the server sends faster than real time, so audio sent before it is what the
   client drops; the reply to the interruption itself is not counted).
 p50/p95 and the machine are printed. The app runs in its own process, as users run it.
+
+`--backchannels`: the same, but what the client says over the reply is a backchannel ("Mm-hmm.",
+"Okay.", "Haan ji.", "Accha.", eSpeak NG's English and Hindi voices) — counted: how many interrupted
+the reply (they should not) and how many let it play to `response.done`. `--barge-in-ms` sets
+`realtime.barge_in_ms` (the speech that makes an interruption, default the config's).
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ import json
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +39,53 @@ from bench.machine import describe  # noqa: E402
 from bench.processes import AppProcess, app_config  # noqa: E402
 from bench.speech import stats  # noqa: E402
 from bench.voice_latency import stream_paced  # noqa: E402
+from tests.helpers.voice import LONG_REPLY_QUESTION, session_with_a_long_reply  # noqa: E402
 
-QUESTION = "Tell me a long story about a sailor who crossed the ocean."
+QUESTION = LONG_REPLY_QUESTION  # answered with a listing of six appointments: several seconds of speech
 INTERRUPTION = "Stop, wait a moment please."
+BACKCHANNELS = (
+    ("Haan.", "hi"),
+    ("Accha.", "hi"),
+    ("Ji.", "hi"),
+    ("Hmm.", "en-us"),
+    ("Okay.", "en-us"),
+    ("Uh-huh.", "en-us"),
+)
 
 
-async def one_run(url: str, interruption: bytes, start_s: float) -> dict[str, Any]:
-    async with VoiceClient.connect(url, session_id=f"barge-{uuid.uuid4().hex[:8]}") as client:
+def long_reply_session(url: str) -> str:
+    """A session with six appointments (its listing is the long reply); another minute if one is taken."""
+    for _ in range(5):
+        try:
+            return session_with_a_long_reply(url)
+        except AssertionError:  # a slot another run booked (one calendar): try another minute
+            continue
+    raise RuntimeError("could not book the six appointments of the long reply")
+
+
+async def backchannel_run(app: AppProcess, said: bytes, start_s: float) -> dict[str, Any]:
+    """Says a backchannel over the reply; did the reply go on to the end?"""
+    session = await asyncio.to_thread(long_reply_session, app.url)
+    async with VoiceClient.connect(app.ws_url, session_id=session) as client:
+        await client.stream_pcm(bytes(RATE * 2 // 5))
+        await client.send_json(type="text.input", text=QUESTION)
+        await client.wait_for("response.audio.started")
+        await asyncio.sleep(1.0)
+        sent_at = time.perf_counter()
+        await stream_paced(said, RATE, start_s + 0.02, client.send_bytes)
+        await client.stream_pcm(bytes(RATE * 2 // 50), trailing_silence_s=2.5)  # then silence, paced
+    stopped = client.received.of("speech.stopped")
+    finals = client.received.of("transcript.final")
+    return {
+        "heard": finals[-1]["text"] if finals else None,  # the question was typed: no final of its own
+        "interrupted": client.received.first_time("response.interrupted", after=sent_at) is not None,
+        "stopped_reason": stopped[-1]["reason"] if stopped else None,
+    }
+
+
+async def one_run(app: AppProcess, interruption: bytes, start_s: float) -> dict[str, Any]:
+    session = await asyncio.to_thread(long_reply_session, app.url)
+    async with VoiceClient.connect(app.ws_url, session_id=session) as client:
         await client.stream_pcm(bytes(RATE * 2 // 5))  # 0.4 s of silence: the line is open
         await client.send_json(type="text.input", text=QUESTION)
         await client.wait_for("response.audio.started")
@@ -70,16 +114,23 @@ def main() -> int:
     )
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--backchannels", action="store_true", help="say backchannels, not an interruption")
+    parser.add_argument("--barge-in-ms", type=float, help="realtime.barge_in_ms for the app")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mithi-bench-"))
-    config = app_config(tmp / "config.yml", {"paths": {"data_dir": str(tmp / "data")}})
+    overrides: dict[str, dict[str, Any]] = {"paths": {"data_dir": str(tmp / "data")}}
+    if args.barge_in_ms is not None:
+        overrides["realtime"] = {"barge_in_ms": args.barge_in_ms}
+    config = app_config(tmp / "config.yml", overrides)
+    if args.backchannels:
+        return backchannels(config, tmp, args)
     audio = espeak_audio(INTERRUPTION, "en-gb-scotland+f2", 175, 0)
     interruption = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
     start_s = speech_start_s(interruption)
     machine = describe(("piper-tts", "faster-whisper", "llama-cpp-python"))
     print("machine:", json.dumps(machine))
     with AppProcess(config, tmp / "app.log") as app:
-        runs = [asyncio.run(one_run(app.ws_url, interruption, start_s)) for _ in range(args.runs)]
+        runs = [asyncio.run(one_run(app, interruption, start_s)) for _ in range(args.runs)]
     results = {
         "machine": machine,
         "runs": runs,
@@ -90,6 +141,27 @@ def main() -> int:
         print(f"{key:16s} {results[key]}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def backchannels(config: Path, tmp: Path, args: argparse.Namespace) -> int:
+    machine = describe(("piper-tts", "faster-whisper", "llama-cpp-python"))
+    print("machine:", json.dumps(machine))
+    said = {}
+    for text, voice in BACKCHANNELS:
+        pcm = (np.clip(espeak_audio(text, voice, 175, 0), -1, 1) * 32767).astype("<i2").tobytes()
+        said[text] = (pcm, speech_start_s(pcm))
+    runs = []
+    with AppProcess(config, tmp / "app.log") as app:
+        for i in range(args.runs):
+            text = BACKCHANNELS[i % len(BACKCHANNELS)][0]
+            run = asyncio.run(backchannel_run(app, *said[text]))
+            runs.append({"said": text, **run})
+            print(runs[-1])
+    interrupted = sum(r["interrupted"] for r in runs)
+    print(f"backchannels that interrupted the reply: {interrupted}/{len(runs)}")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine, "runs": runs}, indent=2))
     return 0
 
 

@@ -15,6 +15,10 @@ from backend.app.server import BackgroundServer as LiveServer
 from backend.core.config import PROJECT_ROOT, Settings, parse_config
 from backend.core.net import free_port
 
+# The suite never fetches models from the real hub at startup (config.yml: models.auto_download reads
+# MITHI_AUTO_DOWNLOAD); tests of it turn it on against the stand-in (tests/fakes/hf_hub.py).
+os.environ.setdefault("MITHI_AUTO_DOWNLOAD", "false")
+
 REQUIRED_MODELS = (
     "piper/en_US-joe-medium.onnx",
     "piper/en_US-joe-medium.onnx.json",

@@ -33,6 +33,7 @@ from backend.agents.appointments import AppointmentStore
 from backend.agents.checkpoints import open_checkpoints
 from backend.agents.intents import extract_facts, parse_intent, parse_when
 from backend.agents.lease import TurnLease
+from backend.agents.locale import phrase, reply_language
 from backend.agents.tools import DEFAULT_TOOLS, ToolContext, ToolRegistry
 from backend.core.config import Settings
 from backend.core.errors import StorageUnavailable, storage_error, storage_guard
@@ -45,7 +46,7 @@ from backend.media.text import for_speech
 logger = logging.getLogger(__name__)
 
 MAX_STORED_MESSAGES = 400
-FALLBACK_REPLY = "Sorry, I didn't catch that. Could you say it again?"
+FALLBACK_REPLY = phrase("agent.fallback", "en")  # (in the turn's language: locale/phrases.py)
 _SUMMARY_TOKENS = 96
 _RECALL = (
     (
@@ -56,6 +57,8 @@ _RECALL = (
         re.compile(r"\b(where do i live|which city do i live in|where am i from|what is my city)\b", re.I),
         "city",
     ),
+    (re.compile(r"\bmera\s+naam\s+kya\s+hai\b|मेरा\s+नाम\s+क्या\s+है", re.I), "name"),
+    (re.compile(r"\b(main|mai|me)\s+kaha+n?\s+reh(ta|ti)\b|मैं\s+कहाँ\s+रहत", re.I), "city"),
 )
 
 
@@ -98,6 +101,8 @@ class ConversationState(TypedDict, total=False):
     messages: Annotated[list[dict[str, Any]], _append_capped]  # {"role", "content", "ts", "action"?}
     facts: Annotated[dict[str, str], _merge]  # durable things the user told ("name": "Priya")
     language: str | None
+    # the language the last reply was in (locale.detect.reply_language): the tools speak it
+    reply_language: str | None
     pending: dict[str, Any] | None  # a tool call waiting for one missing argument (e.g. the time)
     # scratch for the current turn
     tool_calls: list[dict[str, Any]]
@@ -383,6 +388,11 @@ class ConversationAgent:
             "action": None,
             "pending": None,
             "timings": {},
+            "reply_language": (
+                reply_language(text, state.get("language"), state.get("reply_language"))
+                if text
+                else state.get("reply_language") or reply_language("", state.get("language"))
+            ),
         }
         if self.tool_calling:
             facts = _merge(state.get("facts"), update["facts"])
@@ -456,7 +466,8 @@ class ConversationAgent:
     async def _act(self, state: ConversationState, config: RunnableConfig) -> dict[str, Any]:
         session_id = config["configurable"]["thread_id"]
         facts = state.get("facts") or {}
-        ctx = ToolContext(session_id=session_id, now=self.now(), store=self.store, facts=facts)
+        lang = state.get("reply_language") or "en"
+        ctx = ToolContext(session_id=session_id, now=self.now(), store=self.store, facts=facts, language=lang)
         results, pending, action = [], None, None
         for call in state.get("tool_calls") or []:
             result = await self.tools.run(call["name"], call.get("args") or {}, ctx)
@@ -496,14 +507,15 @@ class ConversationAgent:
                 )
                 messages.append(ChatMessage("assistant", "", tool_calls=calls))
                 for r in results:
+                    error = "" if r["ok"] else (r.get("data") or {}).get("error", "")
+                    content = f"{r['spoken']} (error: {error})" if error else r["spoken"]
                     messages.append(
-                        ChatMessage(
-                            "tool", r["spoken"], tool_call_id=r.get("id") or r["name"], name=r["name"]
-                        )
+                        ChatMessage("tool", content, tool_call_id=r.get("id") or r["name"], name=r["name"])
                     )
             reply, _, llm_timings = await self._generate(messages, tools=False)
             timings |= llm_timings
-        spoken = for_speech(reply, self.cfg.max_reply_sentences) or FALLBACK_REPLY
+        fallback = phrase("agent.fallback", state.get("reply_language"))
+        spoken = for_speech(reply, self.cfg.max_reply_sentences) or fallback
         message = {"role": "assistant", "content": spoken, "ts": time.time()}
         if state.get("action"):
             message["action"] = state["action"]

@@ -8,7 +8,15 @@ punctuation, numbers as words or digits ("three pm", "3 p.m.", "15:00", "half pa
 
 Conventions: an hour said without am/pm is 1-7 -> pm, 8-11 -> am, 12 -> noon (business hours) unless a period
 word ("evening", "morning", "tonight") decides; a time without a date is its next occurrence; a date without a
-time is 09:00 with has_time False.  Pure logic, standard library only.
+time is 09:00 with has_time False.  Pure logic.
+
+The Indian languages (`backend/agents/locale/words.py`): Hindi in Devanagari and romanised (Hinglish: "kal 3
+baje haircut book karo", "mera appointment cancel karo", "aaj kitne baje hain"), and book / list / cancel /
+time / date with today, tomorrow, the day after, weekdays, parts of the day and "N o'clock" (in words or
+digits, with साढ़े / सवा / पौने and their cousins) in Marathi, Gujarati, Bengali, Tamil, Telugu and Malayalam.
+Their clock times are rewritten into the English form first ("दोपहर तीन बजे" -> "दोपहर 3 oclock"); in them a
+booking may leave out the verb ("parson shaam 5 baje dentist": a time and what it is for), and what it is for
+is what is left of the sentence without day, time, verb and function words.
 """
 
 from __future__ import annotations
@@ -18,6 +26,10 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Literal
+
+from backend.agents.locale import words as W
+from backend.agents.locale.spoken import when_phrase
+from backend.media.language_id import dominant_script, is_hinglish
 
 IntentKind = Literal["book", "list", "cancel", "time", "date", "none"]
 
@@ -52,15 +64,13 @@ _MONTH_SPEC = (
     "october oct|november nov|december dec"
 )
 _MONTHS = {m: i + 1 for i, names in enumerate(_MONTH_SPEC.split("|")) for m in names.split()}
-_MONTH_NAMES = [n.split()[0] for n in _MONTH_SPEC.split("|")]
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
-_HI_WEEKDAYS = ["सोमवार", "मंगलवार", "बुधवार", "गुरुवार", "शुक्रवार", "शनिवार", "रविवार"]
 _PERIODS = {  # word -> (default hour, am/pm context for an ambiguous hour)
-    "morning": (9, "am"), "सुबह": (9, "am"), "afternoon": (15, "pm"), "दोपहर": (15, "pm"),
-    "evening": (18, "pm"), "शाम": (18, "pm"), "tonight": (19, "pm"), "night": (20, "pm"), "रात": (20, "pm"),
-}  # fmt: skip
-_PERIOD_RE = re.compile(r"(?<![\w])(" + "|".join(_PERIODS) + r")(?![\w])")
+    "morning": (9, "am"), "afternoon": (15, "pm"), "evening": (18, "pm"), "tonight": (19, "pm"),
+    "night": (20, "pm"),
+} | W.PERIODS  # fmt: skip
+_PERIOD_RE = re.compile(r"(?<!\S)(" + "|".join(sorted(_PERIODS, key=len, reverse=True)) + r")(?!\S)")
 _PUNCT = re.compile(r"[!\"#$%&()*+,;<=>?\[\\\]^_`{|}~।॥…“”«»¿¡]")
 _NOUN = r"(?:appointments?|bookings?|reservations?|meetings?|slots?|sessions?)"
 
@@ -119,12 +129,13 @@ def _words_to_digits(text: str) -> str:
 
 def _normalize(text: str) -> str:
     """Lower-case ASR text, unify "p.m."/"o'clock", drop punctuation and turn number words into digits."""
-    t = text.lower().replace("’", "'").replace("‘", "'")
+    t = W.ascii_digits(W.nfc(text)).lower().replace("’", "'").replace("‘", "'")
     t = re.sub(r"\b([ap])\s*\.\s*m\b\.?", r"\1m", t).replace("'", "")
     t = re.sub(r"\bgood\s+(?:morning|afternoon|evening|night)\b|\b(?:uh+|um+|er+m?|hmm+)\b", " ", t)
     t = re.sub(r"\b(tomorrow|tonight|yesterday|(?:mon|tues|wednes|thurs|fri|satur|sun)day)s\b", r"\1", t)
     t = _PUNCT.sub(" ", t)
     t = re.sub(r"(?<!\d)[:/.\-]|[:/.\-](?!\d)", " ", t)
+    t = W.normalize_times(t)
     t = _words_to_digits(t)
     t = re.sub(r"(\d)\s*([ap])\s*m\b", r"\1 \2m", t)
     t = re.sub(r"\bo\s*clock\b|बजे", " oclock", t)
@@ -187,17 +198,21 @@ def _find_date(t: str, today: date) -> tuple[date | None, bool, str]:
         if d:
             return d, False, t[: m.start()] + " " * (m.end() - m.start()) + t[m.end() :]
     next_week = bool(re.search(r"\bnext\s+week\b", t))
-    if re.search(r"\bday\s+after\s+tomorrow\b", t) or "परसों" in t:
+    if re.search(r"\bday\s+after\s+tomorrow\b", t) or W.DAY_AFTER.search(t):
         return today + timedelta(days=2), False, t
-    if re.search(r"\b(?:tomorrow|tmrw|tomorow)\b|(?<!\S)कल(?!\S)", t):
+    if re.search(r"\b(?:tomorrow|tmrw|tomorow)\b", t) or W.TOMORROW.search(t):
         return today + timedelta(days=1), False, t
-    if re.search(r"\b(?:today|tonight|this\s+(?:morning|afternoon|evening))\b|(?<!\S)आज(?!\S)", t):
+    if re.search(r"\b(?:today|tonight|this\s+(?:morning|afternoon|evening))\b", t) or W.TODAY.search(t):
         return today, False, t
     if m := re.search(r"\bin\s+(\d+|an?)\s+(days?|weeks?)\b", t):
         n = 1 if m.group(1) in ("a", "an") else int(m.group(1))
         return today + timedelta(days=n * (7 if m.group(2).startswith("week") else 1)), False, t
     m = re.search(r"\b(?:(next|this|coming)\s+)?(" + "|".join(_WEEKDAYS) + r")\b", t)
-    wd = _WEEKDAYS.index(m.group(2)) if m else next((i for i, w in enumerate(_HI_WEEKDAYS) if w in t), None)
+    wd = (
+        _WEEKDAYS.index(m.group(2))
+        if m
+        else next((i for i, names in enumerate(W.WEEKDAY_NAMES) if any(w in t for w in names)), None)
+    )
     if wd is not None:
         delta = (wd - today.weekday()) % 7
         if next_week and not (m and m.group(1)):
@@ -349,28 +364,50 @@ def _negated(t: str, pos: int) -> bool:
 
 def _kind(t: str, has_when: bool) -> IntentKind:
     """Classify normalised text; cancel > list > book > time > date > none."""
-    hi_noun = any(w in t for w in ("अपॉइंटमेंट", "बुकिंग", "मीटिंग"))
+    noun, negated = bool(W.APPOINTMENT.search(t)), bool(W.NEGATION.search(t))
     if (m := _CANCEL.search(t)) and not _negated(t, m.start()):
         tail = t[m.end() :]
         if re.search(rf"^\s*(?:\S+\s+){{0,3}}?{_NOUN}\b", tail) or (
             has_when and re.match(r"\s+(?:my|the)\b", tail)
         ):
             return "cancel"
-    if any(w in t for w in ("रद्द", "कैंसल")):
+    if W.CANCEL.search(t) and not negated:
         return "cancel"
-    if any(p.search(t) for p in _LIST) or (hi_noun and any(w in t for w in ("दिखा", "कौन", "बताओ"))):
+    if any(p.search(t) for p in _LIST) or (noun and W.LIST.search(t) and not W.BOOK.search(t)):
         return "list"
     for p in _BOOK:
         if (m := p.search(t)) and not _negated(t, m.start()):
             return "book"
-    if "बुक" in t:
+    if (W.BOOK.search(t) or (noun and W.WANT.search(t))) and not negated:
         return "book"
-    if _TIME_Q.search(t) or (any(w in t for w in ("समय", "टाइम")) and "क्या" in t) or "कितने बजे" in t:
+    if _TIME_Q.search(t) or W.TIME_Q.search(t):
         return "time"
-    hi_date = "तारीख" in t and any(w in t for w in ("क्या", "आज", "कौन"))
-    if _DATE_Q.search(t) or hi_date or "कौन सा दिन" in t:
+    if _DATE_Q.search(t) or W.DATE_Q.search(t):
         return "date"
     return "none"
+
+
+def _local_purpose(t: str) -> str | None:
+    """What a booking in an Indian language is for: the words left without day, time, verb and function
+    words ("कल दोपहर 3 oclock हेयरकट बुक करो" -> "हेयरकट")."""
+    for pattern in (W.DAY_AFTER, W.TOMORROW, W.TODAY, W.NEGATION):
+        t = pattern.sub(" ", t)
+    weekdays = {w for names in W.WEEKDAY_NAMES for w in names}
+
+    def content(w: str) -> bool:
+        if w in W.FILLER or w in _STOP or any(c.isdigit() for c in w) or any(d in w for d in weekdays):
+            return False
+        if W.BOOK.search(w) or W.CANCEL.search(w):
+            return False
+        return not W.APPOINTMENT.search(w) or "मीटिंग" in w  # "a meeting" is what it is for
+
+    left = [w for w in t.split() if content(w)]
+    return " ".join(left[:3]) or None
+
+
+def _is_local(text: str) -> bool:
+    """Said in an Indian language (its own script, or romanised Hindi)."""
+    return dominant_script(text) not in (None, "latin") or is_hinglish(text)
 
 
 # ---------------------------------------------------------------- purpose, names, facts
@@ -407,7 +444,10 @@ def _name_at(words: list[str], explicit: bool) -> str | None:
 def _purpose_and_name(text: str) -> tuple[str | None, str | None]:
     """What the booking is for ("dentist", "a meeting with Ravi") and under which name."""
     c = _clean_cased(text)
-    words = lambda m: c[m.end() :].split()  # noqa: E731
+
+    def words(m: re.Match[str]) -> list[str]:
+        return c[m.end() :].split()
+
     name, purpose = None, None
     if m := re.search(r"\bunder\s+(?:the\s+name\s+(?:of\s+)?)?|\bin\s+(?:the\s+)?name\s+of\s+", c, re.I):
         name = _name_at(words(m), explicit=True)
@@ -436,7 +476,7 @@ def _purpose_and_name(text: str) -> tuple[str | None, str | None]:
 
 def extract_facts(text: str) -> dict[str, str]:
     """Durable user facts (conservative): {"name": ...} and/or {"city": ...}."""
-    c, facts = _clean_cased(text), {}
+    c, facts = _clean_cased(text), dict[str, str]()
     for cue, explicit in (
         (r"\b(?:my\s+names?(?:\s+is)?|call\s+me)\s+", True),
         (r"\b(?:i\s+am|im)\s+", False),
@@ -444,12 +484,14 @@ def extract_facts(text: str) -> dict[str, str]:
         for m in re.finditer(cue, c, re.I):
             if name := _name_at(c[m.end() :].split(), explicit):
                 facts.setdefault("name", name)
-    if m := re.search(r"मेरा\s+नाम\s+(\S+)", text):
-        facts.setdefault("name", m.group(1))
+    said = re.search(r"मेरा\s+नाम\s+(\S+)|\bmera\s+naam\s+(\w+)", text, re.I)
+    told = (said.group(1) or said.group(2) or "") if said else ""
+    if told and told.lower() not in ("क्या", "kya", "है", "hai"):  # not "मेरा नाम क्या है?"
+        facts.setdefault("name", told.capitalize() if told.isascii() else told)
     cue = r"\b(?:i\s+(?:live|stay)\s+in|(?:i\s+am|im)\s+(?:from|based\s+in|living\s+in)"
     cue += r"|my\s+(?:city|hometown)\s+is)\s+"
-    if m := re.search(cue, c, re.I):
-        words = c[m.end() :].split()[:3]
+    if at := re.search(cue, c, re.I):
+        words = c[at.end() :].split()[:3]
         first = words[0].lower() if words else ""
         if _is_word(first) and (first not in _CITY_REJECT or first in _CITY_PREFIXES):
             if words[0][0].isupper():  # "New Delhi", "Pune" (stops at "," or a lower-case word)
@@ -472,6 +514,14 @@ def parse_intent(text: str, now: datetime) -> Intent:
     t = _normalize(text)
     when, has_date, has_time = parse_when(text, now)
     kind = _kind(t, when is not None)
+    if _is_local(text):
+        purpose = _local_purpose(t)
+        if kind == "none" and has_time and purpose and not W.NEGATION.search(t):
+            kind = "book"  # "parson shaam 5 baje dentist"
+        if kind == "book":
+            return Intent(kind, when, has_date, has_time, purpose)
+        if kind == "cancel":  # "mera haircut cancel karo": only if a haircut is booked (see _CANCEL_WHAT)
+            return Intent(kind, when, has_date, has_time, purpose, if_booked=bool(purpose) and when is None)
     if kind == "none" and (m := _CANCEL_WHAT.search(t)) and not _negated(t, m.start()):
         purpose, _ = _purpose_and_name(text)
         return Intent("cancel", purpose=purpose, if_booked=True) if purpose else Intent(kind)
@@ -483,17 +533,7 @@ def parse_intent(text: str, now: datetime) -> Intent:
     return Intent(kind, when, has_date, has_time, purpose, name)
 
 
-def format_when(when: datetime, now: datetime) -> str:
-    """Speech-friendly: "today at 3 pm", "tomorrow at 10:30 am", "Tuesday 25 November at 3 pm"."""
-    when = when.astimezone(now.tzinfo) if now.tzinfo else when
-    days = (when.date() - now.date()).days
-    if days in (-1, 0, 1):
-        day = {-1: "yesterday", 0: "today", 1: "tomorrow"}[days]
-    else:
-        day = f"{_WEEKDAYS[when.weekday()].title()} {when.day} {_MONTH_NAMES[when.month - 1].title()}"
-        day += f" {when.year}" if when.year != now.year else ""
-    if (when.hour, when.minute) in ((12, 0), (0, 0)):
-        return f"{day} at {'noon' if when.hour else 'midnight'}"
-    h12 = when.hour % 12 or 12
-    clock = f"{h12}:{when.minute:02d}" if when.minute else str(h12)
-    return f"{day} at {clock} {'am' if when.hour < 12 else 'pm'}"
+def format_when(when: datetime, now: datetime, lang: str = "en") -> str:
+    """Speech-friendly: "today at 3 pm", "tomorrow at 10:30 am", "Tuesday 25 November at 3 pm"; in the
+    other reply languages as `locale.spoken.when_phrase` says them ("कल दोपहर तीन बजे")."""
+    return when_phrase(when, now, lang)

@@ -1,6 +1,7 @@
 """What the agent's "act" step can do. Each tool: a name, a JSON-schema for its arguments (offered to
 tool-calling LLMs), and an async handler that returns a `ToolResult` whose `spoken` text is what the
-user should hear.
+user should hear, in `ToolContext.language` (the turn's reply language: `backend/agents/locale`; every
+sentence is a phrasebook entry, dates and times are spoken by `locale/spoken.py`).
 
 Add your own: `DEFAULT_TOOLS.register(Tool(name=..., description=..., parameters={...}, handler=fn))`
 where `fn(args: dict, ctx: ToolContext) -> ToolResult`; tool-calling LLMs see it at once, and the local
@@ -16,7 +17,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from backend.agents.appointments import Appointment, AppointmentStore, SlotTaken
-from backend.agents.intents import format_when
+from backend.agents.locale import phrase
+from backend.agents.locale.spoken import cardinal, clock, date_name, day_phrase, join_items, when_phrase
 from backend.core.tenancy import split_scoped
 from backend.llm.base import ToolSpec
 
@@ -29,6 +31,7 @@ class ToolContext:
     now: datetime  # timezone-aware, in agent.timezone
     store: AppointmentStore
     facts: dict[str, str] = field(default_factory=dict)
+    language: str = "en"  # the reply language: one of locale.REPLY_LANGUAGES (others speak English)
 
 
 @dataclass(frozen=True)
@@ -77,12 +80,13 @@ class ToolRegistry:
     async def run(self, name: str, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         tool = self._tools.get(name)
         if tool is None:
-            return ToolResult(False, "Sorry, I can't do that yet.", {"error": f"unknown tool {name}"})
+            spoken = phrase("error.unknown_tool", ctx.language)
+            return ToolResult(False, spoken, {"error": f"unknown tool {name}"})
         try:
             return await tool.handler(args, ctx)
         except (ValueError, TypeError, KeyError) as exc:
             logger.info("tool %s rejected %r: %s", name, args, exc)
-            return ToolResult(False, f"Sorry, I could not do that: {exc}.", {"error": str(exc)})
+            return ToolResult(False, phrase("error.tool_failed", ctx.language), {"error": str(exc)})
 
 
 # ----------------------------------------------------------------------------- argument helpers
@@ -106,17 +110,20 @@ def _when(args: dict[str, Any], ctx: ToolContext) -> tuple[datetime | None, bool
     has_date, has_time = bool(date_s), bool(time_s)
     if not has_date and not has_time:
         return None, False, False
-    day = _parse_date(date_s).date() if has_date else ctx.now.date()
-    at = _parse_time(time_s) if has_time else time(9, 0)
+    day = _parse_date(str(date_s)).date() if has_date else ctx.now.date()
+    at = _parse_time(str(time_s)) if has_time else time(9, 0)
     when = datetime.combine(day, at, tzinfo=ctx.now.tzinfo)
     if has_time and not has_date and when <= ctx.now:
         when += timedelta(days=1)
     return when, has_date, has_time
 
 
-def _describe(appt: Appointment, now: datetime) -> str:
-    text = format_when(appt.start.astimezone(now.tzinfo), now)
-    return text + (f" for {appt.purpose}" if appt.purpose else "")
+def _describe(appt: Appointment, ctx: ToolContext) -> str:
+    """One appointment in a list: "tomorrow at 3 pm for haircut" / "हेयरकट, कल दोपहर तीन बजे"."""
+    when = when_phrase(appt.start, ctx.now, ctx.language)
+    if not appt.purpose:
+        return when
+    return phrase("appointments.item_for", ctx.language, sentence=False, when=when, purpose=appt.purpose)
 
 
 def _public(appt: Appointment) -> dict[str, Any]:
@@ -136,37 +143,43 @@ async def book_appointment(args: dict[str, Any], ctx: ToolContext) -> ToolResult
     when, has_date, has_time = _when(args, ctx)
     purpose = (args.get("purpose") or "").strip() or None
     name = (args.get("name") or ctx.facts.get("name") or "").strip() or None
+    lang = ctx.language
     if when is None:
-        return ToolResult(False, "Sure. Which day and time would you like?", needs="when")
+        return ToolResult(False, phrase("book.ask_when", lang), needs="when")
     if not has_time:
-        day = format_when(when, ctx.now).split(" at ")[0]
+        day = day_phrase(when.date(), ctx.now.date(), lang)
         return ToolResult(
-            False, f"What time would you like on {day}?", {"date": when.date().isoformat()}, "time"
+            False, phrase("book.ask_time", lang, day=day), {"date": when.date().isoformat()}, "time"
         )
     if when <= ctx.now:
-        return ToolResult(
-            False, "That time has already passed. Please choose a later time.", {"error": "past"}
-        )
+        return ToolResult(False, phrase("book.past", lang), {"error": "past"})
     try:
         appt = await ctx.store.book(ctx.session_id, when, purpose, name)
     except SlotTaken:
         return ToolResult(
             False,
-            f"Sorry, {format_when(when, ctx.now)} is already booked. Please choose another time.",
+            phrase("book.taken", lang, when=when_phrase(when, ctx.now, lang)),
             {"error": "slot_taken", "start": when.isoformat()},
         )
-    return ToolResult(True, f"Booked for {_describe(appt, ctx.now)}.", {"appointment": _public(appt)})
+    at = when_phrase(appt.start, ctx.now, lang)
+    spoken = (
+        phrase("book.done_for", lang, when=at, purpose=appt.purpose)
+        if appt.purpose
+        else phrase("book.done", lang, when=at)
+    )
+    return ToolResult(True, spoken, {"appointment": _public(appt)})
 
 
 async def list_appointments(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     upcoming = await ctx.store.list(ctx.session_id, after=ctx.now)
     if not upcoming:
-        return ToolResult(True, "You have no upcoming appointments.", {"appointments": []})
-    items = [_describe(a, ctx.now) for a in upcoming]
+        return ToolResult(True, phrase("list.none", ctx.language), {"appointments": []})
+    items = [_describe(a, ctx) for a in upcoming]
     if len(items) == 1:
-        spoken = f"You have one appointment: {items[0]}."
+        spoken = phrase("list.one", ctx.language, item=items[0])
     else:
-        spoken = f"You have {len(items)} appointments: " + ", ".join(items[:-1]) + f", and {items[-1]}."
+        count = cardinal(len(items), ctx.language)
+        spoken = phrase("list.many", ctx.language, count=count, items=join_items(items, ctx.language))
     return ToolResult(True, spoken, {"appointments": [_public(a) for a in upcoming]})
 
 
@@ -183,39 +196,47 @@ async def cancel_appointment(args: dict[str, Any], ctx: ToolContext) -> ToolResu
             matches = [a for a in matches if a.start.astimezone(ctx.now.tzinfo).date() == when.date()]
         if when is not None and has_time:
             matches = [a for a in matches if a.start.astimezone(ctx.now.tzinfo).time() == when.time()]
+    lang = ctx.language
     if not upcoming:
-        return ToolResult(False, "You have no appointments to cancel.", {"error": "none"})
+        return ToolResult(False, phrase("cancel.none", lang), {"error": "none"})
     if not matches:
-        what = f"a {args['purpose']} appointment" if args.get("purpose") else "an appointment at that time"
-        return ToolResult(False, f"I couldn't find {what}.", {"error": "not_found"})
+        spoken = (
+            phrase("cancel.not_found_for", lang, purpose=args["purpose"])
+            if args.get("purpose")
+            else phrase("cancel.not_found", lang)
+        )
+        return ToolResult(False, spoken, {"error": "not_found"})
     if len(matches) > 1:
-        options = ", ".join(_describe(a, ctx.now) for a in matches)
-        return ToolResult(False, f"You have several: {options}. Which one should I cancel?", needs="which")
-    await ctx.store.cancel(matches[0])
-    return ToolResult(
-        True,
-        f"Cancelled your appointment {_describe(matches[0], ctx.now)}.",
-        {"appointment": _public(matches[0])},
+        options = ", ".join(_describe(a, ctx) for a in matches)
+        return ToolResult(False, phrase("cancel.which", lang, items=options), needs="which")
+    appt = matches[0]
+    await ctx.store.cancel(appt)
+    at = when_phrase(appt.start, ctx.now, lang)
+    spoken = (
+        phrase("cancel.done_for", lang, when=at, purpose=appt.purpose)
+        if appt.purpose
+        else phrase("cancel.done", lang, when=at)
     )
+    return ToolResult(True, spoken, {"appointment": _public(appt)})
 
 
 async def current_datetime(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     now = ctx.now
-    clock = now.strftime("%I:%M %p").lstrip("0").replace(":00 ", " ").lower().replace("am", "a.m.")
-    clock = clock.replace("pm", "p.m.")
-    spoken = f"It's {clock} on {now.strftime('%A')}, {now.day} {now.strftime('%B %Y')}."
+    said = clock(now.hour, now.minute, ctx.language, now=True)
+    today = date_name(now.date(), ctx.language, year=True)
+    spoken = phrase("time.now", ctx.language, time=said, date=today)
     return ToolResult(True, spoken, {"now": now.isoformat(), "timezone": str(now.tzinfo)})
 
 
 async def recall_fact(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     key = str(args.get("fact", "name"))
     value = ctx.facts.get(key)
+    lang = ctx.language
     if value is None:
-        ask = {"name": "I don't know your name yet. What should I call you?"}
-        return ToolResult(False, ask.get(key, f"You haven't told me your {key} yet."), needs=key)
-    spoken = {"name": f"Your name is {value}.", "city": f"You live in {value}."}.get(
-        key, f"Your {key} is {value}."
-    )
+        ask = {"name": "recall.ask_name", "city": "recall.unknown_city"}.get(key, "recall.unknown")
+        return ToolResult(False, phrase(ask, lang, key=key), needs=key)
+    known = {"name": "recall.name", "city": "recall.city"}.get(key, "recall.other")
+    spoken = phrase(known, lang, key=key, value=value)
     return ToolResult(True, spoken, {key: value})
 
 

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend.agents.conversation import running_agent
 from backend.app.api import auth_token, chat, health, openai_compat, realtime_ws, stt, tts, voice_ws, voices
 from backend.app.auth import AccessGuard, KeyRing, install_log_redaction
+from backend.app.auto_download import AutoDownload
 from backend.app.body_limit import BodySizeLimit
 from backend.app.lifecycle import Lifecycle
 from backend.app.metrics import install_metrics
@@ -131,6 +132,10 @@ async def _startup(app: FastAPI) -> AsyncIterator[None]:
         else:
             logger.info("auth off (no auth.api_keys): serving loopback only")
         lifecycle.ready = True
+        # models.auto_download: missing Piper voices fetched in the background, after startup, never before
+        app.state.auto_download = AutoDownload(settings, tts_service)
+        stack.push_async_callback(app.state.auto_download.stop)  # cancelled first on shutdown
+        app.state.auto_download.start()
         yield
         lifecycle.ready = False
 

@@ -129,7 +129,7 @@ class RealtimeSettings(Section):
     # backchannels ("haan", "ok", "uh-huh") lets the reply go on; 0 (or <= min_speech_ms) = at speech start
     barge_in_ms: float = Field(300, ge=0, le=3000)
     # per language: the phrases that are backchannels (replaces that language's built-in list; [] = none)
-    backchannels: dict[str, list[str]] = Field(default_factory=dict)
+    backchannels: dict[LanguageCode, list[str]] = Field(default_factory=dict)
     partial_transcripts: bool = True
     partial_interval_ms: float = Field(800, ge=200)
     max_utterance_seconds: float = Field(30, ge=1, le=600)
@@ -380,6 +380,18 @@ class DeepgramSettings(HostedSettings):
     endpointing_ms: int = Field(300, ge=10, le=10000)  # live: silence after which a result is final
 
 
+class SarvamSettings(HostedSettings):
+    """Sarvam AI (docs/PROVIDERS.md): Bulbul text-to-speech, Saaras speech-to-text."""
+
+    base_url: str = "https://api.sarvam.ai"
+    tts_model: str = "bulbul:v3"
+    speaker: str = "shubh"  # the default voice; any speaker of tts_model (GET /api/voices lists them)
+    pace: float = Field(1.0, ge=0.5, le=2.0)  # the pace at speed 1.0 (a request's speed multiplies it)
+    sample_rate: Literal[8000, 16000, 22050, 24000, 32000, 44100, 48000] = 24000  # speech_sample_rate
+    stt_model: str = "saaras:v3"
+    streaming: bool = True  # /voice partial transcripts over Sarvam's streaming WebSocket
+
+
 class CoquiSettings(HostedSettings):
     base_url: str = "http://localhost:5002"
     speaker_id: str = ""  # "" = the server's default speaker
@@ -388,18 +400,17 @@ class CoquiSettings(HostedSettings):
     sample_rate: int = Field(22050, ge=8000, le=96000)  # audio is resampled to this rate if the model differs
 
 
+def _http_url(value: Any) -> Any:
+    if not isinstance(value, str) or not re.match(r"^https?://[^/\s]+", value.strip()):
+        raise ValueError("must be an http(s) URL such as https://huggingface.co")
+    return value.strip().rstrip("/")
+
+
 class ModelsSettings(Section):
     """Models fetched from the Hugging Face hub while the app runs (backend/app/auto_download.py)."""
 
-    auto_download: bool = True  # at startup, fetch configured Piper voices the catalogue knows, in the background
-    hub_url: str = "https://huggingface.co"
-
-    @model_validator(mode="after")
-    def _hub_url_is_http(self) -> ModelsSettings:
-        if not re.match(r"^https?://[^/\s]+", self.hub_url):
-            raise ValueError(f"models.hub_url: '{self.hub_url}' is not an http(s) URL")
-        self.hub_url = self.hub_url.rstrip("/")
-        return self
+    auto_download: bool = True  # at startup, fetch missing Piper voices the config needs, in the background
+    hub_url: Annotated[str, BeforeValidator(_http_url)] = "https://huggingface.co"
 
 
 class ResilienceSettings(Section):
@@ -426,9 +437,11 @@ class Settings(Section):
     elevenlabs: ElevenLabsSettings = ElevenLabsSettings()
     openai: OpenAICompatSettings = OpenAICompatSettings()
     deepgram: DeepgramSettings = DeepgramSettings()
+    sarvam: SarvamSettings = SarvamSettings()
     groq: GroqSettings = GroqSettings()
     coqui: CoquiSettings = CoquiSettings()
     resilience: ResilienceSettings = ResilienceSettings()
+    models: ModelsSettings = ModelsSettings()
     llama_cpp: LlamaCppSettings = LlamaCppSettings()
     agent: AgentSettings = AgentSettings()
     realtime: RealtimeSettings = RealtimeSettings()
@@ -454,6 +467,9 @@ class Settings(Section):
                 "add one with MITHI_API_KEYS=name:secret (auth.api_keys, e.g. clinic:sk-clinic-1), or set "
                 "auth.required: false to serve without keys on purpose"
             )
+        unserved = [code for code in self.stt.models if code not in self.languages]
+        if unserved:
+            raise ValueError(f"stt.models: '{unserved[0]}' is not in languages ({', '.join(self.languages)})")
         if self.stt.language is not None and self.stt.language not in self.languages:
             raise ValueError(
                 f"stt.language: '{self.stt.language}' is not in languages ({', '.join(self.languages)})"

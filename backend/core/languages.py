@@ -46,10 +46,11 @@ def normalize_language(value: str) -> str:
 # fmt: off
 DEFAULT_BACKCHANNELS: dict[str, tuple[str, ...]] = {
     "en": ("ok", "okay", "yeah", "yes", "yep", "yup", "uh-huh", "uh huh", "mm-hmm", "mm hmm", "mhm", "hmm",
-           "mm", "right", "sure", "i see", "got it", "alright", "all right", "cool", "uh", "um", "oh"),
+           "mm", "right", "sure", "i see", "got it", "alright", "all right", "cool", "uh", "um", "oh",
+           "hm", "mhmm", "em", "ah", "aha", "huh"),
     "hi": ("हाँ", "हां", "हाँ जी", "हां जी", "जी", "जी हाँ", "अच्छा", "ठीक", "ठीक है", "हम्म", "हूँ", "ओके",
            "haan", "han", "haa", "ha", "ji", "haan ji", "han ji", "accha", "acha", "achha", "theek", "thik",
-           "theek hai", "thik hai", "hmm", "ok"),
+           "theek hai", "thik hai", "hanji", "haanji", "achcha", "hmm", "ok"),
     "mr": ("हो", "होय", "हं", "बरं", "ठीक", "ठीक आहे", "अच्छा", "ho", "hoy", "bara", "barr", "hmm", "ok"),
     "ta": ("ஆமா", "ஆமாம்", "சரி", "ம்ம்", "ம்", "aama", "aamam", "sari", "seri", "hmm", "ok"),
     "te": ("అవును", "సరే", "ఊ", "ఆ", "avunu", "sare", "hmm", "ok"),

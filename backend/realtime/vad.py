@@ -93,8 +93,8 @@ class VADConfig:
     unfinished_hangover_ms: float = 0
     # silence that ends a turn whose words end without a sentence mark ("unclear"); 0 = hangover_ms
     unclear_hangover_ms: float = 0
-    # speech this long in a turn (counted from its first speech window) is `sustained`: long enough to
-    # be an interruption, not a backchannel; 0 = no such event
+    # speech longer than this in a turn (counted in speech windows from its first) is `sustained`: long
+    # enough to be an interruption, not a backchannel; 0 = no such event
     sustained_ms: float = 0
 
 
@@ -171,11 +171,7 @@ class TurnDetector:
                 if not self.speaking and self._speech_ms >= self.cfg.min_speech_ms:
                     self.speaking = True
                     events.append(VADEvent("speech_start", self.position_ms - self._speech_ms))
-                if (
-                    self.speaking
-                    and not self._sustained
-                    and 0 < self.cfg.sustained_ms <= self._speech_ms + WINDOW_MS / 2
-                ):
+                if self.speaking and not self._sustained and 0 < self.cfg.sustained_ms < self._speech_ms:
                     self._sustained = True
                     events.append(VADEvent("sustained", self.position_ms))
             else:

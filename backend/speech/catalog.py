@@ -31,6 +31,9 @@ class Voice(BaseModel):
     quality: str
     sample_rate: int
     license: str
+    # whether the licence allows commercial use: false = non-commercial (e.g. CC-BY-NC-*, research-only);
+    # null = not verified (read the voice's MODEL_CARD)
+    commercial_use: bool | None = None
     source: str
     installed: bool = False
     available: bool = False

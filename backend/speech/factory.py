@@ -20,6 +20,7 @@ TTS_PROVIDERS: dict[str, str] = {
     "elevenlabs": "backend.speech.providers.elevenlabs_tts:ElevenLabsTTS",
     "openai": "backend.speech.providers.openai_tts:OpenAITTS",
     "coqui": "backend.speech.providers.coqui_tts:CoquiTTS",
+    "sarvam": "backend.speech.providers.sarvam_tts:SarvamTTS",
 }
 
 STT_PROVIDERS: dict[str, str] = {
@@ -27,6 +28,7 @@ STT_PROVIDERS: dict[str, str] = {
     "whisper_api": "backend.speech.providers.whisper_api_stt:WhisperAPISTT",
     "groq": "backend.speech.providers.whisper_api_stt:GroqSTT",
     "deepgram": "backend.speech.providers.deepgram_stt:DeepgramSTT",
+    "sarvam": "backend.speech.providers.sarvam_stt:SarvamSTT",
 }
 
 

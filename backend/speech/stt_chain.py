@@ -4,7 +4,7 @@
 :class:`STTChain` is itself an :class:`STTProvider` (``app.state.stt``), so REST and /voice use it like
 one engine. The :class:`Transcription` it returns names the provider that produced it (``provider``);
 when the language was detected among ``STTConfig.languages``, the transcript's script has the last word
-(``backend.speech.language_id.confirm_language``).
+(``backend.media.language_id.confirm_language``).
 A request's ``model`` (e.g. ``base`` for whisper_local) is the primary's vocabulary: a fallback provider
 is asked with its own configured model instead.
 """
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from backend.media.language_id import confirm_language
 from backend.providers.failover import (
     ChainedProviders,
     ChainMember,
@@ -34,7 +35,6 @@ from backend.speech.base import (
     Transcription,
 )
 from backend.speech.factory import build_stt, stt_class
-from backend.speech.language_id import confirm_language
 
 if TYPE_CHECKING:
     from backend.core.config import Settings

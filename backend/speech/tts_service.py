@@ -55,7 +55,18 @@ class TTSService:
         tts = self.settings.tts
         if tts.voice_id:
             voice = self.catalog.get(tts.voice_id)
-            if voice is None or voice.engine != tts.provider or not voice.installed:
+            if (
+                voice is not None
+                and voice.engine == tts.provider == "piper"
+                and not voice.installed
+                and self.settings.models.auto_download
+            ):
+                logger.warning(
+                    "tts.voice_id: '%s' is not installed yet; models.auto_download fetches it in the "
+                    "background (until then the language's other voices speak)",
+                    tts.voice_id,
+                )
+            elif voice is None or voice.engine != tts.provider or not voice.installed:
                 engine_voices = [v for v in self.catalog.list() if v.engine == tts.provider and v.installed]
                 raise ConfigError(
                     f"tts.voice_id: '{tts.voice_id}' is not an installed {tts.provider} voice; "

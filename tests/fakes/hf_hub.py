@@ -17,13 +17,15 @@ asks of the hub:
 
 Failure simulation per file (on downloads, GET): drop the connection after K body bytes on the
 first N requests (``drop_after``/``drop_times``), serve corrupted bytes of the right length
-(``corrupt``), answer 5xx the first N times (``fail_times``). Every request is recorded (method,
+(``corrupt``), answer 5xx the first N times (``fail_times``), hold the answer until an event is set
+(``hold``). Every request is recorded (method,
 path, Range header, status) in :attr:`FakeHub.requests`.
 
 Usage::
 
     with FakeHub() as hub:
         hub.add_piper_voice("hi_IN-pratham-medium", onnx=b"...", config=b"{}")
+        hub.add_piper_voice_from("mr_IN-google-medium", joe_onnx, joe_config)  # a real, loadable model
         hub.add_repo("Systran/faster-whisper-small", {"model.bin": b"...", ...})
         ... HF_ENDPOINT=hub.url ...
         assert any(r.range_header for r in hub.requests_for("model.bin"))
@@ -73,6 +75,8 @@ class FakeFile:
     """Stored in LFS: /resolve answers 302 to the CDN, and the ETag is the sha256."""
     ignore_range: bool = False
     """Always answer 200 with the full body, even to Range requests."""
+    hold: threading.Event | None = None
+    """Keep a download (GET) waiting until this event is set (a slow transfer, as long as a test wants)."""
     requests: int = 0
 
     @property
@@ -175,6 +179,24 @@ class FakeHub:
             self.add_file(PIPER_REPO, path, data, **(options if path.endswith(".onnx") else {}))
         self._refresh_voices_json()
         return entry
+
+    def add_piper_voice_from(
+        self, voice_id: str, onnx: bytes, config: dict[str, Any], **options: Any
+    ) -> dict[str, Any]:
+        """Serve a real Piper model (e.g. the bundled ``en_US-joe-medium.onnx``) under ``voice_id``, with
+        ``config`` (its ``.onnx.json``) re-labelled for that voice: its language, espeak voice and dataset
+        name come from the id (``mr_IN-google-medium`` → Marathi, espeak ``mr``). A fake voice, but one
+        Piper loads and speaks with; ``options`` as for :meth:`add_piper_voice`."""
+        lang_code, name, quality = voice_id.split("-", 2)
+        family, region = lang_code.split("_", 1)
+        relabelled = {
+            **config,
+            "dataset": name,
+            "language": {"code": lang_code, "family": family, "region": region},
+            "espeak": {**config.get("espeak", {}), "voice": family},
+            "audio": {**config.get("audio", {}), "quality": quality},
+        }
+        return self.add_piper_voice(voice_id, onnx, json.dumps(relabelled).encode(), **options)
 
     def set_voices_json(self, voices: dict[str, Any]) -> None:
         """Replace ``voices.json`` wholesale (files are added separately with :meth:`add_file`)."""
@@ -424,6 +446,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(key.replace("_", "-"), value)
             self.end_headers()
             return
+        if fake.hold is not None:
+            fake.hold.wait(timeout=120)
         with self.hub._lock:
             fake.requests += 1
             nth = fake.requests

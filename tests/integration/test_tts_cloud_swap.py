@@ -180,6 +180,8 @@ def test_cloud_voices_are_listed_and_selectable(elevenlabs_only: LiveServer, el:
     assert cloud == [f"{RACHEL}@hi", "pNInz6obpgDQGcFmaJgB@hi"]  # the default voice first
     langs = {x["code"]: x for x in httpx.get(f"{live.url}/api/languages").json()}
     assert langs["hi"]["default_voice"] == f"{RACHEL}@hi"
+    assert langs["hi"]["tts_kind"] == "cloud" and langs["hi"]["stt_kind"] == "local"
+    assert langs["ml"]["tts_kind"] == "none"  # not in this server's languages
 
     # a language without a voice id: the default voice in that language; with a vendor id: that voice
     resp = generate(live, text="नमस्ते, आप कैसे हैं?", language="hi")

@@ -38,7 +38,7 @@ def test_unknown_provider_lists_known_ones() -> None:
     settings = parse_config({"tts": {"provider": "pipr"}})
     with pytest.raises(ConfigError) as err:
         validate_provider_names(settings)
-    known = "piper, espeak, elevenlabs, openai, coqui"
+    known = "piper, espeak, elevenlabs, openai, coqui, sarvam"
     assert err.value.message == f"tts.provider: 'pipr' is unknown; known: {known}"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.core.languages import DEFAULT_LANGUAGES
-from backend.speech.language_id import (
+from backend.media.language_id import (
     confirm_language,
     dominant_script,
     is_hinglish,
@@ -31,7 +31,8 @@ ALL = DEFAULT_LANGUAGES  # en hi ml mr ta te bn gu
         ("Book a haircut for tomorrow at 3 pm.", "en"),
         ("kal 3 baje haircut book karo", "hi"),  # Hinglish: romanised Hindi
         ("mera appointment cancel karo", "hi"),
-        ("Cancel my appointment, karo na.", "hi"),
+        ("Cancel my appointment, karo na.", "en"),  # one Hindi word in an English sentence
+        ("Kal wala appointment cancel karo.", "hi"),
     ],
 )
 def test_the_script_and_its_words_name_the_language(text: str, language: str) -> None:

@@ -66,10 +66,7 @@ class RealtimeOutput:
         elif isinstance(event, engine_events.SpeechStarted):
             await self.emit(tr.speech_started(self.input_ms))
         elif isinstance(event, engine_events.SpeechStopped):
-            kept = event.reason != "backchannel"
-            await self.emit(
-                tr.speech_stopped(self.input_ms, vad=event.reason in ("vad", "backchannel"), kept=kept)
-            )
+            await self.emit(tr.speech_stopped(self.input_ms, vad=event.reason == "vad"))
         elif isinstance(event, engine_events.TranscriptFinal):
             await self.emit(tr.user_transcript(event.text))
         else:
@@ -162,6 +159,9 @@ class RealtimeDoor(EngineDoor):
         # a new response never cuts the previous one's audio (the client truncates what it stopped)
         engine.answer_commits = False
         engine.interrupt_playing = False
+        # server VAD interrupts at speech start (interrupt_response), as OpenAI's does: clients stop their
+        # playback at input_audio_buffer.speech_started, so holding the reply for a backchannel would not help
+        engine.hold_for_backchannels = False
 
     async def _read_socket(self) -> None:
         while True:

@@ -68,16 +68,9 @@ class RealtimeTranslator:
             )
         ]
 
-    def speech_stopped(self, audio_end_ms: int, *, vad: bool, kept: bool = True) -> list[dict[str, Any]]:
-        """Speech ended; `kept` False: it was a backchannel over the reply ("uh-huh"), dropped: no item
-        is committed for it."""
+    def speech_stopped(self, audio_end_ms: int, *, vad: bool) -> list[dict[str, Any]]:
         item_id = self._input_item or new_id("item")
         self._input_item = item_id
-        if not kept:
-            self._input_item = None
-            return [
-                self._event("input_audio_buffer.speech_stopped", audio_end_ms=audio_end_ms, item_id=item_id)
-            ]
         out = []
         if vad:
             out.append(

@@ -88,12 +88,32 @@ class PiperTTS(SentenceTTSProvider):
     async def load(self) -> None:
         default = self.cfg.default_voice
         if default not in self.voice_ids():
+            if self._fetched_later(default):
+                logger.warning(
+                    "piper.default_voice: '%s' is not installed yet; models.auto_download fetches it in the "
+                    "background (until then other voices speak)",
+                    default,
+                )
+                return
             raise ConfigError(
                 f"piper.default_voice: '{default}' is not installed in {self.dir}; run "
                 "`python download_models.py` (bundled voices) or "
                 f"`python download_models.py --voices {default}`"
             )
         await asyncio.to_thread(self._get_voice, default)
+
+    def _fetched_later(self, voice_id: str) -> bool:
+        """Whether `models.auto_download` fetches `voice_id`: it is on and the catalogue knows the voice."""
+        if not self.settings.models.auto_download:
+            return False
+        from backend.models.common import DownloadError
+        from backend.models.voices import read_catalog
+
+        try:
+            voice = read_catalog(self.settings.voices_manifest).get(voice_id)
+        except DownloadError:
+            return False
+        return voice is not None and voice.engine == self.name
 
     def status(self) -> dict[str, object]:
         return {"voices_loaded": sorted(self._voices), "load_ms": self.load_ms}

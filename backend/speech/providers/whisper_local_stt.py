@@ -32,8 +32,8 @@ import numpy as np
 
 from backend.core.errors import ConfigError, InvalidRequest
 from backend.media.audio import STT_SAMPLE_RATE
+from backend.media.language_id import restricted
 from backend.speech.base import Segment, STTCapabilities, STTConfig, STTProvider, Transcription
-from backend.speech.language_id import restricted
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel

@@ -38,16 +38,28 @@ export interface AudioPlayer {
   end(): void;
   /** Stop at once and drop everything queued (barge-in). */
   clear(): void;
+  /** Ramp the playback gain to `gain` (0…1) over `ms` (0: at once); ducks the reply while the user talks. */
+  setGain(gain: number, ms: number): void;
+  /** Audio is playing, or queued to play, right now (read from refs: current even between renders). */
+  isPlaying(): boolean;
   stats: PlayerStats;
   error: string | null;
 }
 
 /**
  * Gap-free streaming playback through the pcm-player AudioWorklet. Audio is resampled (band-limited)
- * from the source rate to the AudioContext's rate on the main thread, then played back to back.
+ * from the source rate to the AudioContext's rate on the main thread, then played back to back, through
+ * a GainNode (worklet → gain → destination) that `setGain` ramps.
  */
 export function useAudioPlayer(): AudioPlayer {
   const nodeRef = useRef<AudioWorkletNode | null>(null);
+  const gainRef = useRef<GainNode | null>(null);
+  /** the gain asked for (applied when the node is made, if setGain came first) */
+  const targetGainRef = useRef(1);
+  /** the worklet's last report: playing or holding audio */
+  const workletBusyRef = useRef(false);
+  /** audio posted to the worklet since its last report */
+  const pushedRef = useRef(false);
   const ctxRateRef = useRef(48000);
   const resamplerRef = useRef<StreamResampler | null>(null);
   const pendingRef = useRef<{ samples: Float32Array; rate: number }[]>([]);
@@ -69,7 +81,10 @@ export function useAudioPlayer(): AudioPlayer {
       resamplerRef.current = r;
     }
     const out = r.process(samples);
-    if (out.length > 0) node.port.postMessage({ type: 'push', samples: out }, [out.buffer]);
+    if (out.length > 0) {
+      pushedRef.current = true;
+      node.port.postMessage({ type: 'push', samples: out }, [out.buffer]);
+    }
   }, []);
 
   const start = useCallback((): Promise<void> => {
@@ -86,10 +101,14 @@ export function useAudioPlayer(): AudioPlayer {
             outputChannelCount: [1],
             processorOptions: { prebufferMs: 60 },
           });
-          node.connect(ctx.destination);
+          const gain = new GainNode(ctx, { gain: targetGainRef.current });
+          node.connect(gain).connect(ctx.destination);
+          gainRef.current = gain;
           node.port.onmessage = (e: MessageEvent<{ type: string; framesPlayed: number; queued: number; playing: boolean }>) => {
             const m = e.data;
             if (m.type !== 'stats') return;
+            workletBusyRef.current = m.playing || m.queued > 0;
+            pushedRef.current = false;
             const dbg = debugStats();
             dbg.framesPlayed += m.framesPlayed - lastFramesRef.current;
             lastFramesRef.current = m.framesPlayed;
@@ -137,14 +156,39 @@ export function useAudioPlayer(): AudioPlayer {
     if (!r || !node) return;
     const tail = r.flush();
     r.reset();
-    if (tail.length > 0) node.port.postMessage({ type: 'push', samples: tail }, [tail.buffer]);
+    if (tail.length > 0) {
+      pushedRef.current = true;
+      node.port.postMessage({ type: 'push', samples: tail }, [tail.buffer]);
+    }
   }, []);
 
   const clear = useCallback(() => {
     pendingRef.current = [];
     resamplerRef.current?.reset();
+    pushedRef.current = false;
+    workletBusyRef.current = false;
     nodeRef.current?.port.postMessage({ type: 'clear' });
   }, []);
+
+  const setGain = useCallback((target: number, ms: number) => {
+    const value = Math.min(1, Math.max(0, target));
+    targetGainRef.current = value;
+    const gain = gainRef.current;
+    if (!gain) return;
+    const param = gain.gain;
+    const now = gain.context.currentTime;
+    // from wherever it is now (possibly mid-ramp) to the new value; no cancelAndHoldAtTime (Firefox)
+    const from = param.value;
+    param.cancelScheduledValues(now);
+    param.setValueAtTime(from, now);
+    if (ms > 0) param.linearRampToValueAtTime(value, now + ms / 1000);
+    else param.setValueAtTime(value, now);
+  }, []);
+
+  const isPlaying = useCallback(
+    () => workletBusyRef.current || pushedRef.current || pendingRef.current.length > 0,
+    [],
+  );
 
   useEffect(
     () => () => {
@@ -154,11 +198,13 @@ export function useAudioPlayer(): AudioPlayer {
         node.port.onmessage = null;
         node.disconnect();
       }
+      gainRef.current?.disconnect();
+      gainRef.current = null;
       nodeRef.current = null;
       startingRef.current = null;
     },
     [],
   );
 
-  return { start, enqueue, enqueueFloat, end, clear, stats, error };
+  return { start, enqueue, enqueueFloat, end, clear, setGain, isPlaying, stats, error };
 }

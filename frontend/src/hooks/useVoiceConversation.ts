@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useReducer, useRef, useState, type Dispatch } from 'react';
 import { api } from '../api';
+import { duckStep, initialDuck, type DuckEvent } from '../lib/ducking';
 import { conversationReducer, initialConversation, type ClientEvent, type ConversationAction, type ConversationState, type ServerEvent, type SessionUpdateConfig } from '../protocol';
 import { useAudioPlayer, type AudioPlayer } from './useAudioPlayer';
 import { useVoiceSocket, type VoiceSocket } from './useVoiceSocket';
@@ -27,8 +28,10 @@ export interface VoiceConversation {
 }
 
 /**
- * The conversation over /voice: the reducer's state, the socket, reply playback (cleared at once on
- * `response.interrupted`: barge-in) and the stored conversation's earlier messages.
+ * The conversation over /voice: the reducer's state, the socket, reply playback and the stored
+ * conversation's earlier messages. Playback ducks while the user talks over the reply (`speech.started`
+ * while it plays: gain 0.3; back to 1 on `speech.stopped`, e.g. a backchannel, or at the next reply) and
+ * is cleared at once on `response.interrupted` (barge-in); see lib/ducking.ts.
  */
 export function useVoiceConversation({ sessionId, language, voice, ptt }: VoiceConversationOptions): VoiceConversation {
   const [state, dispatch] = useReducer(conversationReducer, { ...initialConversation, sessionId });
@@ -38,6 +41,21 @@ export function useVoiceConversation({ sessionId, language, voice, ptt }: VoiceC
   const settings = useRef({ voice, ptt });
   settings.current = { voice, ptt };
   const sendRef = useRef<(e: ClientEvent) => boolean>(() => false);
+  const duckRef = useRef(initialDuck);
+  /** between response.audio.started and the reply's end: its audio is coming (maybe not queued yet) */
+  const replyAudioRef = useRef(false);
+
+  const duck = useCallback(
+    (event: DuckEvent) => {
+      const step = duckStep(duckRef.current, event);
+      duckRef.current = step.state;
+      for (const c of step.commands) {
+        if (c.type === 'flush') player.clear();
+        else player.setGain(c.gain, c.ms);
+      }
+    },
+    [player],
+  );
 
   const onEvent = useCallback(
     (event: ServerEvent) => {
@@ -50,19 +68,34 @@ export function useVoiceConversation({ sessionId, language, voice, ptt }: VoiceC
           if (settings.current.voice) config.voice = settings.current.voice;
           if (settings.current.ptt) config.vad = false;
           if (Object.keys(config).length > 0) sendRef.current({ type: 'session.update', config });
+          replyAudioRef.current = false;
+          duck({ type: 'reset' });
           break;
         }
         case 'response.audio.started':
           outputRate.current = event.sample_rate;
+          replyAudioRef.current = true;
+          duck({ type: 'response.audio.started' });
+          break;
+        case 'response.done':
+          replyAudioRef.current = false;
+          break;
+        case 'speech.started':
+          // the server interrupts only after realtime.barge_in_ms of speech (a backchannel never): duck meanwhile
+          duck({ type: 'speech.started', playing: replyAudioRef.current || player.isPlaying() });
+          break;
+        case 'speech.stopped':
+          duck({ type: 'speech.stopped' });
           break;
         case 'response.interrupted':
-          player.clear(); // barge-in: stop at once
+          replyAudioRef.current = false;
+          duck({ type: 'response.interrupted' }); // barge-in: stop and flush at once
           break;
         default:
           break;
       }
     },
-    [player],
+    [player, duck],
   );
 
   const onAudio = useCallback(
@@ -92,7 +125,8 @@ export function useVoiceConversation({ sessionId, language, voice, ptt }: VoiceC
   }, [sessionId]);
 
   const interrupt = () => {
-    player.clear();
+    replyAudioRef.current = false;
+    duck({ type: 'response.interrupted' }); // stops and flushes the player
     socket.send({ type: 'response.cancel' });
   };
 

@@ -6,8 +6,8 @@ speaks ("pl" for eSpeak's Hindi). A conversation only ever speaks the deployment
   the allowed ones (Whisper's language-detection output, re-ranked);
 - `text_language(text, allowed)`: the language the text is written in — Devanagari, Bengali, Gujarati,
   Tamil, Telugu and Malayalam letters each name their language (Devanagari: Hindi, Marathi or Nepali, told
-  apart by their commonest function words); Latin letters are English, or romanised Hindi ("Hinglish")
-  when Hindi function words ("karo", "baje", "mujhe") are there and Hindi is allowed;
+  apart by their commonest function words); Latin letters are English, or romanised Hindi ("Hinglish",
+  `is_hinglish`) when Hindi words ("karo", "baje", "mujhe") are there and Hindi is allowed;
 - `confirm_language(text, detected, allowed)`: what a transcript's language really is: the script's
   language where the script is unambiguous, else the recogniser's guess (if allowed).
 """
@@ -56,10 +56,17 @@ _DEVANAGARI_MARKERS: dict[str, frozenset[str]] = {
     ),
     "ne": frozenset("छ छन् छैन मलाई मेरो गर्नुहोस् भयो तपाईं हुन्छ भोलि बजे".split()),
 }
-# romanised Hindi: words that are Hindi, not English (a transcript of Hinglish speech, or typed)
-_HINGLISH_MARKERS = frozenset(
-    "hai hain karo karna kijiye kijie chahiye mujhe mera meri mere kya nahi nahin baje bajey liye "
-    "kal parson aaj subah shaam dopahar raat abhi batao dikhao haan accha acha theek thik".split()
+# romanised Hindi ("Hinglish") that English does not use
+HINGLISH_STRONG = frozenset(
+    "karo kar karna karni karne kariye kijiye karein karen kardo dijiye dijie baje bje bajkar bajke "
+    "kitne kitna kitni kya kyun kaise kahan kab mera meri mujhe mujhko hamara hamari humko aapka "
+    "aapki aapke apna apni chahiye chaiye nahi nahin nai haan hain dikhao dikha dikhana batao bataiye "
+    "bataye parson parso aaj abhi subah dopahar dophar dopehar shaam raat wala wali liye "
+    "hoga hogi raha rahi rahe gaya gayi thik theek accha acha achha naam samay tareekh tarikh".split()
+)
+# romanised Hindi that is also (or almost) English: it takes more of them
+HINGLISH_WEAK = frozenset(
+    "hai ka ki ke ko se mein me kal aur ho do ek teen char tha thi mere wale sham".split()
 )
 
 
@@ -91,10 +98,15 @@ def _words(text: str) -> list[str]:
 
 
 def is_hinglish(text: str) -> bool:
-    """Romanised Hindi: Latin letters with at least one Hindi function word ("kal 3 baje book karo")."""
+    """Romanised Hindi: Latin letters with two words only Hindi uses ("karo", "baje", "mujhe"), or one and
+    a Hindi word English also has ("kal", "hai"), or one in a short text ("kitne baje?"), or three of
+    the latter: "mera naam Priya hai" is Hinglish; "Hi, my name is Priya" and "what do I have" are not."""
     if dominant_script(text) != "latin":
         return False
-    return any(word in _HINGLISH_MARKERS for word in _words(text))
+    words = re.findall(r"[a-z]+", unicodedata.normalize("NFC", text).lower())
+    strong = sum(w in HINGLISH_STRONG for w in words)
+    weak = len({w for w in words if w in HINGLISH_WEAK})
+    return strong >= 2 or (strong == 1 and (weak >= 1 or len(words) <= 4)) or weak >= 3
 
 
 def text_language(text: str, allowed: Sequence[str]) -> str | None:
