@@ -141,6 +141,8 @@ export interface Voice {
   quality: string;
   sample_rate: number;
   license: string;
+  /** false: the licence forbids commercial use; null: not verified (see the voice's MODEL_CARD) */
+  commercial_use: boolean | null;
   source: string;
   installed: boolean;
   available: boolean;

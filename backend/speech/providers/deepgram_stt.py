@@ -35,34 +35,22 @@ import numpy as np
 from backend.core.errors import ProviderError
 from backend.media.audio import STT_SAMPLE_RATE
 from backend.providers.hosted import (
-    HostedClient,
     bad_response,
-    check_base_url,
-    error_from_status,
-    require_api_key,
-    unreachable,
 )
 from backend.speech.base import (
     Segment,
     StreamResult,
-    STTCapabilities,
     STTConfig,
-    STTProvider,
     STTStream,
     Transcription,
 )
-from backend.speech.providers.whisper_api_stt import (
-    hosted_model,
-    json_float,
-    language_code,
-    name_the_key,
-    wav_bytes,
-)
+from backend.speech.hosted_stt import HostedSTTProvider, json_float, wav_bytes
+from backend.speech.providers.whisper_api_stt import language_code
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
 
-    from backend.core.config import DeepgramSettings, Settings
+    from backend.core.config import DeepgramSettings
 
 logger = logging.getLogger(__name__)
 
@@ -75,63 +63,17 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-class DeepgramSTT(STTProvider):
+class DeepgramSTT(HostedSTTProvider):
     name = "deepgram"
+    block = "deepgram"
     env_var = "DEEPGRAM_API_KEY"
     official_hosts = frozenset({"api.deepgram.com"})
+    example_base_url = "https://api.deepgram.com"
+    model_field = "model"
+    cfg: DeepgramSettings
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.cfg: DeepgramSettings = settings.deepgram
-        self.model = self.cfg.model
-        self.base_url = self.cfg.base_url.strip().rstrip("/")
-        self._client: HostedClient | None = None
-        self._key = ""
-
-    # ------------------------------------------------------------------ lifecycle
-    def _api_key(self) -> str:
-        return require_api_key(
-            "deepgram",
-            self.cfg.api_key,
-            self.base_url,
-            self.official_hosts,
-            self.env_var,
-            use="the deepgram speech-to-text provider",
-        )
-
-    async def load(self) -> None:
-        if self._client is not None:
-            return
-        check_base_url("deepgram", self.cfg.base_url, "https://api.deepgram.com")
-        self._key = self._api_key()
-        headers = {"Authorization": f"Token {self._key}"} if self._key else {}
-        self._client = HostedClient(
-            self.name,
-            self.base_url,
-            headers=headers,
-            timeout=self.cfg.timeout_seconds,
-            max_retries=self.cfg.max_retries,
-        )
-        logger.info(
-            "deepgram STT ready: model=%s base_url=%s streaming=%s",
-            self.model,
-            self.base_url,
-            self.cfg.streaming,
-        )
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-
-    def capabilities(self) -> STTCapabilities:
-        return STTCapabilities(streaming=self.cfg.streaming, languages=(), models=(self.model,))
-
-    def status(self) -> dict[str, object]:
-        return {"model": self.model, "base_url": self.base_url, "streaming": self.cfg.streaming}
-
-    def resolve_model(self, requested: str | None) -> str:
-        return hosted_model(self.model, requested)
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Token {key}"} if key else {}
 
     # ------------------------------------------------------------------ pre-recorded
     def _params(self, config: STTConfig, model: str) -> dict[str, str]:
@@ -161,7 +103,7 @@ class DeepgramSTT(STTProvider):
                 headers={"Content-Type": "audio/wav"},
             )
         except ProviderError as err:
-            raise name_the_key(err, self.name, "deepgram", self.env_var) from None
+            raise self.keyed(err) from None
         body = self._client.json(response)
         return self._parse(body, model, config, round(len(audio) / STT_SAMPLE_RATE, 3))
 
@@ -266,37 +208,7 @@ class DeepgramSTT(STTProvider):
     async def open_stream(self, config: STTConfig) -> STTStream:
         if not self.cfg.streaming:
             return await super().open_stream(config)
-        if self._client is None:
-            await self.load()
-        from websockets.asyncio.client import connect
-        from websockets.exceptions import InvalidHandshake, InvalidStatus
-
-        url = self.live_url(config)
-        headers = {"Authorization": f"Token {self._key}"} if self._key else {}
-        try:
-            ws = await asyncio.wait_for(
-                connect(url, additional_headers=headers, open_timeout=None, max_size=2**22),
-                self.cfg.timeout_seconds,
-            )
-        except InvalidStatus as exc:
-            response = exc.response
-            error = error_from_status(
-                self.name, response.status_code, response.body or b"", dict(response.headers.raw_items())
-            )
-            raise name_the_key(error, self.name, "deepgram", self.env_var) from None
-        except TimeoutError:
-            raise ProviderError(
-                f"{self.name}: no answer from {self.base_url} in {self.cfg.timeout_seconds:g} s "
-                "(live WebSocket)",
-                code="provider_timeout",
-                status_code=504,
-                provider=self.name,
-                retryable=True,
-            ) from None
-        except InvalidHandshake as exc:
-            raise bad_response(self.name, f"the live WebSocket handshake failed: {exc}") from None
-        except OSError as exc:
-            raise unreachable(self.name, exc, self.base_url) from None
+        ws = await self.connect_live(self.live_url(config), "live WebSocket", max_size=2**22)
         return DeepgramStream(self.name, ws)
 
 

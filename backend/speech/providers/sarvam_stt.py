@@ -46,29 +46,23 @@ import numpy as np
 from backend.core.errors import ProviderError
 from backend.media.audio import STT_SAMPLE_RATE
 from backend.providers.hosted import (
-    HostedClient,
     bad_response,
-    check_base_url,
-    error_from_status,
-    require_api_key,
-    unreachable,
 )
 from backend.speech.base import (
     Segment,
     StreamResult,
     STTCapabilities,
     STTConfig,
-    STTProvider,
     STTStream,
     Transcription,
 )
+from backend.speech.hosted_stt import HostedSTTProvider, json_float, wav_bytes
 from backend.speech.providers import sarvam_api
-from backend.speech.providers.whisper_api_stt import hosted_model, json_float, name_the_key, wav_bytes
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
 
-    from backend.core.config import SarvamSettings, Settings
+    from backend.core.config import SarvamSettings
 
 logger = logging.getLogger(__name__)
 
@@ -98,60 +92,20 @@ def cut_points(audio: np.ndarray, max_seconds: float = MAX_PIECE_SECONDS) -> lis
     return spans
 
 
-class SarvamSTT(STTProvider):
+class SarvamSTT(HostedSTTProvider):
     name = sarvam_api.NAME
+    block = sarvam_api.NAME
     env_var = sarvam_api.ENV_VAR
     official_hosts = sarvam_api.OFFICIAL_HOSTS
+    example_base_url = "https://api.sarvam.ai"
+    cfg: SarvamSettings
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.cfg: SarvamSettings = settings.sarvam
-        self.model = self.cfg.stt_model
-        self.base_url = self.cfg.base_url.strip().rstrip("/")
-        self._client: HostedClient | None = None
-        self._key = ""
-
-    # ------------------------------------------------------------------ lifecycle
-    async def load(self) -> None:
-        if self._client is not None:
-            return
-        check_base_url(self.name, self.cfg.base_url, "https://api.sarvam.ai")
-        self._key = require_api_key(
-            self.name,
-            self.cfg.api_key,
-            self.base_url,
-            self.official_hosts,
-            self.env_var,
-            use="the sarvam speech-to-text provider",
-        )
-        self._client = HostedClient(
-            self.name,
-            self.base_url,
-            headers=sarvam_api.auth_headers(self._key),
-            timeout=self.cfg.timeout_seconds,
-            max_retries=self.cfg.max_retries,
-        )
-        logger.info(
-            "sarvam STT ready: model=%s base_url=%s streaming=%s",
-            self.model,
-            self.base_url,
-            self.cfg.streaming,
-        )
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return sarvam_api.auth_headers(key)
 
     def capabilities(self) -> STTCapabilities:
         languages = tuple(code for code in self.settings.languages if code in sarvam_api.STT_LANGUAGES)
         return STTCapabilities(streaming=self.cfg.streaming, languages=languages, models=(self.model,))
-
-    def status(self) -> dict[str, object]:
-        return {"model": self.model, "base_url": self.base_url, "streaming": self.cfg.streaming}
-
-    def resolve_model(self, requested: str | None) -> str:
-        return hosted_model(self.model, requested)
 
     def language_code(self, language: str | None) -> str:
         """Sarvam's code for a request's language; ``unknown`` (detect) when none is given."""
@@ -176,7 +130,7 @@ class SarvamSTT(STTProvider):
         try:
             response = await self._client.request("POST", "/speech-to-text", data=form, files=files)
         except ProviderError as err:
-            raise name_the_key(err, self.name, self.name, self.env_var) from None
+            raise self.keyed(err) from None
         body = self._client.json(response)
         if not isinstance(body, dict) or not isinstance(body.get("transcript"), str):
             raise bad_response(self.name, "no 'transcript' string in the answer")
@@ -274,39 +228,7 @@ class SarvamSTT(STTProvider):
     async def open_stream(self, config: STTConfig) -> STTStream:
         if not self.cfg.streaming:
             return await super().open_stream(config)
-        if self._client is None:
-            await self.load()
-        from websockets.asyncio.client import connect
-        from websockets.exceptions import InvalidHandshake, InvalidStatus
-
-        url = self.live_url(config)
-        try:
-            ws = await asyncio.wait_for(
-                connect(url, additional_headers=sarvam_api.auth_headers(self._key), open_timeout=None),
-                self.cfg.timeout_seconds,
-            )
-        except InvalidStatus as exc:
-            response = exc.response
-            error = error_from_status(
-                self.name,
-                response.status_code,
-                bytes(response.body or b""),
-                dict(response.headers.raw_items()),
-            )
-            raise name_the_key(error, self.name, self.name, self.env_var) from None
-        except TimeoutError:
-            raise ProviderError(
-                f"{self.name}: no answer from {self.base_url} in {self.cfg.timeout_seconds:g} s "
-                "(streaming WebSocket)",
-                code="provider_timeout",
-                status_code=504,
-                provider=self.name,
-                retryable=True,
-            ) from None
-        except InvalidHandshake as exc:
-            raise bad_response(self.name, f"the streaming WebSocket handshake failed: {exc}") from None
-        except OSError as exc:
-            raise unreachable(self.name, exc, self.base_url) from None
+        ws = await self.connect_live(self.live_url(config), "streaming WebSocket")
         flush_every = self.settings.realtime.partial_interval_ms / 1000
         return SarvamStream(self.name, ws, flush_every)
 

@@ -19,20 +19,18 @@ import numpy as np
 
 from backend.core.errors import ProviderError
 from backend.core.languages import LANGUAGES, normalize_language
-from backend.media.audio import STT_SAMPLE_RATE, float_to_pcm16, pcm16_to_wav
-from backend.providers.hosted import HostedClient, bad_response, check_base_url, require_api_key
-from backend.speech.base import Segment, STTCapabilities, STTConfig, STTProvider, Transcription
+from backend.media.audio import STT_SAMPLE_RATE
+from backend.providers.hosted import bad_response
+from backend.speech.base import Segment, STTConfig, Transcription
+from backend.speech.hosted_stt import HostedSTTProvider, json_float, name_the_key, wav_bytes
 
 if TYPE_CHECKING:
-    from backend.core.config import OpenAICompatSettings, Settings
+    pass
 
 logger = logging.getLogger(__name__)
 
 PLACEHOLDER_API_KEY = "not-needed"
 """Sent to servers that need no key (a local faster-whisper-server, LocalAI, vLLM ...)."""
-
-DEFAULT_MODEL_ALIASES = frozenset({"", "default", "whisper-1"})
-"""What a request may name to mean "the configured model" (the OpenAI-compatible API always sends one)."""
 
 _JSON_ONLY_PREFIXES = ("gpt-4o",)  # gpt-4o(-mini)-transcribe answer json or text, not verbose_json
 
@@ -67,80 +65,22 @@ def language_code(value: Any, fallback: str = "") -> str:
     return normalize_language(name)
 
 
-def json_float(value: Any, default: float = 0.0) -> float:
-    """A number from a vendor's JSON, or ``default`` when it is missing or not a number."""
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
-
-
-def hosted_model(configured: str, requested: str | None) -> str:
-    """The model a request asks for; none, or an alias such as ``whisper-1``, means the configured one."""
-    return configured if requested is None or requested.strip() in DEFAULT_MODEL_ALIASES else requested
-
-
-def name_the_key(err: ProviderError, provider: str, block: str, env_var: str) -> ProviderError:
-    """A rejected key's message names the setting to fix: the environment variable and the config key."""
-    if err.code == "provider_auth_failed":
-        err.message = err.message.replace(f"check {provider}.api_key", f"check {env_var} ({block}.api_key)")
-        err.args = (err.message,)
-    return err
-
-
-def wav_bytes(audio: np.ndarray) -> bytes:
-    """16 kHz mono float32 samples as a PCM16 WAV file (what every vendor accepts)."""
-    return pcm16_to_wav(float_to_pcm16(audio).tobytes(), STT_SAMPLE_RATE)
-
-
-class WhisperAPISTT(STTProvider):
+class WhisperAPISTT(HostedSTTProvider):
     """OpenAI's transcriptions endpoint, or any server that speaks it (``openai.base_url``)."""
 
     name = "whisper_api"
     block = "openai"
     env_var = "OPENAI_API_KEY"
     official_hosts: frozenset[str] = frozenset({"api.openai.com"})
+    example_base_url = "https://api.openai.com/v1"
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.cfg: OpenAICompatSettings = getattr(settings, self.block)
-        self.model = self.cfg.stt_model
-        self.base_url = self.cfg.base_url.strip().rstrip("/")
-        self._client: HostedClient | None = None
-
-    # ------------------------------------------------------------------ lifecycle
     def _api_key(self) -> str:
-        use = f"the {self.name} speech-to-text provider"
-        key = require_api_key(
-            self.block, self.cfg.api_key, self.base_url, self.official_hosts, self.env_var, use=use
-        )
-        return key or PLACEHOLDER_API_KEY
+        return super()._api_key() or PLACEHOLDER_API_KEY
 
-    async def load(self) -> None:
-        if self._client is not None:
-            return
-        check_base_url(self.block, self.cfg.base_url, "https://api.openai.com/v1")
-        self._client = HostedClient(
-            self.name,
-            self.base_url,
-            headers={"Authorization": f"Bearer {self._api_key()}"},
-            timeout=self.cfg.timeout_seconds,
-            max_retries=self.cfg.max_retries,
-        )
-        logger.info("%s STT ready: model=%s base_url=%s", self.name, self.model, self.base_url)
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-
-    def capabilities(self) -> STTCapabilities:
-        return STTCapabilities(streaming=False, languages=(), models=(self.model,))
-
-    def status(self) -> dict[str, object]:
-        return {"model": self.model, "base_url": self.base_url}
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
 
     # ------------------------------------------------------------------ transcription
-    def resolve_model(self, requested: str | None) -> str:
-        return hosted_model(self.model, requested)
-
     async def transcribe(self, audio: np.ndarray, config: STTConfig) -> Transcription:
         if self._client is None:
             await self.load()

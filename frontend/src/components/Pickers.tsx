@@ -2,8 +2,15 @@ import type { Language, Voice } from '../api';
 import { languageChoices, STT_KIND_LABEL } from '../lib/languages';
 
 export function voiceLabel(v: Voice): string {
-  const bits = [v.gender, v.quality, v.engine].filter(Boolean).join(', ');
+  const bits = [v.gender, v.quality, v.engine, v.commercial_use === false ? 'non-commercial' : null].filter(Boolean).join(', ');
   return `${v.name} (${bits})`;
+}
+
+/** The voice's licence, said plainly: flagged when it forbids commercial use or is unverified. */
+export function licenceNote(v: Voice): string {
+  if (v.commercial_use === false) return `Non-commercial licence: ${v.license}`;
+  if (v.commercial_use === null) return `Licence not verified (${v.license}): check it before commercial use`;
+  return `Licence: ${v.license}`;
 }
 
 interface LanguageSelectProps {
@@ -111,6 +118,7 @@ export function VoiceSelect({ id, label, voices, languages, value, onChange, def
   const groups = new Map<string, Voice[]>();
   for (const v of voices) groups.set(v.language, [...(groups.get(v.language) ?? []), v]);
   const name = (code: string) => languages.find((l) => l.code === code)?.name ?? code;
+  const selected = voices.find((v) => v.id === value);
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
@@ -126,6 +134,11 @@ export function VoiceSelect({ id, label, voices, languages, value, onChange, def
           </optgroup>
         ))}
       </select>
+      {selected && (
+        <p className={`small ${selected.commercial_use === false ? 'warn-text' : 'muted'}`} data-testid={testId ? `${testId}-licence` : undefined}>
+          {licenceNote(selected)}
+        </p>
+      )}
     </div>
   );
 }

@@ -17,6 +17,7 @@ export function VoicesTable({ voices }: { voices: Voice[] }) {
               <th scope="col">Quality</th>
               <th scope="col">Engine</th>
               <th scope="col">Rate</th>
+              <th scope="col">Licence</th>
               <th scope="col">Usable</th>
             </tr>
           </thead>
@@ -34,6 +35,10 @@ export function VoicesTable({ voices }: { voices: Voice[] }) {
                   <td>{v.quality}</td>
                   <td>{v.engine}</td>
                   <td>{v.sample_rate} Hz</td>
+                  <td className="small">
+                    {v.license}
+                    {v.commercial_use === false && <span className="pill warn"> non-commercial</span>}
+                  </td>
                   <td>
                     <span className={`pill ${v.available ? 'ok' : 'warn'}`}>{v.available ? 'yes' : 'engine off'}</span>
                   </td>
