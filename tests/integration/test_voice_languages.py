@@ -141,7 +141,7 @@ async def test_hinglish_typed_over_voice_is_answered_in_hinglish(app: LiveServer
 
 
 async def test_a_backchannel_over_the_reply_does_not_cut_it_off(app: LiveServer, sarvam: FakeSarvam) -> None:
-    """"हाँ" said over a long spoken reply: the reply goes on (no response.interrupted, no new turn);
+    """ "हाँ" said over a long spoken reply: the reply goes on (no response.interrupted, no new turn);
     then a real interruption over the same reply still stops it."""
     sarvam.learn("हाँ", "hi")
     sarvam.learn("रुको, एक मिनट रुको, मुझे कुछ और पूछना है", "hi")
