@@ -388,6 +388,9 @@ class SarvamSettings(HostedSettings):
     speaker: str = "shubh"  # the default voice; any speaker of tts_model (GET /api/voices lists them)
     pace: float = Field(1.0, ge=0.5, le=2.0)  # the pace at speed 1.0 (a request's speed multiplies it)
     sample_rate: Literal[8000, 16000, 22050, 24000, 32000, 44100, 48000] = 24000  # speech_sample_rate
+    tts_streaming: bool = (
+        True  # TTS: POST /text-to-speech/stream (audio as it is made); false = /text-to-speech
+    )
     stt_model: str = "saaras:v3"
     streaming: bool = True  # /voice partial transcripts over Sarvam's streaming WebSocket
 

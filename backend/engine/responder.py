@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from backend.agents.conversation import ConversationAgent, ToolOutput, TurnOptions
+from backend.agents.locale.spoken import reply_code, speak_rupees
 from backend.core import metrics
 from backend.core.config import Settings
 from backend.core.cpu import ANSWERING, FIRST_AUDIO
@@ -216,9 +217,12 @@ class Responder:
         limit = self.settings.agent.max_reply_sentences
         queued = {"pieces": 0, "sentences": 0}
 
+        amounts_in = reply_code(agent_language)
+
         def say(piece: str) -> None:
-            """Queue a piece for speech, cleaned and within the sentence limit, as memory stores it."""
-            piece = " ".join(strip_markup(piece).split())
+            """Queue a piece for speech, cleaned and within the sentence limit, as memory stores it
+            (rupee amounts in words of the reply's language: "₹1,250" → "बारह सौ पचास रुपये")."""
+            piece = speak_rupees(" ".join(strip_markup(piece).split()), amounts_in)
             if not piece or queued["sentences"] >= limit:
                 return
             sentences.put_nowait(piece)

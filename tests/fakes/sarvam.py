@@ -7,7 +7,10 @@ format of the Sarvam API reference and the ``sarvamai`` 0.1.39 SDK:
   ``{"error": {"message", "code": "invalid_api_key_error", "request_id"}}`` (HTTP and WebSocket handshake);
 * ``POST /text-to-speech`` JSON ``{"text", "language_code" (or the older name ``target_language_code``),
   "speaker", "model", "pace", "speech_sample_rate", "output_audio_codec", ...}`` →
-  ``{"request_id", "audios": ["<base64 WAV>"]}``. Checked as Sarvam documents: a body that is not an
+  ``{"request_id", "audios": ["<base64 WAV>"]}``; ``POST /text-to-speech/stream``, the same body (text up
+  to 3500 characters; ``output_audio_codec`` ``linear16``: raw PCM16, or ``wav``) → the audio itself as a
+  chunked binary body (its Content-Type for linear16 is undocumented: ``application/octet-stream`` here).
+  Checked as Sarvam documents: a body that is not an
   object, a missing or non-string ``text`` or language, ``text`` over the model's limit (2500 characters
   for bulbul:v3, 1500 for v2), ``pace`` outside the model's range (0.5–2.0, 0.3–3.0) → **422**; an unknown
   model, language, speaker (or a speaker of another model), sample rate or codec → **400**; all with
@@ -61,7 +64,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -113,6 +116,19 @@ TTS_MODELS: dict[str, dict[str, Any]] = {
     },
 }  # fmt: skip
 CODECS = {"mp3", "linear16", "mulaw", "alaw", "opus", "flac", "aac", "wav"}
+STREAM_MAX_CHARS = 3500  # POST /text-to-speech/stream takes longer text than the REST call
+# the streamed body's Content-Type for linear16 is not documented: assumed a generic binary type
+STREAM_TYPE = "application/octet-stream"
+STREAM_CHUNK = 4800  # bytes per chunk of a streamed answer (0.1 s at 24 kHz)
+
+
+async def _chunks(data: bytes) -> Any:
+    """`data` in STREAM_CHUNK pieces, yielding to the loop between them (a body made as it goes)."""
+    for start in range(0, len(data), STREAM_CHUNK):
+        yield data[start : start + STREAM_CHUNK]
+        await asyncio.sleep(0)
+
+
 STT_MODELS = {"saarika:v2.5", "saaras:v3", "saaras:v4"}
 MAX_STT_SECONDS = 30.0
 _PCM_CODECS = {"pcm_s16le", "pcm_l16", "pcm_raw"}
@@ -181,6 +197,7 @@ class FakeSarvam(KindFaults[RecordedRequest], VendorFake[RecordedRequest, KindFa
         app = Starlette(
             routes=[
                 Route("/text-to-speech", self._tts, methods=["POST"]),
+                Route("/text-to-speech/stream", self._tts, methods=["POST"]),
                 Route("/speech-to-text", self._stt, methods=["POST"]),
                 WebSocketRoute("/speech-to-text/ws", self._live),
             ]
@@ -306,7 +323,8 @@ class FakeSarvam(KindFaults[RecordedRequest], VendorFake[RecordedRequest, KindFa
         fault, answer = await self._fault(record)
         if answer is not None:
             return answer
-        problem = self._tts_problem(body)
+        streamed = request.url.path.endswith("/stream")
+        problem = self._tts_problem(body, streamed)
         if problem is not None:
             record.status = problem[0]
             return _error(*problem)
@@ -320,13 +338,18 @@ class FakeSarvam(KindFaults[RecordedRequest], VendorFake[RecordedRequest, KindFa
         record.status = 200
         record.audio_seconds = round(len(pcm) / 2 / rate, 3)
         request_id = f"{datetime.now(UTC):%Y%m%d}_{uuid.uuid4()}"
+        if streamed:
+            if fault.kind == "malformed":  # a 200 that is not audio
+                return JSONResponse({"request_id": request_id, "detail": "not audio"})
+            wav = body.get("output_audio_codec") == "wav"
+            return StreamingResponse(_chunks(pcm16_to_wav(pcm, rate) if wav else pcm), media_type=STREAM_TYPE)
         if fault.kind == "malformed":
             return JSONResponse({"request_id": request_id, "audios": ["not base64 audio!"]})
         audio = base64.b64encode(pcm16_to_wav(pcm, rate)).decode("ascii")
         return JSONResponse({"request_id": request_id, "audios": [audio]})
 
     @staticmethod
-    def _tts_problem(body: Any) -> tuple[int, str] | None:
+    def _tts_problem(body: Any, streamed: bool = False) -> tuple[int, str] | None:
         if not isinstance(body, dict):
             return 422, "Request body must be a JSON object."
         text = body.get("text")
@@ -339,8 +362,9 @@ class FakeSarvam(KindFaults[RecordedRequest], VendorFake[RecordedRequest, KindFa
         spec = TTS_MODELS.get(model)
         if spec is None:
             return 400, f"Model '{model}' is not supported. Use one of: {', '.join(TTS_MODELS)}."
-        if len(text) > spec["max_chars"]:
-            return 422, f"text: the text exceeds the maximum of {spec['max_chars']} characters for {model}."
+        max_chars = STREAM_MAX_CHARS if streamed else spec["max_chars"]
+        if len(text) > max_chars:
+            return 422, f"text: the text exceeds the maximum of {max_chars} characters for {model}."
         if language not in TTS_LANGUAGES:
             return (
                 400,
@@ -366,8 +390,8 @@ class FakeSarvam(KindFaults[RecordedRequest], VendorFake[RecordedRequest, KindFa
         codec = body.get("output_audio_codec") or "wav"
         if codec not in CODECS:
             return 400, f"output_audio_codec: '{codec}' is not supported."
-        if codec != "wav":
-            return 400, f"output_audio_codec '{codec}': this local stand-in produces wav only."
+        if codec not in (("wav", "linear16") if streamed else ("wav",)):
+            return 400, f"output_audio_codec '{codec}': this local stand-in produces wav and linear16 only."
         return None
 
     # ------------------------------------------------------------------ STT (REST)

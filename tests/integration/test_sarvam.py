@@ -27,7 +27,7 @@ from backend.realtime.client import VoiceClient
 from backend.speech.base import StreamResult, STTConfig, TTSConfig
 from backend.speech.factory import stt_class, tts_class
 from backend.speech.providers.sarvam_stt import SarvamSTT, cut_points
-from backend.speech.providers.sarvam_tts import SPEAKERS, SarvamTTS
+from backend.speech.providers.sarvam_tts import SPEAKERS, SarvamTTS, _without_wav_header
 from tests.conftest import LiveServer, make_settings
 from tests.fakes.phrase_matcher import PhraseMatcher
 from tests.fakes.sarvam import FakeSarvam
@@ -162,10 +162,17 @@ def test_voices_are_listed_per_language() -> None:
 # --------------------------------------------------------------------------- TTS
 
 
-async def test_tts_wire_format_and_real_audio(fake: FakeSarvam) -> None:
-    pcm = await speak(settings_for(fake, sample_rate=16000, pace=1.2), HINDI, "ritu@hi", "hi", speed=1.5)
+@pytest.mark.parametrize(
+    ("streaming", "path", "codec"),
+    [(True, "/text-to-speech/stream", "linear16"), (False, "/text-to-speech", "wav")],
+)
+async def test_tts_wire_format_and_real_audio(
+    fake: FakeSarvam, streaming: bool, path: str, codec: str
+) -> None:
+    settings = settings_for(fake, sample_rate=16000, pace=1.2, tts_streaming=streaming)
+    pcm = await speak(settings, HINDI, "ritu@hi", "hi", speed=1.5)
     (request,) = fake.tts_requests()
-    assert request.path == "/text-to-speech" and request.headers["api-subscription-key"] == KEY
+    assert request.path == path and request.headers["api-subscription-key"] == KEY
     assert request.body == {
         "text": HINDI,
         "language_code": "hi-IN",
@@ -173,12 +180,13 @@ async def test_tts_wire_format_and_real_audio(fake: FakeSarvam) -> None:
         "model": "bulbul:v3",
         "pace": 1.8,  # sarvam.pace x the request's speed
         "speech_sample_rate": 16000,
-        "output_audio_codec": "wav",
+        "output_audio_codec": codec,
     }
     samples = np.frombuffer(pcm, "<i2")
     assert samples.size / 16000 == pytest.approx(request.audio_seconds, abs=0.01)  # all of it, at 16 kHz
     assert np.abs(samples).max() > 3000
-    slow = await speak(settings_for(fake, sample_rate=16000), HINDI, "ritu@hi", "hi", speed=0.25)
+    slow_settings = settings_for(fake, sample_rate=16000, tts_streaming=streaming)
+    slow = await speak(slow_settings, HINDI, "ritu@hi", "hi", speed=0.25)
     assert fake.last.body["pace"] == 0.5  # clamped to bulbul:v3's range
     assert len(slow) > 1.5 * len(pcm)  # and it really is slower speech
 
@@ -188,7 +196,17 @@ async def test_tts_sentence_by_sentence(fake: FakeSarvam) -> None:
     async with loaded_tts(settings_for(fake)) as provider:
         chunks = [c async for c in provider.stream(text, TTSConfig("shubh@hi", "hi"))]
     assert [r.body["text"] for r in fake.tts_requests()] == [HINDI, HINDI_2]
-    assert [c.text for c in chunks] == [HINDI, HINDI_2] and all(c.sample_rate == 24000 for c in chunks)
+    assert [c.text for c in chunks if c.text] == [HINDI, HINDI_2] and all(
+        c.sample_rate == 24000 for c in chunks
+    )
+    # streamed: each sentence's audio comes in pieces, as the body arrives (0.1 s chunks here)
+    assert len(chunks) > 4 and all(len(c.pcm) % 2 == 0 for c in chunks)
+
+
+def test_a_streamed_wav_header_is_skipped() -> None:
+    pcm = (np.arange(100, dtype="<i2") * 300).tobytes()
+    assert _without_wav_header(pcm16_to_wav(pcm, 24000)) == pcm
+    assert _without_wav_header(pcm) == pcm  # raw linear16 as it is
 
 
 async def test_stand_in_validates_like_sarvam(fake: FakeSarvam) -> None:
@@ -210,6 +228,10 @@ async def test_stand_in_validates_like_sarvam(fake: FakeSarvam) -> None:
             error = resp.json()["error"]
             assert words in error["message"] or words == error["code"], error
             assert error["code"] in ("invalid_request_error", "invalid_api_key_error") and error["request_id"]
+        streamed = await client.post(
+            f"{url}/stream", json=good | {"text": "क" * 3501}, headers={"api-subscription-key": KEY}
+        )
+        assert streamed.status_code == 422 and "3500 characters" in streamed.json()["error"]["message"]
         legacy = good | {"target_language_code": "hi-IN"}
         del legacy["language_code"]
         resp = await client.post(url, json=legacy, headers={"api-subscription-key": KEY})
@@ -242,6 +264,11 @@ async def test_tts_rate_limits_server_errors_and_malformed_answers(fake: FakeSar
     fake.reset(api_key=KEY)
     fake.malformed()
     with pytest.raises(ProviderError, match="not base64") as err:
+        await speak(settings_for(fake, tts_streaming=False), HINDI, "shubh@hi", "hi")
+    assert err.value.code == "provider_bad_response"
+    fake.reset(api_key=KEY)
+    fake.malformed()  # a streamed 200 whose body is JSON, not audio
+    with pytest.raises(ProviderError, match="expected audio, got application/json") as err:
         await speak(settings_for(fake), HINDI, "shubh@hi", "hi")
     assert err.value.code == "provider_bad_response"
 

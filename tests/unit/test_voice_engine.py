@@ -89,6 +89,7 @@ class FakeAgent:
     """Streams REPLY word by word; keeps what memory would (user turns, interruptions, retractions)."""
 
     delay: float = 0.0
+    reply: str = REPLY
     users: list[str] = field(default_factory=list)
     interruptions: list[str] = field(default_factory=list)
     retracted: list[float] = field(default_factory=list)
@@ -97,10 +98,10 @@ class FakeAgent:
         self, session_id: str, text: str, language: str | None, options: Any = None
     ) -> AsyncIterator[AgentEvent]:
         self.users.append(text)
-        for word in REPLY.split(" "):
+        for word in self.reply.split(" "):
             await asyncio.sleep(self.delay)
             yield AgentEvent("delta", text=word + " ")
-        yield AgentEvent("done", result=TurnResult(session_id, REPLY, None, {}))
+        yield AgentEvent("done", result=TurnResult(session_id, self.reply, None, {}))
 
     async def would_act(self, session_id: str, text: str) -> bool:
         return False
@@ -445,3 +446,20 @@ async def test_own_early_answer_does_not_slow_captions(settings, whose) -> None:
     if listener.partial_task is not None:
         await listener.partial_task
     assert not ANSWERING.busy
+
+
+@pytest.mark.parametrize(
+    ("asked", "spoken"),
+    [
+        ("How much is it?", "It costs one thousand two hundred fifty rupees."),
+        ("इसकी कीमत क्या है?", "It costs बारह सौ पचास रुपये."),  # the amount in the language asked in
+    ],
+)
+async def test_rupee_amounts_are_spoken_in_words_of_the_reply_language(
+    settings, asked: str, spoken: str
+) -> None:  # type: ignore[no-untyped-def]
+    engine, out, _ = engine_with(settings, FakeAgent(reply="It costs ₹1,250."))
+    await engine.text(asked)
+    await settle(engine)
+    assert [e.text for e in out.of(ev.ResponseSentence)] == [spoken]
+    await engine.stop()

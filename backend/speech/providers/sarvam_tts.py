@@ -1,4 +1,5 @@
-"""Sarvam AI text-to-speech (Bulbul) over its REST API, ``POST <base_url>/text-to-speech``.
+"""Sarvam AI text-to-speech (Bulbul): ``POST <base_url>/text-to-speech/stream`` (raw PCM as it is made,
+``sarvam.tts_streaming: true``, the default) or ``POST <base_url>/text-to-speech`` (a WAV in JSON).
 
 Wire format (Sarvam API reference and the ``sarvamai`` 0.1.39 SDK, ``text_to_speech/raw_client.py``):
 
@@ -12,10 +13,12 @@ Wire format (Sarvam API reference and the ``sarvamai`` 0.1.39 SDK, ``text_to_spe
 * ``pace`` is 0.5–2.0 on bulbul:v3 (0.3–3.0 on v2): ``sarvam.pace`` times the request's speed, clamped;
 * errors ``{"error": {"message", "code"}}``, a bad key is 403: see :mod:`.sarvam_api`.
 
-Sarvam also has ``POST /text-to-speech/stream`` (a binary audio body) and a WebSocket; the REST call is
-used because its answer (a WAV in JSON) is fully documented, while the streamed body's framing per codec
-is not. Voices: Sarvam has no listing endpoint; :data:`SPEAKERS` is the SDK's list per model, plus
-``sarvam.speaker`` if it is not in it.
+Streamed (``POST /text-to-speech/stream``, the SDK's ``convert_stream``): the same JSON body with
+``"output_audio_codec": "linear16"``; the answer's body is the audio itself, chunk by chunk (up to 3500
+characters of text). That ``linear16`` is headerless little-endian PCM16 at ``speech_sample_rate`` is
+assumed (the reference says "uncompressed PCM"); a RIFF header in front is skipped all the same.
+Sarvam's TTS WebSocket is not used. Voices: Sarvam has no listing endpoint; :data:`SPEAKERS` is the
+SDK's list per model, plus ``sarvam.speaker`` if it is not in it.
 """
 
 from __future__ import annotations
@@ -31,7 +34,13 @@ from backend.media.audio import resample_pcm16
 from backend.media.text import speech_pieces
 from backend.providers.hosted import bad_response
 from backend.speech.base import AudioChunk, TTSConfig
-from backend.speech.hosted_tts import CloudVoice, HostedTTSProvider, vendor_voice_id
+from backend.speech.hosted_tts import (
+    CloudVoice,
+    HostedTTSProvider,
+    PCMAligner,
+    looks_like_text,
+    vendor_voice_id,
+)
 from backend.speech.providers import sarvam_api
 from backend.speech.providers.coqui_tts import read_wav
 
@@ -126,19 +135,57 @@ class SarvamTTS(HostedTTSProvider):
         sent = False
         for piece in pieces:
             assert len(piece) <= limit  # speech_pieces cuts far shorter
-            response = await self.client.request(
-                "POST", "/text-to-speech", json=self.request_body(piece, config)
-            )
-            body = self.client.json(response)
-            try:
-                pcm, wav_rate = read_wav(self._audio(body))
-            except ValueError as exc:
-                raise bad_response(self.name, f"the audio is not a PCM WAV: {exc}") from None
-            if wav_rate != rate:
-                pcm = await asyncio.to_thread(resample_pcm16, pcm, wav_rate, rate)
-            logger.debug("sarvam: request %s, %d bytes", body.get("request_id"), len(pcm))
-            if pcm:
-                sent = True
-                yield AudioChunk(pcm, rate, piece)
+            audio = self._streamed(piece, config) if self.cfg.tts_streaming else self._whole(piece, config)
+            first = True
+            async for pcm in audio:
+                if pcm:
+                    sent = True
+                    yield AudioChunk(pcm, rate, piece if first else "")
+                    first = False
         if pieces and not sent:
             raise self.no_audio()
+
+    async def _whole(self, piece: str, config: TTSConfig) -> AsyncIterator[bytes]:
+        """``POST /text-to-speech``: the piece's audio at once, a WAV in the JSON answer."""
+        response = await self.client.request("POST", "/text-to-speech", json=self.request_body(piece, config))
+        body = self.client.json(response)
+        try:
+            pcm, wav_rate = read_wav(self._audio(body))
+        except ValueError as exc:
+            raise bad_response(self.name, f"the audio is not a PCM WAV: {exc}") from None
+        if wav_rate != self.cfg.sample_rate:
+            pcm = await asyncio.to_thread(resample_pcm16, pcm, wav_rate, self.cfg.sample_rate)
+        logger.debug("sarvam: request %s, %d bytes", body.get("request_id"), len(pcm))
+        yield pcm
+
+    async def _streamed(self, piece: str, config: TTSConfig) -> AsyncIterator[bytes]:
+        """``POST /text-to-speech/stream`` with ``output_audio_codec: linear16``: raw PCM16 at
+        ``speech_sample_rate`` as it is made (a WAV header in front, should one come, is skipped)."""
+        body = self.request_body(piece, config) | {"output_audio_codec": "linear16"}
+        async with self.client.stream("POST", "/text-to-speech/stream", json=body) as response:
+            content_type = response.headers.get("content-type", "")
+            if looks_like_text(content_type):
+                raise bad_response(self.name, f"expected audio, got {content_type}")
+            aligner, head, started = PCMAligner(), b"", False
+            async for data in self.client.iter_bytes(response):
+                if not started:
+                    head += data
+                    if len(head) < _WAV_HEADER_BYTES:
+                        continue
+                    data, head, started = _without_wav_header(head), b"", True
+                yield aligner.feed(data)
+            if head:  # a body shorter than a WAV header: raw PCM
+                yield aligner.feed(head)
+            if aligner.pending:
+                raise bad_response(self.name, "the PCM body has an odd number of bytes")
+
+
+_WAV_HEADER_BYTES = 44
+
+
+def _without_wav_header(data: bytes) -> bytes:
+    """`data` from its first sample: a RIFF/WAVE header (up to its ``data`` chunk) is cut off."""
+    if not data.startswith(b"RIFF") or data[8:12] != b"WAVE":
+        return data
+    at = data.find(b"data", 12)
+    return data[at + 8 :] if at >= 0 else data
