@@ -89,7 +89,11 @@ def test_configured_voice_must_be_installed(tmp_path: Path, assembled_models: Pa
     config = tmp_path / "config.yml"
     config.write_text(
         yaml.safe_dump(
-            {"tts": {"voice_id": "hi_IN-pratham-medium"}, "paths": {"models_dir": str(assembled_models)}}
+            {
+                "tts": {"voice_id": "hi_IN-pratham-medium"},
+                "paths": {"models_dir": str(assembled_models)},
+                "models": {"auto_download": False},  # (on, the voice is fetched after startup instead)
+            }
         )
     )
     proc = run_server(config)
