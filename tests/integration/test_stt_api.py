@@ -85,10 +85,15 @@ def test_language_hint_is_used(base_url: str, spoken: dict[str, bytes]) -> None:
 def test_any_common_format_without_relying_on_the_extension(
     base_url: str, spoken: dict[str, bytes], container: str, codec: str, rate: int | None
 ) -> None:
-    data = transcode(spoken[SENTENCES[1]], container, codec, rate)
+    wav = spoken[SENTENCES[1]]
+    data = transcode(wav, container, codec, rate)
     resp = transcribe(base_url, data, "recording.txt")
     assert resp.status_code == 200, resp.text
-    assert word_error_rate(SENTENCES[1], resp.json()["text"]) <= 0.15
+    # the same words as the original WAV gives (Piper samples its speech, so one run in many makes a
+    # word tiny.en mishears in every format: "Play spoke a table ..."), and close to the sentence
+    heard_in_wav = transcribe(base_url, wav, "speech.wav").json()["text"]
+    assert word_error_rate(heard_in_wav, resp.json()["text"]) <= 0.15, (heard_in_wav, resp.json()["text"])
+    assert word_error_rate(SENTENCES[1], resp.json()["text"]) <= 0.25
 
 
 def test_vad_option_still_transcribes(base_url: str, spoken: dict[str, bytes]) -> None:
