@@ -172,3 +172,22 @@ class HostedSTTProvider(STTProvider):
     def keyed(self, error: ProviderError) -> ProviderError:
         """`error`, saying which key to check when the vendor refused it (see `name_the_key`)."""
         return name_the_key(error, self.name, self.block, self.env_var)
+
+
+def broken_stream(provider: str, exc: BaseException, what: str) -> ProviderError:
+    """The error for a live socket (`what`: "live", "streaming") that closed or failed mid-stream."""
+    from websockets.exceptions import ConnectionClosed
+
+    if isinstance(exc, ConnectionClosed):
+        rcvd = exc.rcvd
+        how = f"code {rcvd.code}{f': {rcvd.reason}' if rcvd.reason else ''}" if rcvd else "no close frame"
+        message = f"the {what} connection closed mid-stream ({how})"
+    else:
+        message = f"the {what} connection failed ({type(exc).__name__}: {exc})"
+    return ProviderError(
+        f"{provider}: {message}",
+        code="provider_bad_response",
+        status_code=502,
+        provider=provider,
+        retryable=True,
+    )

@@ -32,24 +32,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import numpy as np
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from backend.core.net import free_port
 from tests.fakes.openai_transcriptions import LocalASR, decode
-from tests.fakes.vendor_server import FaultKind, KindFault, KindFaults, VendorFake
+from tests.fakes.vendor_server import FaultKind, KindFault, KindFaults, UvicornVendorFake
 
 __all__ = ["FakeDeepgram", "RecordedRequest"]
 
@@ -204,46 +200,23 @@ def prerecorded_body(
 # --------------------------------------------------------------------------- the server
 
 
-class FakeDeepgram(KindFaults[RecordedRequest], VendorFake[RecordedRequest, KindFault]):
+class FakeDeepgram(KindFaults[RecordedRequest], UvicornVendorFake[RecordedRequest, KindFault]):
     """The fake API (served by uvicorn: HTTP and WebSocket). ``api_key=None`` accepts any (or no) key."""
 
     thread_name = "fake-deepgram"
 
     def __init__(self, api_key: str | None = "dg-test-key", asr: LocalASR | None = None) -> None:
-        super().__init__(api_key)
+        super().__init__(
+            api_key,
+            [
+                Route("/v1/listen", self._http, methods=["POST"]),
+                WebSocketRoute("/v1/listen", self._live),
+            ],
+        )
         self.asr = asr or LocalASR.shared()
         self.interim_every = 0.5
         """Seconds of new audio between interim results."""
         self.idle_timeout = 10.0
-        self.port = free_port()
-        app = Starlette(
-            routes=[
-                Route("/v1/listen", self._http, methods=["POST"]),
-                WebSocketRoute("/v1/listen", self._live),
-            ]
-        )
-        self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="off")
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Self:
-        self._thread = threading.Thread(target=self._server.run, name=self.thread_name, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the fake Deepgram server did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
 
     def reset(self, api_key: str | None = "dg-test-key") -> None:
         self._clear()

@@ -52,16 +52,13 @@ import asyncio
 import base64
 import binascii
 import json
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import numpy as np
-import uvicorn
-from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -69,11 +66,10 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from backend.core.languages import LANGUAGES
-from backend.core.net import free_port
 from backend.media.audio import pcm16_to_float, pcm16_to_wav, resample_pcm16
 from tests.fakes.openai_transcriptions import LocalASR, decode
 from tests.fakes.phrase_matcher import PhraseMatcher, trim_silence
-from tests.fakes.vendor_server import FaultKind, KindFault, KindFaults, VendorFake
+from tests.fakes.vendor_server import FaultKind, KindFault, KindFaults, UvicornVendorFake
 
 __all__ = ["FakeSarvam", "RecordedRequest", "error_body"]
 
@@ -183,53 +179,30 @@ class RecordedRequest:
     time: float = field(default_factory=time.monotonic)
 
 
-class FakeSarvam(KindFaults[RecordedRequest], VendorFake[RecordedRequest, KindFault]):
+class FakeSarvam(KindFaults[RecordedRequest], UvicornVendorFake[RecordedRequest, KindFault]):
     """The stand-in (served by uvicorn: HTTP and WebSocket). ``api_key=None`` accepts any (or no) key."""
 
     thread_name = "fake-sarvam"
 
     def __init__(self, api_key: str | None = "sarvam-test-key", asr: LocalASR | None = None) -> None:
-        super().__init__(api_key)
-        self._asr = asr
-        self.matcher = PhraseMatcher(render=lambda text, language: self.render(text, language))
-        self.idle_timeout = 60.0
-        self.port = free_port()
-        app = Starlette(
-            routes=[
+        super().__init__(
+            api_key,
+            [
                 Route("/text-to-speech", self._tts, methods=["POST"]),
                 Route("/text-to-speech/stream", self._tts, methods=["POST"]),
                 Route("/speech-to-text", self._stt, methods=["POST"]),
                 WebSocketRoute("/speech-to-text/ws", self._live),
-            ]
+            ],
         )
-        self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="off")
-        )
+        self._asr = asr
+        self.matcher = PhraseMatcher(render=lambda text, language: self.render(text, language))
+        self.idle_timeout = 60.0
 
     @property
     def asr(self) -> LocalASR:
         if self._asr is None:
             self._asr = LocalASR.shared()
         return self._asr
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Self:
-        self._thread = threading.Thread(target=self._server.run, name=self.thread_name, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the fake Sarvam server did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
 
     def reset(self, api_key: str | None = "sarvam-test-key") -> None:
         """Forget faults and requests (not the phrases learned)."""

@@ -15,11 +15,18 @@ paths, bodies and error shapes.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Generic, Literal, Self, TypeVar
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from backend.core.net import free_port
 
 R = TypeVar("R")
 """A recorded request."""
@@ -201,3 +208,35 @@ class ThreadedVendorFake(VendorFake[R, F]):
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+class UvicornVendorFake(VendorFake[R, F]):
+    """A :class:`VendorFake` whose ASGI ``routes`` (HTTP and WebSocket) uvicorn serves on 127.0.0.1 and a
+    free port, in a daemon thread (for vendors with a WebSocket API: Deepgram, Sarvam)."""
+
+    def __init__(self, api_key: str | None, routes: list[BaseRoute]) -> None:
+        super().__init__(api_key)
+        self.port = free_port()
+        config = uvicorn.Config(
+            Starlette(routes=routes), host="127.0.0.1", port=self.port, log_level="critical", lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Self:
+        self._thread = threading.Thread(target=self._server.run, name=self.thread_name, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError(f"the {self.thread_name} server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)

@@ -44,7 +44,7 @@ from backend.speech.base import (
     STTStream,
     Transcription,
 )
-from backend.speech.hosted_stt import HostedSTTProvider, json_float, wav_bytes
+from backend.speech.hosted_stt import HostedSTTProvider, broken_stream, json_float, wav_bytes
 from backend.speech.providers.whisper_api_stt import language_code
 
 if TYPE_CHECKING:
@@ -224,21 +224,7 @@ class DeepgramStream(STTStream):
         self._keepalive = asyncio.create_task(self._keep_alive())
 
     def _broken(self, exc: BaseException) -> ProviderError:
-        from websockets.exceptions import ConnectionClosed
-
-        if isinstance(exc, ConnectionClosed):
-            rcvd = exc.rcvd
-            how = f"code {rcvd.code}{f': {rcvd.reason}' if rcvd.reason else ''}" if rcvd else "no close frame"
-            what = f"the live connection closed mid-stream ({how})"
-        else:
-            what = f"the live connection failed ({type(exc).__name__}: {exc})"
-        return ProviderError(
-            f"{self.provider}: {what}",
-            code="provider_bad_response",
-            status_code=502,
-            provider=self.provider,
-            retryable=True,
-        )
+        return broken_stream(self.provider, exc, "live")
 
     async def _keep_alive(self) -> None:
         with contextlib.suppress(Exception):

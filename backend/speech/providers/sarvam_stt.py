@@ -56,7 +56,7 @@ from backend.speech.base import (
     STTStream,
     Transcription,
 )
-from backend.speech.hosted_stt import HostedSTTProvider, json_float, wav_bytes
+from backend.speech.hosted_stt import HostedSTTProvider, broken_stream, json_float, wav_bytes
 from backend.speech.providers import sarvam_api
 
 if TYPE_CHECKING:
@@ -247,21 +247,7 @@ class SarvamStream(STTStream):
         self._finalized_at: float | None = None
 
     def _broken(self, exc: BaseException) -> ProviderError:
-        from websockets.exceptions import ConnectionClosed
-
-        if isinstance(exc, ConnectionClosed):
-            rcvd = exc.rcvd
-            how = f"code {rcvd.code}{f': {rcvd.reason}' if rcvd.reason else ''}" if rcvd else "no close frame"
-            what = f"the streaming connection closed mid-stream ({how})"
-        else:
-            what = f"the streaming connection failed ({type(exc).__name__}: {exc})"
-        return ProviderError(
-            f"{self.provider}: {what}",
-            code="provider_bad_response",
-            status_code=502,
-            provider=self.provider,
-            retryable=True,
-        )
+        return broken_stream(self.provider, exc, "streaming")
 
     async def _send_json(self, message: dict[str, Any]) -> None:
         try:
