@@ -61,6 +61,17 @@ _DISCOVERED: dict[tuple[str, str], list[CloudVoice]] = {}
 """Voices found by ``load()``: (provider name, base URL) → voices."""
 
 
+def default_first(voices: list[CloudVoice], default: str) -> list[CloudVoice]:
+    """A vendor's fixed voice list with the configured default voice first; a default that is not in the
+    list (a custom or cloned voice) is added, in front."""
+    if not default:
+        return voices
+    ordered = sorted(voices, key=lambda v: v.vendor_id != default)
+    if all(v.vendor_id != default for v in voices):
+        ordered.insert(0, CloudVoice(default, default, quality="configured"))
+    return ordered
+
+
 class PCMAligner:
     """Re-cuts a byte stream of PCM16 so that no chunk splits a 16-bit sample."""
 

@@ -28,6 +28,7 @@ from backend.speech.hosted_tts import (
     CloudVoice,
     HostedTTSProvider,
     PCMAligner,
+    default_first,
     not_raw_pcm,
     vendor_voice_id,
 )
@@ -92,11 +93,7 @@ class OpenAITTS(HostedTTSProvider):
         default = settings.openai.tts_voice.strip()
         names = _TTS1_VOICES if settings.openai.tts_model in ("tts-1", "tts-1-hd") else VOICES
         voices = [CloudVoice(name, name.capitalize(), quality=settings.openai.tts_model) for name in names]
-        if default:
-            voices.sort(key=lambda v: v.vendor_id != default)  # the default first
-            if default not in names:
-                voices.insert(0, CloudVoice(default, default, quality="configured"))
-        return voices
+        return default_first(voices, default)
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}"}

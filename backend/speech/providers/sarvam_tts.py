@@ -38,6 +38,7 @@ from backend.speech.hosted_tts import (
     CloudVoice,
     HostedTTSProvider,
     PCMAligner,
+    default_first,
     looks_like_text,
     vendor_voice_id,
 )
@@ -94,11 +95,7 @@ class SarvamTTS(HostedTTSProvider):
         default = settings.sarvam.speaker.strip()
         names = SPEAKERS.get(model, ())
         voices = [CloudVoice(n, n.capitalize(), gender=GENDERS.get(n), quality=model) for n in names]
-        if default:
-            voices.sort(key=lambda v: v.vendor_id != default)  # the default first
-            if default not in names:
-                voices.insert(0, CloudVoice(default, default, quality="configured"))
-        return voices
+        return default_first(voices, default)
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         return sarvam_api.auth_headers(api_key)
