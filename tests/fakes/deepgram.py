@@ -42,10 +42,17 @@ import numpy as np
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from tests.fakes.openai_transcriptions import LocalASR, decode
-from tests.fakes.vendor_server import FaultKind, KindFault, KindFaults, UvicornVendorFake
+from tests.fakes.vendor_server import (
+    DroppedSocket,
+    FakeLiveSession,
+    FaultKind,
+    KindFault,
+    KindFaults,
+    UvicornVendorFake,
+)
 
 __all__ = ["FakeDeepgram", "RecordedRequest"]
 
@@ -363,8 +370,10 @@ class _CutOff(Response):
         raise ConnectionAbortedError("fake deepgram: connection dropped on purpose")
 
 
-class _LiveSession:
+class _LiveSession(FakeLiveSession):
     """One live WebSocket: audio in, Results out (interim every `interim_every` s, final at endpoints)."""
+
+    idle_close = (1011, "NET-0001")  # Deepgram's "no audio for 10 s"
 
     def __init__(
         self,
@@ -403,28 +412,8 @@ class _LiveSession:
         data = np.concatenate(self.audio) if self.audio else np.zeros(0, np.float32)
         return data[start:end]
 
-    async def run(self) -> None:
-        worker = asyncio.create_task(self._worker())
-        try:
-            await self._receive()
-        finally:
-            await self.work.put(None)
-            try:
-                await worker
-            except (WebSocketDisconnect, RuntimeError, _Dropped):
-                pass
-
     async def _receive(self) -> None:
-        while True:
-            try:
-                message = await asyncio.wait_for(self.ws.receive(), self.fake.idle_timeout)
-            except TimeoutError:
-                self.record.closed_by = "idle"
-                await self.ws.close(code=1011, reason="NET-0001")
-                return
-            if message["type"] == "websocket.disconnect":
-                self.record.closed_by = self.record.closed_by or "client"
-                return
+        while (message := await self.next_message()) is not None:
             if message.get("bytes") is not None:
                 self._on_audio(message["bytes"])
                 continue
@@ -533,7 +522,7 @@ class _LiveSession:
         if self.results_sent == 1 and self.fault == "drop":
             self.record.closed_by = "drop"
             await self.ws.close(code=1011, reason="NET-0000")
-            raise _Dropped
+            raise DroppedSocket
         if self.results_sent == 1 and self.fault == "malformed":
             self.record.sent.append({"malformed": True})
             await self.ws.send_text('{"type": "Results", "channel": {"alternatives": [')
@@ -557,7 +546,3 @@ class _LiveSession:
         )
         self.record.closed_by = self.record.closed_by or "CloseStream"
         await self.ws.close(code=1000)
-
-
-class _Dropped(Exception):
-    """The fake closed the live socket on purpose (drop fault)."""

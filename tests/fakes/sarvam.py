@@ -63,13 +63,20 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from backend.core.languages import LANGUAGES
 from backend.media.audio import pcm16_to_float, pcm16_to_wav, resample_pcm16
 from tests.fakes.openai_transcriptions import LocalASR, decode
 from tests.fakes.phrase_matcher import PhraseMatcher, trim_silence
-from tests.fakes.vendor_server import FaultKind, KindFault, KindFaults, UvicornVendorFake
+from tests.fakes.vendor_server import (
+    DroppedSocket,
+    FakeLiveSession,
+    FaultKind,
+    KindFault,
+    KindFaults,
+    UvicornVendorFake,
+)
 
 __all__ = ["FakeSarvam", "RecordedRequest", "error_body"]
 
@@ -491,11 +498,7 @@ class _CutOff(Response):
         raise ConnectionAbortedError("fake sarvam: connection dropped on purpose")
 
 
-class _Dropped(Exception):
-    """The stand-in closed the live socket on purpose (drop fault)."""
-
-
-class _LiveSession:
+class _LiveSession(FakeLiveSession):
     """One streaming socket: audio in, a transcript per stretch of speech (or flush) out."""
 
     def __init__(
@@ -526,28 +529,8 @@ class _LiveSession:
         self.record.sent_at.append(time.monotonic())
         await self.ws.send_text(json.dumps(message))
 
-    async def run(self) -> None:
-        worker = asyncio.create_task(self._worker())
-        try:
-            await self._receive()
-        finally:
-            await self.work.put(None)
-            try:
-                await worker
-            except (WebSocketDisconnect, RuntimeError, _Dropped):
-                pass
-
     async def _receive(self) -> None:
-        while True:
-            try:
-                message = await asyncio.wait_for(self.ws.receive(), self.fake.idle_timeout)
-            except TimeoutError:
-                self.record.closed_by = "idle"
-                await self.ws.close(code=1000, reason="idle timeout")
-                return
-            if message["type"] == "websocket.disconnect":
-                self.record.closed_by = self.record.closed_by or "client"
-                return
+        while (message := await self.next_message()) is not None:
             try:
                 data = json.loads(message.get("text") or "")
             except ValueError:
@@ -651,7 +634,7 @@ class _LiveSession:
             if self.results == 1 and self.fault == "drop":
                 self.record.closed_by = "drop"
                 await self.ws.close(code=1011, reason="internal error")
-                raise _Dropped
+                raise DroppedSocket
             if self.results == 1 and self.fault == "malformed":
                 self.record.sent.append({"malformed": True})
                 await self.ws.send_text('{"type": "data", "data": {"transcript": ')

@@ -14,6 +14,7 @@ paths, bodies and error shapes.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import deque
@@ -25,6 +26,7 @@ from typing import Any, Generic, Literal, Self, TypeVar
 import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from backend.core.net import free_port
 
@@ -240,3 +242,50 @@ class UvicornVendorFake(VendorFake[R, F]):
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+class DroppedSocket(Exception):
+    """A stand-in closed a live socket on purpose (a "drop" fault)."""
+
+
+class FakeLiveSession:
+    """One live WebSocket of a stand-in: :meth:`run` reads the client's messages (the subclass's
+    ``_receive``, with :meth:`next_message`) while ``_worker`` answers from ``work``, until the client
+    leaves, the socket idles for ``fake.idle_timeout`` (closed with :attr:`idle_close`) or the stand-in
+    drops it."""
+
+    idle_close: tuple[int, str] = (1000, "idle timeout")  # the vendor's close code and reason
+    fake: Any
+    ws: WebSocket
+    record: Any  # the session's RecordedRequest: closed_by is set here
+    work: asyncio.Queue[Any]
+
+    async def _receive(self) -> None:
+        raise NotImplementedError
+
+    async def _worker(self) -> None:
+        raise NotImplementedError
+
+    async def run(self) -> None:
+        worker = asyncio.create_task(self._worker())
+        try:
+            await self._receive()
+        finally:
+            await self.work.put(None)
+            try:
+                await worker
+            except (WebSocketDisconnect, RuntimeError, DroppedSocket):
+                pass
+
+    async def next_message(self) -> dict[str, Any] | None:
+        """The client's next message; None when it left or the socket idled (then closed here)."""
+        try:
+            message = await asyncio.wait_for(self.ws.receive(), self.fake.idle_timeout)
+        except TimeoutError:
+            self.record.closed_by = "idle"
+            await self.ws.close(*self.idle_close)
+            return None
+        if message["type"] == "websocket.disconnect":
+            self.record.closed_by = self.record.closed_by or "client"
+            return None
+        return dict(message)
